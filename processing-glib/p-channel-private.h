@@ -1,0 +1,85 @@
+/* p-channel-private.h: framing of GVariant messages on a stream
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* See docs/protocol.md, which is the specification; keep both in step. */
+
+#define P_PROTOCOL_VERSION 1
+
+/* Frame header: body size (guint32) then message kind (guint32), both in
+ * host byte order; the body is padded with zeros to a multiple of 8 bytes so
+ * that every body starts 8-aligned and is parsed without a copy. */
+#define P_FRAME_HEADER_SIZE 8
+
+/* Default and bounds of the largest message body, in bytes. */
+#define P_DEFAULT_MAX_MESSAGE_SIZE ((gsize) 512 * 1024 * 1024)
+#define P_MIN_MAX_MESSAGE_SIZE     ((gsize) 4096)
+#define P_MAX_MAX_MESSAGE_SIZE     ((gsize) G_MAXUINT32 - 8)
+
+/* The child's environment names its channel: "FD:PPID:MAX_MESSAGE_SIZE". */
+#define P_CHANNEL_ENV "PROCESSING_GLIB_CHANNEL"
+#define P_CHANNEL_FD  3
+
+typedef enum
+{
+  /* pool → worker */
+  P_MESSAGE_TASK         = 1,   /* (tsv)         id, function, args */
+  P_MESSAGE_CHUNK        = 2,   /* (tsvb)        id, function, items array, stop at first error */
+  P_MESSAGE_CANCEL       = 3,   /* (t)           id */
+  /* worker → pool */
+  P_MESSAGE_HELLO        = 16,  /* (uxas)        protocol version, pid, function names */
+  P_MESSAGE_RESULT       = 17,  /* (tv)          id, value */
+  P_MESSAGE_ERROR        = 18,  /* (tsis)        id, error domain, code, message */
+  P_MESSAGE_CHUNK_RESULT = 19,  /* (tava(usis))  id, values, (item index, domain, code, message) */
+} PMessageKind;
+
+typedef enum
+{
+  P_DIRECTION_TO_WORKER,
+  P_DIRECTION_TO_POOL,
+} PDirection;
+
+const GVariantType *p_message_kind_get_body_type (PMessageKind kind);
+gboolean            p_message_kind_is_valid      (PMessageKind kind,
+                                                  PDirection   direction);
+
+GBytes             *p_message_encode             (PMessageKind kind,
+                                                  GVariant    *body,
+                                                  gsize        max_message_size,
+                                                  GError     **error);
+
+typedef struct _PFrameReader PFrameReader;
+
+PFrameReader       *p_frame_reader_new           (PDirection    direction,
+                                                  gsize         max_message_size);
+void                p_frame_reader_free          (PFrameReader *self);
+guint8             *p_frame_reader_get_space     (PFrameReader *self,
+                                                  gsize        *size);
+void                p_frame_reader_commit        (PFrameReader *self,
+                                                  gsize         n_bytes);
+gboolean            p_frame_reader_pop           (PFrameReader  *self,
+                                                  PMessageKind  *kind,
+                                                  GVariant     **body,
+                                                  GError       **error);
+gboolean            p_frame_reader_is_idle       (PFrameReader *self);
+void                p_frame_reader_feed          (PFrameReader  *self,
+                                                  const guint8  *data,
+                                                  gsize          size);
+
+gboolean            p_channel_parse_env          (const char   *value,
+                                                  int          *fd,
+                                                  GPid         *parent_pid,
+                                                  gsize        *max_message_size);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PFrameReader, p_frame_reader_free)
+
+G_END_DECLS

@@ -1,0 +1,55 @@
+/* p-error.c: the PPoolError domain
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "p-error.h"
+
+/**
+ * P_POOL_ERROR:
+ *
+ * Error domain for errors raised by the pool itself. Errors in this domain
+ * are from the #PPoolError enumeration. A task's own #GError keeps its
+ * domain, code and message; see #GError for how to handle errors.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * PPoolError:
+ * @P_POOL_ERROR_FAILED: the task failed without saying why: its function
+ *   returned %NULL without setting an error (a binding's uncaught exception
+ *   ends up here with its message and traceback), or the pool was used
+ *   wrongly, for example joined while still running.
+ * @P_POOL_ERROR_UNKNOWN_FUNCTION: no worker serves a function of that name.
+ * @P_POOL_ERROR_WORKER_DIED: the worker running the task died, by a signal or
+ *   by exiting; the message says which. Only the task it was running fails;
+ *   a replacement worker is started.
+ * @P_POOL_ERROR_WORKER_START: workers could not be started: the command could
+ *   not be run, or it kept exiting before it was ready. The message names the
+ *   command and the cause.
+ * @P_POOL_ERROR_PROTOCOL: a worker broke the protocol (see docs/protocol.md),
+ *   for example by writing something else than messages to its channel. The
+ *   worker is replaced.
+ * @P_POOL_ERROR_CLOSED: the pool was shut down or terminated and accepts no
+ *   new work.
+ *
+ * Error codes in the %P_POOL_ERROR domain.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * p_pool_error_quark:
+ *
+ * Returns the quark of the %P_POOL_ERROR domain.
+ *
+ * Returns: the error domain
+ *
+ * Since: 0.1
+ */
+G_DEFINE_QUARK (p-pool-error-quark, p_pool_error)

@@ -1,0 +1,29 @@
+/* p-map-iter-private.h: feeding a PMapIter
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "p-map-iter.h"
+
+G_BEGIN_DECLS
+
+PMapIter *p_map_iter_new            (GObject      *pool,
+                                     gboolean      ordered,
+                                     guint         n_items);
+void      p_map_iter_push_chunk     (PMapIter     *self,
+                                     guint         first_item,
+                                     guint         n_items,
+                                     GVariant     *values,
+                                     GVariant     *errors);
+void      p_map_iter_push_error     (PMapIter     *self,
+                                     guint         first_item,
+                                     guint         n_items,
+                                     const GError *error);
+void      p_map_iter_fail           (PMapIter     *self,
+                                     const GError *error);
+
+G_END_DECLS

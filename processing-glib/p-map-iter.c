@@ -1,0 +1,555 @@
+/* p-map-iter.c: results of imap and imap_unordered
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "p-map-iter-private.h"
+#include "p-i18n-private.h"
+
+/**
+ * PMapIter:
+ *
+ * An iterator over the results of p_pool_imap() or
+ * p_pool_imap_unordered(): one result per item, as soon as it is there.
+ *
+ * p_map_iter_next() blocks (with a timeout, and with no main loop needed);
+ * p_map_iter_next_async() completes in the caller's thread-default main
+ * context. Both return %NULL without an error at the end.
+ *
+ * An item whose task failed yields its error in its place, and iteration
+ * goes on with the next item. When the whole operation fails (it was
+ * cancelled, or the pool was terminated), the items that had arrived are
+ * still returned, then the error once, then the end.
+ *
+ * Until its last result has arrived, a #PMapIter keeps its pool alive.
+ *
+ * Since: 0.1
+ */
+
+typedef struct
+{
+  GVariant *value;
+  GError *error;
+} Entry;
+
+typedef struct
+{
+  GTask *task;
+  GSource *cancel_source;
+} Waiter;
+
+struct _PMapIter
+{
+  GObject parent_instance;
+
+  GMutex mutex;
+  GCond cond;
+
+  gboolean ordered;
+  guint n_items;
+  guint n_received;
+  guint n_delivered;
+
+  Entry *slots;          /* ordered: one per item */
+  guint next_index;      /* ordered: the next one to hand out */
+  GQueue arrived;        /* unordered: Entry *, in arrival order */
+
+  GError *fatal_error;
+  gboolean fatal_delivered;
+
+  GQueue waiters;        /* Waiter *, for next_async, in call order */
+  GObject *pool;         /* until every result arrived */
+};
+
+G_DEFINE_FINAL_TYPE (PMapIter, p_map_iter, G_TYPE_OBJECT)
+
+static void
+entry_clear (Entry *entry)
+{
+  g_clear_pointer (&entry->value, g_variant_unref);
+  g_clear_error (&entry->error);
+}
+
+static void
+p_map_iter_finalize (GObject *object)
+{
+  PMapIter *self = P_MAP_ITER (object);
+  Entry *entry;
+
+  /* A waiter holds a reference, so there can be none left. */
+  g_assert (g_queue_is_empty (&self->waiters));
+
+  if (self->slots != NULL)
+    for (guint i = 0; i < self->n_items; i++)
+      entry_clear (&self->slots[i]);
+  g_free (self->slots);
+
+  while ((entry = g_queue_pop_head (&self->arrived)))
+    {
+      entry_clear (entry);
+      g_free (entry);
+    }
+
+  g_clear_error (&self->fatal_error);
+  g_clear_object (&self->pool);
+  g_mutex_clear (&self->mutex);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (p_map_iter_parent_class)->finalize (object);
+}
+
+static void
+p_map_iter_class_init (PMapIterClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = p_map_iter_finalize;
+
+  p_i18n_init ();
+}
+
+static void
+p_map_iter_init (PMapIter *self)
+{
+  g_mutex_init (&self->mutex);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->arrived);
+  g_queue_init (&self->waiters);
+}
+
+PMapIter *
+p_map_iter_new (GObject  *pool,
+                gboolean  ordered,
+                guint     n_items)
+{
+  PMapIter *self = g_object_new (P_TYPE_MAP_ITER, NULL);
+
+  self->ordered = ordered;
+  self->n_items = n_items;
+  if (ordered)
+    self->slots = g_new0 (Entry, MAX (n_items, 1));
+  if (n_items > 0 && pool != NULL)
+    self->pool = g_object_ref (pool);
+
+  return self;
+}
+
+typedef enum
+{
+  TAKE_NOTHING_YET,
+  TAKE_ENTRY,
+  TAKE_END,
+} TakeResult;
+
+/* With the lock held: hands out what comes next, if anything. */
+static TakeResult
+take_locked (PMapIter *self,
+             Entry    *out)
+{
+  if (self->ordered && self->next_index < self->n_items &&
+      (self->slots[self->next_index].value != NULL ||
+       self->slots[self->next_index].error != NULL))
+    {
+      *out = self->slots[self->next_index];
+      self->slots[self->next_index] = (Entry) { NULL, NULL };
+      self->next_index++;
+      self->n_delivered++;
+      return TAKE_ENTRY;
+    }
+
+  if (!self->ordered && !g_queue_is_empty (&self->arrived))
+    {
+      Entry *entry = g_queue_pop_head (&self->arrived);
+
+      *out = *entry;
+      g_free (entry);
+      self->n_delivered++;
+      return TAKE_ENTRY;
+    }
+
+  if (self->fatal_error != NULL && !self->fatal_delivered)
+    {
+      self->fatal_delivered = TRUE;
+      *out = (Entry) { NULL, g_error_copy (self->fatal_error) };
+      return TAKE_ENTRY;
+    }
+
+  if (self->n_delivered == self->n_items || self->fatal_delivered)
+    return TAKE_END;
+
+  return TAKE_NOTHING_YET;
+}
+
+static void
+waiter_free (Waiter *waiter)
+{
+  if (waiter->cancel_source != NULL)
+    {
+      g_source_destroy (waiter->cancel_source);
+      g_source_unref (waiter->cancel_source);
+    }
+  g_object_unref (waiter->task);
+  g_free (waiter);
+}
+
+static void
+waiter_complete (Waiter     *waiter,
+                 TakeResult  taken,
+                 Entry      *entry)
+{
+  if (taken == TAKE_END)
+    g_task_return_pointer (waiter->task, NULL, NULL);
+  else if (entry->error != NULL)
+    g_task_return_error (waiter->task, g_steal_pointer (&entry->error));
+  else
+    g_task_return_pointer (waiter->task, g_steal_pointer (&entry->value),
+                           (GDestroyNotify) g_variant_unref);
+
+  waiter_free (waiter);
+}
+
+/* After new entries: wakes blocking callers and serves async ones. */
+static void
+arrived_unlock (PMapIter *self)
+{
+  g_autoptr(GObject) pool = NULL;
+  GQueue served = G_QUEUE_INIT;
+  GQueue entries = G_QUEUE_INIT;
+  Waiter *waiter;
+
+  g_cond_broadcast (&self->cond);
+
+  while (!g_queue_is_empty (&self->waiters))
+    {
+      Entry entry = { NULL, NULL };
+      TakeResult taken = take_locked (self, &entry);
+
+      if (taken == TAKE_NOTHING_YET)
+        break;
+
+      waiter = g_queue_pop_head (&self->waiters);
+      g_queue_push_tail (&served, waiter);
+      g_queue_push_tail (&entries, g_memdup2 (&entry, sizeof entry));
+      /* Remember the end as an entry with neither value nor error. */
+      if (taken == TAKE_END)
+        ((Entry *) entries.tail->data)->value = NULL;
+    }
+
+  if (self->n_received == self->n_items || self->fatal_error != NULL)
+    pool = g_steal_pointer (&self->pool);
+
+  g_mutex_unlock (&self->mutex);
+
+  while ((waiter = g_queue_pop_head (&served)))
+    {
+      Entry *entry = g_queue_pop_head (&entries);
+      gboolean is_end = entry->value == NULL && entry->error == NULL;
+
+      waiter_complete (waiter, is_end ? TAKE_END : TAKE_ENTRY, entry);
+      entry_clear (entry);
+      g_free (entry);
+    }
+}
+
+static void
+store_locked (PMapIter *self,
+              guint     index,
+              GVariant *value,
+              GError   *error)
+{
+  g_assert (index < self->n_items);
+
+  if (self->ordered)
+    {
+      g_assert (self->slots[index].value == NULL && self->slots[index].error == NULL);
+      self->slots[index] = (Entry) { value, error };
+    }
+  else
+    {
+      Entry *entry = g_new (Entry, 1);
+
+      *entry = (Entry) { value, error };
+      g_queue_push_tail (&self->arrived, entry);
+    }
+
+  self->n_received++;
+}
+
+/* A chunk's results: @values holds the successes in item order ("av"),
+ * @errors the failures as (index in chunk, domain, code, message). */
+void
+p_map_iter_push_chunk (PMapIter *self,
+                       guint     first_item,
+                       guint     n_items,
+                       GVariant *values,
+                       GVariant *errors)
+{
+  gsize n_values = g_variant_n_children (values);
+  gsize n_errors = g_variant_n_children (errors);
+  gsize next_value = 0;
+  gsize next_error = 0;
+
+  g_mutex_lock (&self->mutex);
+
+  for (guint i = 0; i < n_items; i++)
+    {
+      guint32 error_index = G_MAXUINT32;
+
+      if (next_error < n_errors)
+        g_variant_get_child (errors, next_error, "(usis)", &error_index, NULL, NULL, NULL);
+
+      if (error_index == i)
+        {
+          const char *domain, *message;
+          gint32 code;
+
+          g_variant_get_child (errors, next_error++, "(u&si&s)", NULL, &domain, &code, &message);
+          store_locked (self, first_item + i, NULL,
+                        g_error_new_literal (g_quark_from_string (domain), code, message));
+        }
+      else if (next_value < n_values)
+        {
+          GVariant *boxed = g_variant_get_child_value (values, next_value++);
+
+          store_locked (self, first_item + i, g_variant_get_variant (boxed), NULL);
+          g_variant_unref (boxed);
+        }
+      else
+        {
+          store_locked (self, first_item + i, NULL,
+                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                             _("The item was not run")));
+        }
+    }
+
+  arrived_unlock (self);
+}
+
+/* Every item of a chunk failed with @error. */
+void
+p_map_iter_push_error (PMapIter     *self,
+                       guint         first_item,
+                       guint         n_items,
+                       const GError *error)
+{
+  g_mutex_lock (&self->mutex);
+  for (guint i = 0; i < n_items; i++)
+    store_locked (self, first_item + i, NULL, g_error_copy (error));
+  arrived_unlock (self);
+}
+
+/* The whole operation failed: no more items will come. */
+void
+p_map_iter_fail (PMapIter     *self,
+                 const GError *error)
+{
+  g_mutex_lock (&self->mutex);
+  if (self->fatal_error == NULL && self->n_received < self->n_items)
+    self->fatal_error = g_error_copy (error);
+  arrived_unlock (self);
+}
+
+static GVariant *
+return_entry (Entry   *entry,
+              GError **error)
+{
+  if (entry->error != NULL)
+    {
+      g_propagate_error (error, entry->error);
+      return NULL;
+    }
+
+  return entry->value;
+}
+
+/**
+ * p_map_iter_next:
+ * @self: a #PMapIter
+ * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
+ *   as it takes, 0 not to wait
+ * @error: return location for a #GError
+ *
+ * Returns the next result: in the order of the items for p_pool_imap(), in
+ * the order they finish for p_pool_imap_unordered().
+ *
+ * When the next item's task failed, returns %NULL with its error; the
+ * following call goes on with the item after it. At the end, returns %NULL
+ * without setting @error. If nothing arrives within @timeout_usec, fails
+ * with %G_IO_ERROR_TIMED_OUT without losing anything: the same item can be
+ * asked for again.
+ *
+ * This works from any thread, with no main loop running.
+ *
+ * Returns: (transfer full) (nullable): the next result, or %NULL at the end
+ *   or on error
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_map_iter_next (PMapIter  *self,
+                 gint64     timeout_usec,
+                 GError   **error)
+{
+  Entry entry = { NULL, NULL };
+  TakeResult taken;
+  gint64 end_time;
+
+  g_return_val_if_fail (P_IS_MAP_ITER (self), NULL);
+  g_return_val_if_fail (timeout_usec >= -1, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  end_time = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : timeout_usec;
+
+  g_mutex_lock (&self->mutex);
+  while ((taken = take_locked (self, &entry)) == TAKE_NOTHING_YET)
+    {
+      if (end_time == 0)
+        break;
+      else if (end_time < 0)
+        g_cond_wait (&self->cond, &self->mutex);
+      else if (!g_cond_wait_until (&self->cond, &self->mutex, end_time))
+        {
+          taken = take_locked (self, &entry);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->mutex);
+
+  if (taken == TAKE_NOTHING_YET)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           _("Timed out waiting for the next result"));
+      return NULL;
+    }
+
+  if (taken == TAKE_END)
+    return NULL;
+
+  return return_entry (&entry, error);
+}
+
+static gboolean
+next_cancelled (GCancellable *cancellable,
+                gpointer      user_data)
+{
+  GTask *task = user_data;
+  PMapIter *self = g_task_get_source_object (task);
+  Waiter *waiter = NULL;
+
+  g_mutex_lock (&self->mutex);
+  for (GList *l = self->waiters.head; l != NULL; l = l->next)
+    {
+      if (((Waiter *) l->data)->task == task)
+        {
+          waiter = l->data;
+          g_queue_delete_link (&self->waiters, l);
+          break;
+        }
+    }
+  g_mutex_unlock (&self->mutex);
+
+  /* Already being served otherwise. */
+  if (waiter != NULL)
+    {
+      g_autoptr(GTask) ref = g_object_ref (task);
+
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               _("Operation was cancelled"));
+      waiter_free (waiter);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * p_map_iter_next_async:
+ * @self: a #PMapIter
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the next result is there
+ * @user_data: data for @callback
+ *
+ * Asks for the next result without blocking. @callback is called in the
+ * thread-default main context of the calling thread; call
+ * p_map_iter_next_finish() from it. Several calls may be outstanding; they
+ * are served in order.
+ *
+ * Cancelling @cancellable fails this call with %G_IO_ERROR_CANCELLED; it
+ * does not cancel the map, and the item is handed to the next call.
+ *
+ * Since: 0.1
+ */
+void
+p_map_iter_next_async (PMapIter            *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Entry entry = { NULL, NULL };
+  TakeResult taken = TAKE_NOTHING_YET;
+
+  g_return_if_fail (P_IS_MAP_ITER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, p_map_iter_next_async);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  g_mutex_lock (&self->mutex);
+  /* Earlier calls go first. */
+  if (g_queue_is_empty (&self->waiters))
+    taken = take_locked (self, &entry);
+
+  if (taken == TAKE_NOTHING_YET)
+    {
+      Waiter *waiter = g_new0 (Waiter, 1);
+
+      waiter->task = g_object_ref (task);
+      if (cancellable != NULL)
+        {
+          waiter->cancel_source = g_cancellable_source_new (cancellable);
+          g_task_attach_source (task, waiter->cancel_source, G_SOURCE_FUNC (next_cancelled));
+        }
+      g_queue_push_tail (&self->waiters, waiter);
+    }
+  g_mutex_unlock (&self->mutex);
+
+  if (taken == TAKE_END)
+    g_task_return_pointer (task, NULL, NULL);
+  else if (taken == TAKE_ENTRY && entry.error != NULL)
+    g_task_return_error (task, entry.error);
+  else if (taken == TAKE_ENTRY)
+    g_task_return_pointer (task, entry.value, (GDestroyNotify) g_variant_unref);
+}
+
+/**
+ * p_map_iter_next_finish:
+ * @self: a #PMapIter
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes p_map_iter_next_async(); see p_map_iter_next() for what it
+ * returns.
+ *
+ * Returns: (transfer full) (nullable): the next result, or %NULL at the end
+ *   or on error
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_map_iter_next_finish (PMapIter      *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (P_IS_MAP_ITER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == p_map_iter_next_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

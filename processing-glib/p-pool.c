@@ -1,0 +1,2387 @@
+/* p-pool.c: a pool of worker processes
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "p-pool.h"
+#include "p-channel-private.h"
+#include "p-enum-types.h"
+#include "p-error.h"
+#include "p-i18n-private.h"
+#include "p-map-iter-private.h"
+#include "p-process-private.h"
+#include "p-result-private.h"
+
+/**
+ * PPool:
+ *
+ * A pool of worker processes, after the `Pool` of Python's `processing`
+ * package (the ancestor of `multiprocessing`).
+ *
+ * A #PPool starts #PPool:processes workers with #GSubprocess and sends
+ * them tasks: the name of a function the workers serve and its arguments as
+ * a #GVariant. Results come back as a #GVariant through a blocking call
+ * (p_pool_apply(), p_pool_map()), an asynchronous one completed in the
+ * caller's thread-default main context (p_pool_apply_async(),
+ * p_pool_map_async()), a #PResult handle (p_pool_submit(),
+ * p_pool_submit_map()) or a #PMapIter (p_pool_imap(),
+ * p_pool_imap_unordered()).
+ *
+ * Workers are either the current program started again
+ * (#PPool:worker-argv is %NULL: the program calls p_worker_is_requested()
+ * early in main() and serves its functions with #PWorker), any program
+ * that serves functions with #PWorker, or the stock worker loading task
+ * modules (p_pool_new_for_modules()).
+ *
+ * A worker that dies fails only the task it was running, with
+ * %P_POOL_ERROR_WORKER_DIED, and is replaced; the tasks it had been sent but
+ * had not started run elsewhere. Nothing waits for ever on a dead worker.
+ *
+ * All I/O with the workers happens on a thread of the pool's own. Every
+ * function here is thread-safe; blocking calls need no main loop. Signals
+ * are emitted in the thread-default main context of the thread that
+ * created the pool.
+ *
+ * Dropping the last reference to a pool terminates it (see
+ * p_pool_terminate()) and reaps its workers. Pending #PResult,
+ * #PMapIter and asynchronous calls keep the pool alive until they complete;
+ * to let queued work finish, call p_pool_shutdown() and p_pool_join().
+ *
+ * Since: 0.1
+ */
+
+/* Tasks sent to a worker ahead of the one it runs, so that it never waits
+ * for the next one; those not started are run elsewhere if it dies. */
+#define MAX_IN_FLIGHT_PER_WORKER 2
+/* Consecutive workers that fail to start before tasks fail. */
+#define MAX_START_FAILURES 5
+#define STARTUP_TIMEOUT_SEC 30
+#define RESPAWN_BACKOFF_MIN_MSEC 50
+#define RESPAWN_BACKOFF_MAX_MSEC 5000
+
+typedef struct _Core Core;
+typedef struct _Job Job;
+typedef struct _Chunk Chunk;
+
+typedef enum
+{
+  JOB_APPLY,
+  JOB_MAP,
+  JOB_IMAP,
+} JobKind;
+
+typedef enum
+{
+  CHUNK_NEW,        /* built by the submitter, not yet seen by the pool thread */
+  CHUNK_PENDING,    /* in core->pending */
+  CHUNK_IN_FLIGHT,  /* in its process's in_flight */
+} ChunkState;
+
+/* One submission. Owned by the pool thread once accepted. */
+struct _Job
+{
+  JobKind kind;
+  char *function;
+  GCancellable *cancellable;
+  GSource *cancel_source;
+
+  PResult *result;        /* JOB_APPLY, JOB_MAP */
+  PMapIter *iter;         /* JOB_IMAP */
+
+  guint n_items;
+  guint n_chunks;
+  guint n_chunks_left;
+  Chunk **chunks;         /* a slot is cleared once its chunk is done */
+  GVariant **chunk_values;/* JOB_MAP: each chunk's "av" */
+
+  GList link;             /* in core->jobs */
+};
+
+/* One message to a worker: a task, or a chunk of a map's items. */
+struct _Chunk
+{
+  Job *job;               /* NULL once the job ended while in flight */
+  guint index;
+  guint first_item;
+  guint n_items;
+  guint64 id;
+  GBytes *frame;
+  ChunkState state;
+  PProcess *process;
+  GList link;             /* in core->pending or process->in_flight */
+};
+
+struct _Core
+{
+  gatomicrefcount ref_count;
+
+  /* Read-only after core_new(). */
+  char **worker_argv;
+  guint n_processes;
+  gsize max_message_size;
+  GMainContext *context;
+  GThread *thread;
+  GSource *wakeup;
+  GWeakRef pool;
+  GMainContext *signal_context;
+
+  /* Shared, under the mutex. */
+  GMutex mutex;
+  GCond cond;
+  GQueue incoming;        /* Job *, submitted, not yet accepted */
+  gboolean closed;        /* shut down or terminated: no new work */
+  gboolean terminate_requested;
+  gboolean finished;      /* closed, every worker reaped, nothing left */
+  GError *start_error;    /* set while workers keep failing to start */
+  guint64 next_id;
+
+  /* The pool thread's own. */
+  GPtrArray *processes;   /* PProcess * */
+  GQueue pending;         /* Chunk *, not sent yet */
+  GQueue jobs;            /* Job *, accepted and unfinished */
+  GHashTable *functions;  /* names the workers announced, NULL before */
+  guint start_failures;
+  GSource *respawn_timer;
+  gboolean terminated;
+  gboolean thread_should_exit;
+};
+
+struct _PPool
+{
+  GObject parent_instance;
+
+  guint processes;
+  char **worker_argv;
+
+  Core *core;
+};
+
+enum {
+  PROP_0,
+  PROP_PROCESSES,
+  PROP_WORKER_ARGV,
+  N_PROPS
+};
+
+enum {
+  WORKER_STARTED,
+  WORKER_EXITED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void p_pool_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (PPool, p_pool, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, p_pool_initable_iface_init))
+
+static void core_schedule (Core *core);
+static void core_maybe_respawn (Core *core);
+static void core_check_finished (Core *core);
+static void job_fail (Core *core, Job *job, GError *error);
+
+/* {{{ Core lifetime */
+
+static Core *
+core_ref (Core *core)
+{
+  g_atomic_ref_count_inc (&core->ref_count);
+  return core;
+}
+
+static void
+core_unref (Core *core)
+{
+  if (!g_atomic_ref_count_dec (&core->ref_count))
+    return;
+
+  g_assert (g_queue_is_empty (&core->incoming));
+  g_assert (g_queue_is_empty (&core->jobs));
+  g_assert (core->processes->len == 0);
+
+  if (core->wakeup != NULL)
+    {
+      g_source_destroy (core->wakeup);
+      g_source_unref (core->wakeup);
+    }
+  if (core->respawn_timer != NULL)
+    {
+      g_source_destroy (core->respawn_timer);
+      g_source_unref (core->respawn_timer);
+    }
+  g_clear_pointer (&core->thread, g_thread_unref);
+  g_clear_pointer (&core->context, g_main_context_unref);
+  g_clear_pointer (&core->signal_context, g_main_context_unref);
+  g_clear_pointer (&core->processes, g_ptr_array_unref);
+  g_clear_pointer (&core->functions, g_hash_table_unref);
+  g_clear_pointer (&core->worker_argv, g_strfreev);
+  g_clear_error (&core->start_error);
+  g_weak_ref_clear (&core->pool);
+  g_mutex_clear (&core->mutex);
+  g_cond_clear (&core->cond);
+  g_free (core);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Core, core_unref)
+
+static gboolean
+core_is_current_thread (Core *core)
+{
+  return g_main_context_is_owner (core->context);
+}
+
+static void
+core_wake (Core *core)
+{
+  g_source_set_ready_time (core->wakeup, 0);
+}
+
+/* }}} */
+/* {{{ Signals, in the creator's main context */
+
+typedef struct
+{
+  GWeakRef pool;
+  guint signal_id;
+  guint pid;
+  int wait_status;
+} SignalEmission;
+
+static gboolean
+emit_in_context (gpointer user_data)
+{
+  SignalEmission *emission = user_data;
+  g_autoptr(PPool) pool = g_weak_ref_get (&emission->pool);
+
+  if (pool == NULL)
+    return G_SOURCE_REMOVE;
+
+  if (emission->signal_id == signals[WORKER_STARTED])
+    g_signal_emit (pool, emission->signal_id, 0, emission->pid);
+  else
+    g_signal_emit (pool, emission->signal_id, 0, emission->pid, emission->wait_status);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+signal_emission_free (gpointer user_data)
+{
+  SignalEmission *emission = user_data;
+
+  g_weak_ref_clear (&emission->pool);
+  g_free (emission);
+}
+
+static void
+core_emit (Core  *core,
+           guint  signal_id,
+           GPid   pid,
+           int    wait_status)
+{
+  g_autoptr(PPool) pool = g_weak_ref_get (&core->pool);
+  SignalEmission *emission;
+  GSource *source;
+
+  /* An emission nobody listens to is not worth a wake-up. */
+  if (pool == NULL || !g_signal_has_handler_pending (pool, signal_id, 0, FALSE))
+    return;
+
+  emission = g_new0 (SignalEmission, 1);
+  g_weak_ref_init (&emission->pool, pool);
+  emission->signal_id = signal_id;
+  emission->pid = (guint) pid;
+  emission->wait_status = wait_status;
+
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, emit_in_context, emission, signal_emission_free);
+  g_source_attach (source, core->signal_context);
+  g_source_unref (source);
+}
+
+/* }}} */
+/* {{{ Jobs and chunks */
+
+static void
+chunk_free (Chunk *chunk)
+{
+  g_clear_pointer (&chunk->frame, g_bytes_unref);
+  g_free (chunk);
+}
+
+static Job *
+job_new (JobKind       kind,
+         const char   *function,
+         GCancellable *cancellable)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->kind = kind;
+  job->function = g_strdup (function);
+  job->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  job->link.data = job;
+
+  return job;
+}
+
+static void
+job_free (Job *job)
+{
+  if (job->cancel_source != NULL)
+    {
+      g_source_destroy (job->cancel_source);
+      g_source_unref (job->cancel_source);
+    }
+
+  if (job->chunk_values != NULL)
+    for (guint i = 0; i < job->n_chunks; i++)
+      g_clear_pointer (&job->chunk_values[i], g_variant_unref);
+
+  g_free (job->chunk_values);
+  g_free (job->chunks);
+  g_clear_object (&job->result);
+  g_clear_object (&job->iter);
+  g_clear_object (&job->cancellable);
+  g_free (job->function);
+  g_free (job);
+}
+
+static Chunk *
+job_add_chunk (Job      *job,
+               guint64   id,
+               guint     first_item,
+               guint     n_items,
+               GBytes   *frame)
+{
+  Chunk *chunk = g_new0 (Chunk, 1);
+
+  chunk->job = job;
+  chunk->index = job->n_chunks;
+  chunk->id = id;
+  chunk->first_item = first_item;
+  chunk->n_items = n_items;
+  chunk->frame = frame;
+  chunk->state = CHUNK_NEW;
+  chunk->link.data = chunk;
+
+  job->chunks = g_renew (Chunk *, job->chunks, job->n_chunks + 1);
+  job->chunks[job->n_chunks++] = chunk;
+  job->n_chunks_left++;
+
+  return chunk;
+}
+
+static guint64
+core_next_id (Core *core)
+{
+  guint64 id;
+
+  g_mutex_lock (&core->mutex);
+  id = ++core->next_id;
+  g_mutex_unlock (&core->mutex);
+
+  return id;
+}
+
+/* Hands @error to whoever waits for @job. */
+static void
+job_return_error (Job    *job,
+                  GError *error)
+{
+  if (job->kind == JOB_IMAP)
+    {
+      p_map_iter_fail (job->iter, error);
+      g_error_free (error);
+    }
+  else
+    {
+      p_result_return_error (job->result, error);
+    }
+}
+
+/* A finished chunk leaves its job; the caller frees it. */
+static void
+job_release_chunk (Job   *job,
+                   Chunk *chunk)
+{
+  g_assert (job->chunks[chunk->index] == chunk);
+  g_assert (job->n_chunks_left > 0);
+
+  job->chunks[chunk->index] = NULL;
+  job->n_chunks_left--;
+  chunk->job = NULL;
+}
+
+static void
+core_send_cancel (Core    *core,
+                  Chunk   *chunk)
+{
+  g_autoptr(GBytes) frame = NULL;
+
+  frame = p_message_encode (P_MESSAGE_CANCEL, g_variant_new ("(t)", chunk->id),
+                            core->max_message_size, NULL);
+  p_process_send (chunk->process, frame);
+}
+
+/* Ends @job with @error: what is queued is dropped, what runs is told to
+ * stop and its reply will be ignored. */
+static void
+job_fail (Core   *core,
+          Job    *job,
+          GError *error)
+{
+  for (guint i = 0; i < job->n_chunks; i++)
+    {
+      Chunk *chunk = job->chunks[i];
+
+      if (chunk == NULL)
+        continue;
+
+      job->chunks[i] = NULL;
+      chunk->job = NULL;
+
+      switch (chunk->state)
+        {
+        case CHUNK_NEW:
+          chunk_free (chunk);
+          break;
+
+        case CHUNK_PENDING:
+          g_queue_unlink (&core->pending, &chunk->link);
+          chunk_free (chunk);
+          break;
+
+        case CHUNK_IN_FLIGHT:
+          /* Stays in flight as an orphan so that replies still match. */
+          core_send_cancel (core, chunk);
+          break;
+
+        default:
+          g_assert_not_reached ();
+        }
+    }
+
+  job->n_chunks_left = 0;
+  g_queue_unlink (&core->jobs, &job->link);
+
+  job_return_error (job, error);
+  job_free (job);
+}
+
+static void
+job_succeed (Core *core,
+             Job  *job)
+{
+  g_queue_unlink (&core->jobs, &job->link);
+
+  if (job->kind == JOB_MAP)
+    {
+      p_result_return_chunks (job->result, g_steal_pointer (&job->chunk_values),
+                              job->n_chunks, job->n_items);
+    }
+
+  job_free (job);
+}
+
+static GError *
+error_from_wire (const char *domain,
+                 gint32      code,
+                 const char *message)
+{
+  return g_error_new_literal (g_quark_from_string (domain), code, message);
+}
+
+/* A released chunk's task failed as a whole: its ERROR reply, or its
+ * worker died. */
+static void
+core_chunk_failed (Core   *core,
+                   Job    *job,
+                   Chunk  *chunk,
+                   GError *error)
+{
+  if (job->kind != JOB_IMAP)
+    {
+      job_fail (core, job, error);
+      return;
+    }
+
+  p_map_iter_push_error (job->iter, chunk->first_item, chunk->n_items, error);
+  g_error_free (error);
+
+  if (job->n_chunks_left == 0)
+    job_succeed (core, job);
+}
+
+/* A released chunk's reply: for a task, @values is its "v"; for a chunk,
+ * the "av" of its successes and the "a(usis)" of its failures. */
+static void
+core_chunk_succeeded (Core     *core,
+                      Job      *job,
+                      Chunk    *chunk,
+                      GVariant *values,
+                      GVariant *errors)
+{
+  switch (job->kind)
+    {
+    case JOB_APPLY:
+      p_result_return_value (job->result, g_variant_get_variant (values));
+      job_succeed (core, job);
+      break;
+
+    case JOB_MAP:
+      if (g_variant_n_children (errors) > 0)
+        {
+          const char *domain, *message;
+          gint32 code;
+
+          /* A map fails with its first error, and stops the rest. */
+          g_variant_get_child (errors, 0, "(u&si&s)", NULL, &domain, &code, &message);
+          job_fail (core, job, error_from_wire (domain, code, message));
+          return;
+        }
+
+      job->chunk_values[chunk->index] = g_variant_ref (values);
+      if (job->n_chunks_left == 0)
+        job_succeed (core, job);
+      break;
+
+    case JOB_IMAP:
+      p_map_iter_push_chunk (job->iter, chunk->first_item, chunk->n_items, values, errors);
+      if (job->n_chunks_left == 0)
+        job_succeed (core, job);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* }}} */
+/* {{{ Accepting work, on the pool thread */
+
+typedef struct
+{
+  Core *core;
+  Job *job;
+} CancelData;
+
+static gboolean
+on_job_cancelled (GCancellable *cancellable,
+                  gpointer      user_data)
+{
+  CancelData *data = user_data;
+
+  job_fail (data->core, data->job,
+            g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 _("Operation was cancelled")));
+  core_schedule (data->core);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+core_accept_job (Core *core,
+                 Job  *job)
+{
+  g_queue_push_tail_link (&core->jobs, &job->link);
+
+  if (core->terminated)
+    {
+      job_fail (core, job, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                _("The pool was terminated")));
+      return;
+    }
+
+  if (g_cancellable_is_cancelled (job->cancellable))
+    {
+      job_fail (core, job, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                _("Operation was cancelled")));
+      return;
+    }
+
+  if (core->functions != NULL && !g_hash_table_contains (core->functions, job->function))
+    {
+      job_fail (core, job, g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
+                                        _("No worker serves a function named “%s”"),
+                                        job->function));
+      return;
+    }
+
+  if (job->n_chunks == 0)
+    {
+      job_succeed (core, job);
+      return;
+    }
+
+  if (job->cancellable != NULL)
+    {
+      CancelData *data = g_new (CancelData, 1);
+
+      data->core = core;
+      data->job = job;
+      job->cancel_source = g_cancellable_source_new (job->cancellable);
+      g_source_set_callback (job->cancel_source, G_SOURCE_FUNC (on_job_cancelled), data, g_free);
+      g_source_attach (job->cancel_source, core->context);
+    }
+
+  for (guint i = 0; i < job->n_chunks; i++)
+    {
+      job->chunks[i]->state = CHUNK_PENDING;
+      g_queue_push_tail_link (&core->pending, &job->chunks[i]->link);
+    }
+}
+
+/* Fails every job that is waiting for a worker. */
+static void
+core_fail_waiting_jobs (Core         *core,
+                        const GError *error)
+{
+  GList *l = core->jobs.head;
+
+  while (l != NULL)
+    {
+      Job *job = l->data;
+      gboolean waiting = FALSE;
+
+      l = l->next;
+      for (guint i = 0; i < job->n_chunks && !waiting; i++)
+        waiting = job->chunks[i] != NULL && job->chunks[i]->state == CHUNK_PENDING;
+
+      if (waiting)
+        job_fail (core, job, g_error_copy (error));
+    }
+}
+
+/* }}} */
+/* {{{ Workers */
+
+static void core_on_message (PProcess *process, PMessageKind kind, GVariant *body, gpointer user_data);
+static void core_on_exited (PProcess *process, gpointer user_data);
+static void core_on_read_done (PProcess *process, gpointer user_data);
+
+static const PProcessCallbacks process_callbacks = {
+  core_on_message,
+  core_on_exited,
+  core_on_read_done,
+};
+
+static void
+core_start_failed (Core   *core,
+                   GError *cause)
+{
+  core->start_failures++;
+
+  g_debug ("Worker start failure %u: %s", core->start_failures, cause->message);
+
+  if (core->start_failures >= MAX_START_FAILURES)
+    {
+      g_mutex_lock (&core->mutex);
+      g_clear_error (&core->start_error);
+      core->start_error = g_error_copy (cause);
+      g_mutex_unlock (&core->mutex);
+
+      core_fail_waiting_jobs (core, cause);
+    }
+
+  g_error_free (cause);
+}
+
+static gboolean
+core_spawn_one (Core    *core,
+                GError **error)
+{
+  PProcess *process;
+
+  process = p_process_spawn ((const char * const *) core->worker_argv,
+                             core->max_message_size, STARTUP_TIMEOUT_SEC,
+                             &process_callbacks, core, error);
+  if (process == NULL)
+    return FALSE;
+
+  g_ptr_array_add (core->processes, process);
+  core_emit (core, signals[WORKER_STARTED], process->pid, 0);
+
+  return TRUE;
+}
+
+static void
+core_spawn_missing (Core *core)
+{
+  while (core->processes->len < core->n_processes)
+    {
+      GError *error = NULL;
+
+      if (!core_spawn_one (core, &error))
+        {
+          core_start_failed (core, error);
+          core_maybe_respawn (core);
+          return;
+        }
+    }
+}
+
+static gboolean
+respawn_timer_fired (gpointer user_data)
+{
+  Core *core = user_data;
+
+  g_clear_pointer (&core->respawn_timer, g_source_unref);
+  core_spawn_missing (core);
+  core_schedule (core);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+core_needs_workers (Core *core)
+{
+  gboolean closed;
+
+  g_mutex_lock (&core->mutex);
+  closed = core->closed;
+  g_mutex_unlock (&core->mutex);
+
+  return !core->terminated && (!closed || !g_queue_is_empty (&core->pending));
+}
+
+/* Replaces missing workers; after start failures, with an exponential
+ * back-off so that a command that keeps dying does not spin. */
+static void
+core_maybe_respawn (Core *core)
+{
+  guint delay;
+
+  if (core->respawn_timer != NULL ||
+      core->processes->len >= core->n_processes ||
+      !core_needs_workers (core))
+    return;
+
+  if (core->start_failures == 0)
+    {
+      core_spawn_missing (core);
+      return;
+    }
+
+  delay = RESPAWN_BACKOFF_MIN_MSEC << MIN (core->start_failures - 1, 16);
+  delay = MIN (delay, RESPAWN_BACKOFF_MAX_MSEC);
+
+  core->respawn_timer = g_timeout_source_new (delay);
+  g_source_set_callback (core->respawn_timer, respawn_timer_fired, core, NULL);
+  g_source_attach (core->respawn_timer, core->context);
+}
+
+static Chunk *
+process_find_in_flight (PProcess *process,
+                        guint64   id)
+{
+  for (GList *l = process->in_flight.head; l != NULL; l = l->next)
+    if (((Chunk *) l->data)->id == id)
+      return l->data;
+
+  return NULL;
+}
+
+static void
+core_protocol_error (Core       *core,
+                     PProcess   *process,
+                     const char *message)
+{
+  g_warning ("Worker process %d broke the protocol: %s", (int) process->pid, message);
+  p_process_kill (process, g_error_new (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                                        _("Worker process %d broke the protocol: %s"),
+                                        (int) process->pid, message));
+}
+
+static void
+core_on_hello (Core     *core,
+               PProcess *process,
+               GVariant *body)
+{
+  g_autofree const char **names = NULL;
+  guint32 version;
+  gint64 pid;
+
+  /* Read after it died: too late to count. */
+  if (process->state == P_PROCESS_DEAD)
+    return;
+
+  if (process->state != P_PROCESS_STARTING)
+    {
+      core_protocol_error (core, process, "it announced itself twice");
+      return;
+    }
+
+  g_variant_get (body, "(ux^a&s)", &version, &pid, &names);
+  if (version != P_PROTOCOL_VERSION)
+    {
+      g_autofree char *message = g_strdup_printf ("it speaks protocol version %u, not %u",
+                                                  version, P_PROTOCOL_VERSION);
+      core_protocol_error (core, process, message);
+      return;
+    }
+
+  g_clear_pointer (&core->functions, g_hash_table_unref);
+  core->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; names[i] != NULL; i++)
+    g_hash_table_add (core->functions, g_strdup (names[i]));
+
+  p_process_set_ready (process);
+
+  if (core->start_failures > 0)
+    {
+      core->start_failures = 0;
+      g_mutex_lock (&core->mutex);
+      g_clear_error (&core->start_error);
+      g_mutex_unlock (&core->mutex);
+    }
+}
+
+static void
+core_on_reply (Core         *core,
+               PProcess     *process,
+               PMessageKind  kind,
+               GVariant     *body)
+{
+  g_autoptr(GVariant) values = NULL;
+  g_autoptr(GVariant) errors = NULL;
+  gboolean is_chunk;
+  guint64 id;
+  Chunk *chunk;
+  Job *job;
+
+  g_variant_get_child (body, 0, "t", &id);
+  chunk = process_find_in_flight (process, id);
+  if (chunk == NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("it replied to task %" G_GUINT64_FORMAT ", which it does not run", id);
+      core_protocol_error (core, process, message);
+      return;
+    }
+
+  /* Orphans do not know what they were; a live chunk must get the
+   * reply that matches its message. */
+  is_chunk = chunk->job != NULL && chunk->job->kind != JOB_APPLY;
+  if (chunk->job != NULL &&
+      ((kind == P_MESSAGE_RESULT && is_chunk) ||
+       (kind == P_MESSAGE_CHUNK_RESULT && !is_chunk)))
+    {
+      core_protocol_error (core, process, "it sent a reply of the wrong kind");
+      return;
+    }
+
+  if (kind == P_MESSAGE_CHUNK_RESULT)
+    {
+      gsize n_values, n_errors;
+      guint32 last_index = 0;
+
+      values = g_variant_get_child_value (body, 1);
+      errors = g_variant_get_child_value (body, 2);
+      n_values = g_variant_n_children (values);
+      n_errors = g_variant_n_children (errors);
+
+      for (gsize i = 0; i < n_errors; i++)
+        {
+          guint32 index;
+
+          g_variant_get_child (errors, i, "(usis)", &index, NULL, NULL, NULL);
+          if (index >= chunk->n_items || (i > 0 && index <= last_index))
+            n_errors = G_MAXSIZE;
+          last_index = index;
+          if (n_errors == G_MAXSIZE)
+            break;
+        }
+
+      /* Every item once, except after a map's first error. */
+      if (n_errors == G_MAXSIZE ||
+          n_values + n_errors > chunk->n_items ||
+          (n_errors == 0 && n_values != chunk->n_items))
+        {
+          core_protocol_error (core, process, "it sent a chunk result that does not match its chunk");
+          return;
+        }
+    }
+
+  g_queue_unlink (&process->in_flight, &chunk->link);
+  chunk->state = CHUNK_NEW;
+  chunk->process = NULL;
+  process->n_tasks_finished++;
+
+  job = chunk->job;
+  if (job == NULL)
+    {
+      chunk_free (chunk);
+      return;
+    }
+
+  job_release_chunk (job, chunk);
+
+  switch (kind)
+    {
+    case P_MESSAGE_RESULT:
+      values = g_variant_get_child_value (body, 1);
+      core_chunk_succeeded (core, job, chunk, values, NULL);
+      break;
+
+    case P_MESSAGE_CHUNK_RESULT:
+      core_chunk_succeeded (core, job, chunk, values, errors);
+      break;
+
+    case P_MESSAGE_ERROR:
+      {
+        const char *domain, *message;
+        gint32 code;
+
+        g_variant_get (body, "(t&si&s)", NULL, &domain, &code, &message);
+        core_chunk_failed (core, job, chunk, error_from_wire (domain, code, message));
+      }
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+
+  chunk_free (chunk);
+}
+
+static void
+core_on_message (PProcess     *process,
+                 PMessageKind  kind,
+                 GVariant     *body,
+                 gpointer      user_data)
+{
+  Core *core = user_data;
+
+  if (kind == P_MESSAGE_HELLO)
+    {
+      core_on_hello (core, process, body);
+      return;
+    }
+
+  if (process->state == P_PROCESS_STARTING)
+    {
+      core_protocol_error (core, process, "it replied before it announced itself");
+      return;
+    }
+
+  core_on_reply (core, process, kind, body);
+}
+
+static void
+core_on_read_done (PProcess *process,
+                   gpointer  user_data)
+{
+  core_schedule (user_data);
+}
+
+static GError *
+describe_death (Core     *core,
+                PProcess *process)
+{
+  g_autofree char *status = NULL;
+
+  if (process->kill_reason != NULL)
+    return g_error_copy (process->kill_reason);
+
+  status = p_process_describe_exit (process);
+  return g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED, status);
+}
+
+static void
+core_on_exited (PProcess *process,
+                gpointer  user_data)
+{
+  Core *core = user_data;
+  Chunk *running;
+  Chunk *chunk;
+
+  g_ptr_array_remove_fast (core->processes, process);
+  core_emit (core, signals[WORKER_EXITED], process->pid, process->wait_status);
+
+  if (!process->announced && !core->terminated)
+    {
+      g_autoptr(GError) death = describe_death (core, process);
+
+      core_start_failed (core,
+                         g_error_new (P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                                      _("Worker “%s” failed to start: %s"),
+                                      core->worker_argv[0], death->message));
+    }
+
+  /* The task it was running fails; those it had not started run elsewhere. */
+  running = g_queue_pop_head (&process->in_flight);
+  while ((chunk = g_queue_pop_tail (&process->in_flight)))
+    {
+      chunk->process = NULL;
+      if (chunk->job == NULL)
+        {
+          chunk_free (chunk);
+          continue;
+        }
+      chunk->state = CHUNK_PENDING;
+      g_queue_push_head_link (&core->pending, &chunk->link);
+    }
+
+  if (running != NULL)
+    {
+      Job *job = running->job;
+
+      running->process = NULL;
+      running->state = CHUNK_NEW;
+      if (job != NULL)
+        {
+          job_release_chunk (job, running);
+          core_chunk_failed (core, job, running, describe_death (core, process));
+        }
+      chunk_free (running);
+    }
+
+  p_process_free (process);
+
+  core_maybe_respawn (core);
+  core_schedule (core);
+}
+
+/* }}} */
+/* {{{ Scheduling, on the pool thread */
+
+static gboolean
+process_takes_tasks (PProcess *process,
+                     guint     depth)
+{
+  return process->state == P_PROCESS_READY && process->in_flight.length < depth;
+}
+
+static void
+core_dispatch_chunk (Core     *core,
+                     PProcess *process,
+                     Chunk    *chunk)
+{
+  g_queue_unlink (&core->pending, &chunk->link);
+  chunk->state = CHUNK_IN_FLIGHT;
+  chunk->process = process;
+  g_queue_push_tail_link (&process->in_flight, &chunk->link);
+  p_process_send (process, chunk->frame);
+}
+
+static void
+core_schedule (Core *core)
+{
+  gboolean closed;
+
+  /* Breadth first: every idle worker gets a task before any gets two. */
+  for (guint depth = 1; depth <= MAX_IN_FLIGHT_PER_WORKER && !g_queue_is_empty (&core->pending); depth++)
+    for (guint i = 0; i < core->processes->len && !g_queue_is_empty (&core->pending); i++)
+      {
+        PProcess *process = g_ptr_array_index (core->processes, i);
+
+        if (process_takes_tasks (process, depth))
+          core_dispatch_chunk (core, process, g_queue_peek_head (&core->pending));
+      }
+
+  g_mutex_lock (&core->mutex);
+  closed = core->closed;
+  g_mutex_unlock (&core->mutex);
+
+  for (guint i = 0; i < core->processes->len; i++)
+    {
+      PProcess *process = g_ptr_array_index (core->processes, i);
+
+      /* After a shutdown, idle workers are told to exit. */
+      if (closed && g_queue_is_empty (&core->pending) && g_queue_is_empty (&process->in_flight))
+        p_process_close (process);
+
+      p_process_flush (process);
+    }
+
+  core_maybe_respawn (core);
+  core_check_finished (core);
+}
+
+static void
+core_terminate_now (Core *core)
+{
+  GList *l;
+
+  core->terminated = TRUE;
+
+  if (core->respawn_timer != NULL)
+    {
+      g_source_destroy (core->respawn_timer);
+      g_clear_pointer (&core->respawn_timer, g_source_unref);
+    }
+
+  while ((l = core->jobs.head) != NULL)
+    job_fail (core, l->data, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                  _("The pool was terminated")));
+
+  for (guint i = 0; i < core->processes->len; i++)
+    p_process_kill (g_ptr_array_index (core->processes, i),
+                    g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                         _("The pool was terminated")));
+}
+
+static void
+core_check_finished (Core *core)
+{
+  gboolean finished;
+
+  if (core->processes->len > 0 || !g_queue_is_empty (&core->jobs))
+    return;
+
+  g_mutex_lock (&core->mutex);
+  finished = core->closed && g_queue_is_empty (&core->incoming);
+  if (finished && !core->finished)
+    {
+      core->finished = TRUE;
+      g_cond_broadcast (&core->cond);
+    }
+  g_mutex_unlock (&core->mutex);
+
+  if (finished)
+    core->thread_should_exit = TRUE;
+}
+
+static gboolean
+core_wakeup_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  Core *core = user_data;
+  GQueue incoming = G_QUEUE_INIT;
+  gboolean terminate;
+  Job *job;
+
+  /* Re-armed before looking, so that a wake-up during this is not lost. */
+  g_source_set_ready_time (source, -1);
+
+  g_mutex_lock (&core->mutex);
+  incoming = core->incoming;
+  g_queue_init (&core->incoming);
+  terminate = core->terminate_requested && !core->terminated;
+  g_mutex_unlock (&core->mutex);
+
+  while ((job = g_queue_pop_head (&incoming)))
+    core_accept_job (core, job);
+
+  if (terminate)
+    core_terminate_now (core);
+
+  core_schedule (core);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs wakeup_source_funcs = {
+  NULL, NULL, core_wakeup_dispatch, NULL, NULL, NULL,
+};
+
+static gpointer
+core_thread_main (gpointer user_data)
+{
+  Core *core = user_data;
+
+  g_main_context_push_thread_default (core->context);
+  while (!core->thread_should_exit)
+    g_main_context_iteration (core->context, TRUE);
+  g_main_context_pop_thread_default (core->context);
+
+  core_unref (core);
+
+  return NULL;
+}
+
+typedef struct
+{
+  Core *core;
+  GMutex mutex;
+  GCond cond;
+  gboolean done;
+  GError *error;
+} StartData;
+
+/* Spawns the first workers on the pool's thread: a worker's death signal
+ * is tied to the thread that spawned it, which must live as the pool does. */
+static gboolean
+core_start_in_thread (gpointer user_data)
+{
+  StartData *data = user_data;
+  Core *core = data->core;
+  GError *error = NULL;
+
+  while (core->processes->len < core->n_processes && error == NULL)
+    core_spawn_one (core, &error);
+
+  if (error != NULL)
+    {
+      g_mutex_lock (&core->mutex);
+      core->closed = TRUE;
+      g_mutex_unlock (&core->mutex);
+      core_terminate_now (core);
+      core_check_finished (core);
+    }
+
+  g_mutex_lock (&data->mutex);
+  data->error = error;
+  data->done = TRUE;
+  g_cond_signal (&data->cond);
+  g_mutex_unlock (&data->mutex);
+
+  return G_SOURCE_REMOVE;
+}
+
+static Core *
+core_new (PPool              *pool,
+          guint               n_processes,
+          const char * const *worker_argv)
+{
+  Core *core = g_new0 (Core, 1);
+
+  g_atomic_ref_count_init (&core->ref_count);
+  g_mutex_init (&core->mutex);
+  g_cond_init (&core->cond);
+  g_queue_init (&core->incoming);
+  g_queue_init (&core->pending);
+  g_queue_init (&core->jobs);
+  g_weak_ref_init (&core->pool, pool);
+  core->worker_argv = g_strdupv ((char **) worker_argv);
+  core->n_processes = n_processes;
+  core->max_message_size = P_DEFAULT_MAX_MESSAGE_SIZE;
+  core->processes = g_ptr_array_new ();
+  core->context = g_main_context_new ();
+  core->signal_context = g_main_context_ref_thread_default ();
+
+  core->wakeup = g_source_new (&wakeup_source_funcs, sizeof (GSource));
+  g_source_set_callback (core->wakeup, NULL, core, NULL);
+  g_source_set_static_name (core->wakeup, "[processing-glib] pool wake-up");
+  g_source_set_priority (core->wakeup, G_PRIORITY_DEFAULT);
+  g_source_attach (core->wakeup, core->context);
+
+  return core;
+}
+
+static gboolean
+core_start (Core    *core,
+            GError **error)
+{
+  StartData data = { core };
+  GSource *source;
+
+  core->thread = g_thread_new ("pool-worker-io", core_thread_main, core_ref (core));
+
+  g_mutex_init (&data.mutex);
+  g_cond_init (&data.cond);
+
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_callback (source, core_start_in_thread, &data, NULL);
+  g_source_attach (source, core->context);
+  g_source_unref (source);
+
+  g_mutex_lock (&data.mutex);
+  while (!data.done)
+    g_cond_wait (&data.cond, &data.mutex);
+  g_mutex_unlock (&data.mutex);
+
+  g_mutex_clear (&data.mutex);
+  g_cond_clear (&data.cond);
+
+  if (data.error != NULL)
+    {
+      g_propagate_error (error, data.error);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* From any thread: hands @job to the pool thread, or fails it at once
+ * when the pool takes no more work. */
+static void
+core_submit (Core *core,
+             Job  *job)
+{
+  GError *error = NULL;
+
+  g_mutex_lock (&core->mutex);
+  if (core->closed)
+    error = g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_CLOSED,
+                                 _("The pool was shut down and takes no new work"));
+  else if (core->start_error != NULL)
+    error = g_error_copy (core->start_error);
+  else
+    g_queue_push_tail (&core->incoming, job);
+  g_mutex_unlock (&core->mutex);
+
+  if (error == NULL)
+    {
+      core_wake (core);
+      return;
+    }
+
+  /* Not seen by the pool thread: no chunk is queued anywhere. */
+  for (guint i = 0; i < job->n_chunks; i++)
+    chunk_free (job->chunks[i]);
+  job->n_chunks = 0;
+  job_return_error (job, error);
+  job_free (job);
+}
+
+static void
+core_close (Core     *core,
+            gboolean  terminate)
+{
+  g_mutex_lock (&core->mutex);
+  core->closed = TRUE;
+  core->terminate_requested |= terminate;
+  g_mutex_unlock (&core->mutex);
+
+  core_wake (core);
+}
+
+static void
+core_wait_finished (Core *core)
+{
+  g_mutex_lock (&core->mutex);
+  while (!core->finished)
+    g_cond_wait (&core->cond, &core->mutex);
+  g_mutex_unlock (&core->mutex);
+}
+
+/* }}} */
+/* {{{ Building jobs, in the caller's thread */
+
+static gsize
+fixed_element_size (const GVariantType *element)
+{
+  if (!g_variant_type_is_basic (element))
+    return 0;
+
+  switch (g_variant_type_peek_string (element)[0])
+    {
+    case 'b': case 'y':
+      return 1;
+    case 'n': case 'q':
+      return 2;
+    case 'i': case 'u': case 'h':
+      return 4;
+    case 'x': case 't': case 'd':
+      return 8;
+    default:
+      return 0;
+    }
+}
+
+/* Items [first, first + n) of @items as an array of the same type. Arrays
+ * of fixed-size items are sliced without touching each item. */
+static GVariant *
+slice_items (GVariant *items,
+             gsize     first,
+             gsize     n)
+{
+  const GVariantType *type = g_variant_get_type (items);
+  const GVariantType *element = g_variant_type_element (type);
+  gsize fixed_size = fixed_element_size (element);
+  g_autofree GVariant **children = NULL;
+
+  if (fixed_size > 0)
+    {
+      g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (items);
+      g_autoptr(GBytes) slice = g_bytes_new_from_bytes (bytes, first * fixed_size, n * fixed_size);
+
+      return g_variant_new_from_bytes (type, slice, FALSE);
+    }
+
+  children = g_new (GVariant *, n);
+  for (gsize i = 0; i < n; i++)
+    children[i] = g_variant_get_child_value (items, first + i);
+
+  {
+    GVariant *slice = g_variant_new_array (element, children, n);
+
+    for (gsize i = 0; i < n; i++)
+      g_variant_unref (children[i]);
+
+    return slice;
+  }
+}
+
+static Job *
+build_apply_job (PPool         *self,
+                 const char    *function,
+                 GVariant      *args,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(GVariant) owned_args = NULL;
+  GBytes *frame;
+  Job *job;
+  guint64 id;
+
+  owned_args = args ? g_variant_ref_sink (args) : g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+  id = core_next_id (self->core);
+  frame = p_message_encode (P_MESSAGE_TASK,
+                            g_variant_new ("(tsv)", id, function, owned_args),
+                            self->core->max_message_size, error);
+  if (frame == NULL)
+    return NULL;
+
+  job = job_new (JOB_APPLY, function, cancellable);
+  job->n_items = 1;
+  job_add_chunk (job, id, 0, 1, frame);
+
+  return job;
+}
+
+static guint
+default_map_chunksize (PPool *self,
+                       gsize  n_items)
+{
+  gsize per_round = 4 * (gsize) self->processes;
+
+  return MAX (1, (n_items + per_round - 1) / per_round);
+}
+
+static Job *
+build_map_job (PPool         *self,
+               JobKind        kind,
+               const char    *function,
+               GVariant      *items,
+               guint          chunksize,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GVariant) owned_items = g_variant_ref_sink (items);
+  Job *job;
+  gsize n_items;
+
+  if (!g_variant_is_of_type (owned_items, G_VARIANT_TYPE_ARRAY))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("The items must be an array, not a value of type “%s”"),
+                   g_variant_get_type_string (owned_items));
+      return NULL;
+    }
+
+  n_items = g_variant_n_children (owned_items);
+  if (n_items > G_MAXUINT32)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("Too many items: %" G_GSIZE_FORMAT), n_items);
+      return NULL;
+    }
+
+  if (chunksize == 0)
+    chunksize = kind == JOB_MAP ? default_map_chunksize (self, n_items) : 1;
+
+  job = job_new (kind, function, cancellable);
+  job->n_items = n_items;
+
+  for (gsize first = 0; first < n_items; first += chunksize)
+    {
+      gsize n = MIN (chunksize, n_items - first);
+      guint64 id = core_next_id (self->core);
+      GBytes *frame;
+
+      frame = p_message_encode (P_MESSAGE_CHUNK,
+                                g_variant_new ("(ts@vb)", id, function,
+                                               g_variant_new_variant (slice_items (owned_items, first, n)),
+                                               kind == JOB_MAP),
+                                self->core->max_message_size, error);
+      if (frame == NULL)
+        {
+          for (guint i = 0; i < job->n_chunks; i++)
+            chunk_free (job->chunks[i]);
+          job->n_chunks = 0;
+          job_free (job);
+          return NULL;
+        }
+
+      job_add_chunk (job, id, first, n, frame);
+    }
+
+  if (kind == JOB_MAP)
+    job->chunk_values = g_new0 (GVariant *, MAX (job->n_chunks, 1));
+
+  return job;
+}
+
+/* Either a job for the pool thread, or the error completes @result now. */
+static PResult *
+submit_result (PPool            *self,
+               Job              *job,
+               GError           *build_error,
+               PResultReadyFunc  ready_func,
+               gpointer          ready_data)
+{
+  PResult *result = p_result_new (G_OBJECT (self), ready_func, ready_data);
+
+  if (job == NULL)
+    {
+      p_result_return_error (result, build_error);
+      return result;
+    }
+
+  job->result = g_object_ref (result);
+  core_submit (self->core, job);
+
+  return result;
+}
+
+/* }}} */
+/* {{{ GObject */
+
+static gboolean
+p_pool_initable_init (GInitable     *initable,
+                      GCancellable  *cancellable,
+                      GError       **error);
+
+static char **
+argv_of_current_program (GError **error)
+{
+  g_autofree char *cmdline = NULL;
+  g_autofree char *exe = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  gsize length;
+
+  exe = g_file_read_link ("/proc/self/exe", &local_error);
+  if (exe == NULL ||
+      !g_file_get_contents ("/proc/self/cmdline", &cmdline, &length, &local_error))
+    {
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                   _("Could not find the command line of the current program: %s"),
+                   local_error->message);
+      return NULL;
+    }
+
+  /* The program file itself, whatever argv[0] says... */
+  g_ptr_array_add (argv, g_steal_pointer (&exe));
+  /* ...with the arguments it was given. */
+  for (gsize offset = strlen (cmdline) + 1; offset < length; offset += strlen (cmdline + offset) + 1)
+    g_ptr_array_add (argv, g_strdup (cmdline + offset));
+  g_ptr_array_add (argv, NULL);
+
+  return (char **) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
+}
+
+static void
+p_pool_dispose (GObject *object)
+{
+  PPool *self = P_POOL (object);
+  Core *core = g_steal_pointer (&self->core);
+
+  if (core != NULL)
+    {
+      core_close (core, TRUE);
+
+      /* From the pool's own thread (the last reference was dropped by a
+       * completion), the thread winds down by itself. */
+      if (!core_is_current_thread (core))
+        {
+          core_wait_finished (core);
+          g_thread_join (g_steal_pointer (&core->thread));
+        }
+
+      core_unref (core);
+    }
+
+  G_OBJECT_CLASS (p_pool_parent_class)->dispose (object);
+}
+
+static void
+p_pool_finalize (GObject *object)
+{
+  PPool *self = P_POOL (object);
+
+  g_clear_pointer (&self->worker_argv, g_strfreev);
+
+  G_OBJECT_CLASS (p_pool_parent_class)->finalize (object);
+}
+
+static void
+p_pool_get_property (GObject    *object,
+                     guint       prop_id,
+                     GValue     *value,
+                     GParamSpec *pspec)
+{
+  PPool *self = P_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROCESSES:
+      g_value_set_uint (value, self->processes);
+      break;
+
+    case PROP_WORKER_ARGV:
+      g_value_set_boxed (value, self->worker_argv);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+p_pool_set_property (GObject      *object,
+                     guint         prop_id,
+                     const GValue *value,
+                     GParamSpec   *pspec)
+{
+  PPool *self = P_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROCESSES:
+      self->processes = g_value_get_uint (value);
+      if (self->processes == 0)
+        self->processes = g_get_num_processors ();
+      break;
+
+    case PROP_WORKER_ARGV:
+      g_clear_pointer (&self->worker_argv, g_strfreev);
+      self->worker_argv = g_value_dup_boxed (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+p_pool_class_init (PPoolClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = p_pool_dispose;
+  object_class->finalize = p_pool_finalize;
+  object_class->get_property = p_pool_get_property;
+  object_class->set_property = p_pool_set_property;
+
+  /**
+   * PPool:processes:
+   *
+   * The number of worker processes. 0 when constructing means the number
+   * of processors (g_get_num_processors()); reading it gives the number
+   * actually used.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PROCESSES] =
+    g_param_spec_uint ("processes", NULL, NULL,
+                       0, 1024, 0,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PPool:worker-argv:
+   *
+   * The command that starts a worker, which serves its functions with
+   * #PWorker. %NULL starts the current program again, with the arguments
+   * it was given; it must call p_worker_is_requested() early in main().
+   *
+   * Since: 0.1
+   */
+  properties[PROP_WORKER_ARGV] =
+    g_param_spec_boxed ("worker-argv", NULL, NULL,
+                        G_TYPE_STRV,
+                        (G_PARAM_READWRITE |
+                         G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PPool::worker-started:
+   * @self: the pool
+   * @pid: the worker's process id
+   *
+   * A worker process was started. Emitted in the thread-default main
+   * context of the thread that created the pool.
+   *
+   * Since: 0.1
+   */
+  signals[WORKER_STARTED] =
+    g_signal_new ("worker-started",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_UINT);
+
+  /**
+   * PPool::worker-exited:
+   * @self: the pool
+   * @pid: the worker's process id
+   * @wait_status: its wait status, as for g_spawn_check_wait_status()
+   *
+   * A worker process exited and was reaped. Emitted in the thread-default
+   * main context of the thread that created the pool.
+   *
+   * Since: 0.1
+   */
+  signals[WORKER_EXITED] =
+    g_signal_new ("worker-exited",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_INT);
+
+  p_i18n_init ();
+}
+
+static void
+p_pool_init (PPool *self)
+{
+  self->processes = g_get_num_processors ();
+}
+
+static gboolean
+p_pool_initable_init (GInitable     *initable,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  PPool *self = P_POOL (initable);
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(Core) core = NULL;
+
+  g_return_val_if_fail (self->core == NULL, FALSE);
+
+  if (self->worker_argv != NULL && self->worker_argv[0] == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("The worker command is empty"));
+      return FALSE;
+    }
+
+  if (self->worker_argv != NULL)
+    argv = g_strdupv (self->worker_argv);
+  else if ((argv = argv_of_current_program (error)) == NULL)
+    return FALSE;
+
+  core = core_new (self, self->processes, (const char * const *) argv);
+  if (!core_start (core, error))
+    {
+      core_wait_finished (core);
+      g_thread_join (g_steal_pointer (&core->thread));
+      return FALSE;
+    }
+
+  self->core = g_steal_pointer (&core);
+
+  return TRUE;
+}
+
+static void
+p_pool_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = p_pool_initable_init;
+}
+
+/* }}} */
+/* {{{ Public API */
+
+/**
+ * p_pool_new:
+ * @processes: the number of workers, or 0 for the number of processors
+ * @worker_argv: (array zero-terminated=1) (nullable): the command that
+ *   starts a worker, or %NULL to start the current program again
+ * @error: return location for a #GError
+ *
+ * Creates a pool and starts its workers.
+ *
+ * With @worker_argv %NULL, the current program is started again with the
+ * arguments it was given (`/proc/self/exe`), as multiprocessing's *spawn*
+ * does; it must call p_worker_is_requested() early in main() and, if that
+ * returns %TRUE, serve its functions with p_worker_run() and exit. This
+ * works for C programs as for `python3 script.py` and `gjs script.js`.
+ *
+ * Fails with %P_POOL_ERROR_WORKER_START, naming the command and the reason,
+ * when a worker cannot be started; that is known without waiting for the
+ * worker. A worker that starts but exits at once makes the pool's tasks
+ * fail instead (see %P_POOL_ERROR_WORKER_START).
+ *
+ * Returns: (transfer full): a new #PPool, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+PPool *
+p_pool_new (guint                processes,
+            const char * const  *worker_argv,
+            GError             **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (P_TYPE_POOL, NULL, error,
+                         "processes", processes,
+                         "worker-argv", worker_argv,
+                         NULL);
+}
+
+static char *
+stock_worker_path (void)
+{
+  const char *path = g_getenv ("PROCESSING_GLIB_WORKER");
+
+  if (path != NULL && path[0] != '\0')
+    return g_strdup (path);
+
+  return g_build_filename (PACKAGE_LIBEXECDIR, "processing-glib-worker", NULL);
+}
+
+/**
+ * p_pool_new_for_modules:
+ * @processes: the number of workers, or 0 for the number of processors
+ * @modules: (array zero-terminated=1): paths of task modules
+ * @error: return location for a #GError
+ *
+ * Creates a pool whose workers are the stock worker,
+ * `processing-glib-worker`, loading @modules with #GModule.
+ *
+ * A task module is a shared object that exports
+ * `void p_module_register (PWorker *worker)`, which adds its functions with
+ * p_worker_add_function(). The environment variable
+ * `PROCESSING_GLIB_WORKER` overrides the path of the stock worker.
+ *
+ * Returns: (transfer full): a new #PPool, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+PPool *
+p_pool_new_for_modules (guint                processes,
+                        const char * const  *modules,
+                        GError             **error)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (modules != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_ptr_array_add (argv, stock_worker_path ());
+  for (guint i = 0; modules[i] != NULL; i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (modules[i]);
+
+      g_ptr_array_add (argv, g_strdup ("--module"));
+      /* The worker may run from another directory. */
+      g_ptr_array_add (argv, g_file_get_path (file));
+    }
+  g_ptr_array_add (argv, NULL);
+
+  return p_pool_new (processes, (const char * const *) argv->pdata, error);
+}
+
+/**
+ * p_pool_get_processes:
+ * @self: a #PPool
+ *
+ * Returns the number of worker processes the pool keeps.
+ *
+ * Returns: the number of workers
+ *
+ * Since: 0.1
+ */
+guint
+p_pool_get_processes (PPool *self)
+{
+  g_return_val_if_fail (P_IS_POOL (self), 0);
+
+  return self->processes;
+}
+
+/**
+ * p_pool_submit:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @args: (nullable): its arguments; a floating reference is sunk. %NULL
+ *   passes an empty tuple
+ * @cancellable: (nullable): a #GCancellable
+ *
+ * Submits a task and returns at once: the `apply_async` of the original
+ * `processing.Pool`, returning a #PResult.
+ *
+ * Cancelling @cancellable fails the task with %G_IO_ERROR_CANCELLED at
+ * once; if it was running, its worker sees its #GCancellable cancelled.
+ *
+ * Returns: (transfer full): the task's #PResult
+ *
+ * Since: 0.1
+ */
+PResult *
+p_pool_submit (PPool        *self,
+               const char   *function,
+               GVariant     *args,
+               GCancellable *cancellable)
+{
+  GError *error = NULL;
+  Job *job;
+
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (self->core != NULL, NULL);
+  g_return_val_if_fail (function != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  job = build_apply_job (self, function, args, cancellable, &error);
+
+  return submit_result (self, job, error, NULL, NULL);
+}
+
+/**
+ * p_pool_apply:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @args: (nullable): its arguments; a floating reference is sunk. %NULL
+ *   passes an empty tuple
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Runs a task in a worker and waits for its result. This may be called
+ * from any thread; no main loop needs to run.
+ *
+ * A task's own error comes back with its domain, code and message.
+ *
+ * Returns: (transfer full): the task's result, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_pool_apply (PPool         *self,
+              const char    *function,
+              GVariant      *args,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  g_autoptr(PResult) result = NULL;
+
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (self->core != NULL, NULL);
+  g_return_val_if_fail (function != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  result = p_pool_submit (self, function, args, cancellable);
+
+  return p_result_get (result, -1, error);
+}
+
+/* Completes an asynchronous call's GTask with its finished PResult. */
+static void
+return_result_on_task (PResult  *result,
+                       gpointer  user_data)
+{
+  GTask *task = user_data;
+
+  g_task_return_pointer (task, g_object_ref (result), g_object_unref);
+  g_object_unref (task);
+}
+
+/**
+ * p_pool_apply_async:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @args: (nullable): its arguments; a floating reference is sunk. %NULL
+ *   passes an empty tuple
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the task is done
+ * @user_data: data for @callback
+ *
+ * Runs a task in a worker. @callback is called in the thread-default main
+ * context of the calling thread; call p_pool_apply_finish() from it.
+ *
+ * Since: 0.1
+ */
+void
+p_pool_apply_async (PPool               *self,
+                    const char          *function,
+                    GVariant            *args,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(PResult) result = NULL;
+  GError *error = NULL;
+  GTask *task;
+  Job *job;
+
+  g_return_if_fail (P_IS_POOL (self));
+  g_return_if_fail (self->core != NULL);
+  g_return_if_fail (function != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, p_pool_apply_async);
+
+  job = build_apply_job (self, function, args, cancellable, &error);
+  result = submit_result (self, job, error, return_result_on_task, task);
+}
+
+/**
+ * p_pool_apply_finish:
+ * @self: a #PPool
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes p_pool_apply_async().
+ *
+ * Returns: (transfer full): the task's result, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_pool_apply_finish (PPool         *self,
+                     GAsyncResult  *result,
+                     GError       **error)
+{
+  g_autoptr(PResult) presult = NULL;
+
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == p_pool_apply_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  presult = g_task_propagate_pointer (G_TASK (result), error);
+  if (presult == NULL)
+    return NULL;
+
+  return p_result_get (presult, 0, error);
+}
+
+/**
+ * p_pool_submit_map:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @items: an array of any type; each element is the arguments of one
+ *   call. A floating reference is sunk
+ * @chunksize: how many items to send to a worker at once; 0 for
+ *   ceil(n / (4 × processes)), as multiprocessing does
+ * @cancellable: (nullable): a #GCancellable
+ *
+ * Submits a map and returns at once; see p_pool_map(). The #PResult's
+ * value is an `av` of every item's result, in the order of the items.
+ *
+ * Returns: (transfer full): the map's #PResult
+ *
+ * Since: 0.1
+ */
+PResult *
+p_pool_submit_map (PPool        *self,
+                   const char   *function,
+                   GVariant     *items,
+                   guint         chunksize,
+                   GCancellable *cancellable)
+{
+  GError *error = NULL;
+  Job *job;
+
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (self->core != NULL, NULL);
+  g_return_val_if_fail (function != NULL, NULL);
+  g_return_val_if_fail (items != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  job = build_map_job (self, JOB_MAP, function, items, chunksize, cancellable, &error);
+
+  return submit_result (self, job, error, NULL, NULL);
+}
+
+/**
+ * p_pool_map:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @items: an array of any type; each element is the arguments of one
+ *   call. A floating reference is sunk
+ * @chunksize: how many items to send to a worker at once; 0 for
+ *   ceil(n / (4 × processes)), as multiprocessing does
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Calls @function once for every element of @items, in the workers, and
+ * waits for all the results. The first error fails the whole map and
+ * cancels the rest. @items that is not an array fails with
+ * %G_IO_ERROR_INVALID_ARGUMENT.
+ *
+ * Returns: (transfer full): an `av` of the results, in the order of the
+ *   items, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_pool_map (PPool         *self,
+            const char    *function,
+            GVariant      *items,
+            guint          chunksize,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(PResult) result = NULL;
+
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  result = p_pool_submit_map (self, function, items, chunksize, cancellable);
+  if (result == NULL)
+    return NULL;
+
+  return p_result_get (result, -1, error);
+}
+
+/**
+ * p_pool_map_async:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @items: an array of any type; each element is the arguments of one
+ *   call. A floating reference is sunk
+ * @chunksize: how many items to send to a worker at once, or 0
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the map is done
+ * @user_data: data for @callback
+ *
+ * The asynchronous form of p_pool_map(). @callback is called in the
+ * thread-default main context of the calling thread; call
+ * p_pool_map_finish() from it.
+ *
+ * Since: 0.1
+ */
+void
+p_pool_map_async (PPool               *self,
+                  const char          *function,
+                  GVariant            *items,
+                  guint                chunksize,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  g_autoptr(PResult) result = NULL;
+  GError *error = NULL;
+  GTask *task;
+  Job *job;
+
+  g_return_if_fail (P_IS_POOL (self));
+  g_return_if_fail (self->core != NULL);
+  g_return_if_fail (function != NULL);
+  g_return_if_fail (items != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, p_pool_map_async);
+
+  job = build_map_job (self, JOB_MAP, function, items, chunksize, cancellable, &error);
+  result = submit_result (self, job, error, return_result_on_task, task);
+}
+
+/**
+ * p_pool_map_finish:
+ * @self: a #PPool
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes p_pool_map_async().
+ *
+ * Returns: (transfer full): an `av` of the results, in the order of the
+ *   items, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_pool_map_finish (PPool         *self,
+                   GAsyncResult  *result,
+                   GError       **error)
+{
+  g_autoptr(PResult) presult = NULL;
+
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == p_pool_map_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  presult = g_task_propagate_pointer (G_TASK (result), error);
+  if (presult == NULL)
+    return NULL;
+
+  /* The "av" is assembled here, in the caller's thread. */
+  return p_result_get (presult, 0, error);
+}
+
+static PMapIter *
+submit_imap (PPool        *self,
+             gboolean      ordered,
+             const char   *function,
+             GVariant     *items,
+             guint         chunksize,
+             GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+  PMapIter *iter;
+  Job *job;
+
+  job = build_map_job (self, JOB_IMAP, function, items, chunksize, cancellable, &error);
+  if (job == NULL)
+    {
+      iter = p_map_iter_new (G_OBJECT (self), ordered, 1);
+      p_map_iter_fail (iter, error);
+      return iter;
+    }
+
+  iter = p_map_iter_new (G_OBJECT (self), ordered, job->n_items);
+  job->iter = g_object_ref (iter);
+  core_submit (self->core, job);
+
+  return iter;
+}
+
+/**
+ * p_pool_imap:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @items: an array of any type; each element is the arguments of one
+ *   call. A floating reference is sunk
+ * @chunksize: how many items to send to a worker at once; 0 for 1
+ * @cancellable: (nullable): a #GCancellable
+ *
+ * Like p_pool_map(), but returns at once an iterator that yields each
+ * result, in the order of the items, as soon as it and those before it are
+ * there. An item that fails yields its error in its place. A bad @items
+ * makes the iterator's first call fail.
+ *
+ * Returns: (transfer full): a #PMapIter
+ *
+ * Since: 0.1
+ */
+PMapIter *
+p_pool_imap (PPool        *self,
+             const char   *function,
+             GVariant     *items,
+             guint         chunksize,
+             GCancellable *cancellable)
+{
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (self->core != NULL, NULL);
+  g_return_val_if_fail (function != NULL, NULL);
+  g_return_val_if_fail (items != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  return submit_imap (self, TRUE, function, items, chunksize, cancellable);
+}
+
+/**
+ * p_pool_imap_unordered:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @items: an array of any type; each element is the arguments of one
+ *   call. A floating reference is sunk
+ * @chunksize: how many items to send to a worker at once; 0 for 1
+ * @cancellable: (nullable): a #GCancellable
+ *
+ * Like p_pool_imap(), but yields the results in the order they finish.
+ * Every item's result (or error) is yielded exactly once.
+ *
+ * Returns: (transfer full): a #PMapIter
+ *
+ * Since: 0.1
+ */
+PMapIter *
+p_pool_imap_unordered (PPool        *self,
+                       const char   *function,
+                       GVariant     *items,
+                       guint         chunksize,
+                       GCancellable *cancellable)
+{
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (self->core != NULL, NULL);
+  g_return_val_if_fail (function != NULL, NULL);
+  g_return_val_if_fail (items != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  return submit_imap (self, FALSE, function, items, chunksize, cancellable);
+}
+
+/**
+ * p_pool_shutdown:
+ * @self: a #PPool
+ *
+ * Stops the pool taking new work: from now on, submitting fails with
+ * %P_POOL_ERROR_CLOSED. What was submitted before still runs; then the
+ * workers exit. This is `close()` in `multiprocessing`. Use p_pool_join()
+ * to wait for the workers.
+ *
+ * Since: 0.1
+ */
+void
+p_pool_shutdown (PPool *self)
+{
+  g_return_if_fail (P_IS_POOL (self));
+  g_return_if_fail (self->core != NULL);
+
+  core_close (self->core, FALSE);
+}
+
+/**
+ * p_pool_terminate:
+ * @self: a #PPool
+ *
+ * Stops the pool now: every unfinished task fails with
+ * %G_IO_ERROR_CANCELLED, and the workers are killed. New work fails with
+ * %P_POOL_ERROR_CLOSED. Use p_pool_join() to wait until they are reaped.
+ *
+ * Since: 0.1
+ */
+void
+p_pool_terminate (PPool *self)
+{
+  g_return_if_fail (P_IS_POOL (self));
+  g_return_if_fail (self->core != NULL);
+
+  core_close (self->core, TRUE);
+}
+
+/**
+ * p_pool_join:
+ * @self: a #PPool
+ * @error: return location for a #GError
+ *
+ * Waits until every worker has exited and been reaped, after
+ * p_pool_shutdown() (once the queued work is done) or p_pool_terminate().
+ * Fails with %P_POOL_ERROR_FAILED if neither was called.
+ *
+ * Returns: %TRUE once the workers are gone
+ *
+ * Since: 0.1
+ */
+gboolean
+p_pool_join (PPool   *self,
+             GError **error)
+{
+  gboolean closed;
+
+  g_return_val_if_fail (P_IS_POOL (self), FALSE);
+  g_return_val_if_fail (self->core != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&self->core->mutex);
+  closed = self->core->closed;
+  g_mutex_unlock (&self->core->mutex);
+
+  if (!closed)
+    {
+      g_set_error_literal (error, P_POOL_ERROR, P_POOL_ERROR_FAILED,
+                           _("The pool is still running: shut it down or terminate it before joining it"));
+      return FALSE;
+    }
+
+  core_wait_finished (self->core);
+
+  return TRUE;
+}
+
+/* }}} */

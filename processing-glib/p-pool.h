@@ -1,0 +1,108 @@
+/* p-pool.h: a pool of worker processes
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (PROCESSING_GLIB_INSIDE) && !defined (PROCESSING_GLIB_COMPILATION)
+# error "Only <processing-glib/processing-glib.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "p-version-macros.h"
+#include "p-map-iter.h"
+#include "p-result.h"
+
+G_BEGIN_DECLS
+
+#define P_TYPE_POOL (p_pool_get_type ())
+
+P_AVAILABLE_IN_0_1
+G_DECLARE_FINAL_TYPE (PPool, p_pool, P, POOL, GObject)
+
+P_AVAILABLE_IN_0_1
+PPool    *p_pool_new              (guint                 processes,
+                                   const char * const   *worker_argv,
+                                   GError              **error);
+P_AVAILABLE_IN_0_1
+PPool    *p_pool_new_for_modules  (guint                 processes,
+                                   const char * const   *modules,
+                                   GError              **error);
+P_AVAILABLE_IN_0_1
+guint     p_pool_get_processes    (PPool                *self);
+
+P_AVAILABLE_IN_0_1
+GVariant *p_pool_apply            (PPool                *self,
+                                   const char           *function,
+                                   GVariant             *args,
+                                   GCancellable         *cancellable,
+                                   GError              **error);
+P_AVAILABLE_IN_0_1
+void      p_pool_apply_async      (PPool                *self,
+                                   const char           *function,
+                                   GVariant             *args,
+                                   GCancellable         *cancellable,
+                                   GAsyncReadyCallback   callback,
+                                   gpointer              user_data);
+P_AVAILABLE_IN_0_1
+GVariant *p_pool_apply_finish     (PPool                *self,
+                                   GAsyncResult         *result,
+                                   GError              **error);
+P_AVAILABLE_IN_0_1
+PResult  *p_pool_submit           (PPool                *self,
+                                   const char           *function,
+                                   GVariant             *args,
+                                   GCancellable         *cancellable);
+
+P_AVAILABLE_IN_0_1
+GVariant *p_pool_map              (PPool                *self,
+                                   const char           *function,
+                                   GVariant             *items,
+                                   guint                 chunksize,
+                                   GCancellable         *cancellable,
+                                   GError              **error);
+P_AVAILABLE_IN_0_1
+void      p_pool_map_async        (PPool                *self,
+                                   const char           *function,
+                                   GVariant             *items,
+                                   guint                 chunksize,
+                                   GCancellable         *cancellable,
+                                   GAsyncReadyCallback   callback,
+                                   gpointer              user_data);
+P_AVAILABLE_IN_0_1
+GVariant *p_pool_map_finish       (PPool                *self,
+                                   GAsyncResult         *result,
+                                   GError              **error);
+P_AVAILABLE_IN_0_1
+PResult  *p_pool_submit_map       (PPool                *self,
+                                   const char           *function,
+                                   GVariant             *items,
+                                   guint                 chunksize,
+                                   GCancellable         *cancellable);
+
+P_AVAILABLE_IN_0_1
+PMapIter *p_pool_imap             (PPool                *self,
+                                   const char           *function,
+                                   GVariant             *items,
+                                   guint                 chunksize,
+                                   GCancellable         *cancellable);
+P_AVAILABLE_IN_0_1
+PMapIter *p_pool_imap_unordered   (PPool                *self,
+                                   const char           *function,
+                                   GVariant             *items,
+                                   guint                 chunksize,
+                                   GCancellable         *cancellable);
+
+P_AVAILABLE_IN_0_1
+void      p_pool_shutdown         (PPool                *self);
+P_AVAILABLE_IN_0_1
+void      p_pool_terminate        (PPool                *self);
+P_AVAILABLE_IN_0_1
+gboolean  p_pool_join             (PPool                *self,
+                                   GError              **error);
+
+G_END_DECLS

@@ -1,0 +1,472 @@
+/* p-process-private.c: one worker process as the pool sees it
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "p-process-private.h"
+#include "p-error.h"
+#include "p-i18n-private.h"
+
+/* How long a worker whose channel closed may take to exit by itself. */
+#define EXIT_GRACE_MSEC 1000
+/* At most this many reads per wake-up, so one chatty worker cannot
+ * starve the others. */
+#define MAX_READS_PER_DISPATCH 16
+#define MAX_WRITE_VECTORS 64
+
+static void process_read (PProcess *self);
+
+/* Runs in the child between fork and exec: async-signal-safe calls only. */
+static void
+child_setup (gpointer user_data)
+{
+  pid_t pool_pid = GPOINTER_TO_INT (user_data);
+
+  /* Die with the pool's thread that spawned us (it lives as long as the
+   * pool), even when the pool is killed with SIGKILL... */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* ...including when that happened before the line above. */
+  if (getppid () != pool_pid)
+    _exit (127);
+}
+
+static void
+close_channel (PProcess *self)
+{
+  if (self->input_source != NULL)
+    {
+      g_source_destroy (self->input_source);
+      g_clear_pointer (&self->input_source, g_source_unref);
+    }
+  if (self->output_source != NULL)
+    {
+      g_source_destroy (self->output_source);
+      g_clear_pointer (&self->output_source, g_source_unref);
+    }
+
+  g_queue_clear_full (&self->outgoing, (GDestroyNotify) g_bytes_unref);
+  self->outgoing_offset = 0;
+
+  if (!self->channel_closed)
+    {
+      self->channel_closed = TRUE;
+      g_socket_close (self->socket, NULL);
+    }
+}
+
+static gboolean
+exit_grace_expired (gpointer user_data)
+{
+  PProcess *self = user_data;
+
+  g_clear_pointer (&self->timer, g_source_unref);
+  if (!self->reaped)
+    g_subprocess_force_exit (self->subprocess);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+replace_timer (PProcess    *self,
+               guint        msec,
+               GSourceFunc  func)
+{
+  if (self->timer != NULL)
+    {
+      g_source_destroy (self->timer);
+      g_clear_pointer (&self->timer, g_source_unref);
+    }
+
+  if (func != NULL)
+    {
+      self->timer = g_timeout_source_new (msec);
+      g_source_set_callback (self->timer, func, self, NULL);
+      g_source_attach (self->timer, g_main_context_get_thread_default ());
+    }
+}
+
+/* The worker closed its end: it is exiting, or broken. Either way it gets
+ * a moment to be reaped by itself, then it is killed. */
+static void
+channel_ended (PProcess *self)
+{
+  close_channel (self);
+  self->state = P_PROCESS_DEAD;
+
+  if (!self->reaped)
+    replace_timer (self, EXIT_GRACE_MSEC, exit_grace_expired);
+}
+
+static void
+process_frames (PProcess *self)
+{
+  g_autoptr(GError) error = NULL;
+  PMessageKind kind;
+  GVariant *body;
+
+  while (!self->channel_closed &&
+         p_frame_reader_pop (self->reader, &kind, &body, &error))
+    {
+      self->callbacks->message (self, kind, body, self->user_data);
+      g_variant_unref (body);
+    }
+
+  if (error != NULL && !self->channel_closed)
+    p_process_kill (self, g_steal_pointer (&error));
+}
+
+/* Reads what is there; TRUE if the stream may have more right away. */
+static gboolean
+read_once (PProcess *self)
+{
+  g_autoptr(GError) error = NULL;
+  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream));
+  gsize space;
+  guint8 *buffer = p_frame_reader_get_space (self->reader, &space);
+  gssize n_read;
+
+  n_read = g_pollable_input_stream_read_nonblocking (input, buffer, space, NULL, &error);
+
+  if (n_read > 0)
+    {
+      p_frame_reader_commit (self->reader, n_read);
+      process_frames (self);
+      return (gsize) n_read == space && !self->channel_closed;
+    }
+
+  if (n_read < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return FALSE;
+
+  /* End of stream, or an error such as ECONNRESET: the peer is gone. */
+  channel_ended (self);
+  return FALSE;
+}
+
+static void
+process_read (PProcess *self)
+{
+  for (guint i = 0; i < MAX_READS_PER_DISPATCH && read_once (self); i++)
+    ;
+
+  self->callbacks->read_done (self, self->user_data);
+}
+
+static gboolean
+on_readable (GObject  *stream,
+             gpointer  user_data)
+{
+  process_read (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_writable (GObject  *stream,
+             gpointer  user_data)
+{
+  PProcess *self = user_data;
+
+  g_clear_pointer (&self->output_source, g_source_unref);
+  p_process_flush (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_wait_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  PProcess *self = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+
+  self->reaped = TRUE;
+  self->wait_status = g_subprocess_get_status (self->subprocess);
+  self->state = P_PROCESS_DEAD;
+  replace_timer (self, 0, NULL);
+
+  /* What it wrote before it exited still counts. */
+  if (!self->channel_closed)
+    process_read (self);
+
+  close_channel (self);
+
+  self->callbacks->exited (self, self->user_data);
+}
+
+static gboolean
+startup_timed_out (gpointer user_data)
+{
+  PProcess *self = user_data;
+
+  g_clear_pointer (&self->timer, g_source_unref);
+  p_process_kill (self,
+                  g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                                       _("The worker did not announce itself in time")));
+
+  return G_SOURCE_REMOVE;
+}
+
+PProcess *
+p_process_spawn (const char * const      *argv,
+                 gsize                    max_message_size,
+                 guint                    startup_timeout_sec,
+                 const PProcessCallbacks *callbacks,
+                 gpointer                 user_data,
+                 GError                 **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autofree char *channel = NULL;
+  g_autoptr(GError) local_error = NULL;
+  PProcess *self;
+  int fds[2];
+
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                   _("Could not create a channel for worker “%s”: %s"),
+                   argv[0], g_strerror (saved_errno));
+      return NULL;
+    }
+
+  /* The child blocks on its channel; the pool never does. */
+  g_unix_set_fd_nonblocking (fds[0], TRUE, NULL);
+  g_unix_set_fd_nonblocking (fds[1], FALSE, NULL);
+
+  channel = g_strdup_printf ("%d:%d:%" G_GSIZE_FORMAT, P_CHANNEL_FD, (int) getpid (), max_message_size);
+
+  /* stdin is /dev/null, stdout and stderr are inherited; every other
+   * descriptor but the channel is closed in the child. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_take_fd (launcher, fds[1], P_CHANNEL_FD);
+  g_subprocess_launcher_setenv (launcher, P_CHANNEL_ENV, channel, TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
+
+  subprocess = g_subprocess_launcher_spawnv (launcher, argv, &local_error);
+  /* Closes the child's end in this process. */
+  g_clear_object (&launcher);
+
+  if (subprocess == NULL)
+    {
+      close (fds[0]);
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                   _("Could not start worker “%s”: %s"), argv[0], local_error->message);
+      return NULL;
+    }
+
+  socket = g_socket_new_from_fd (fds[0], &local_error);
+  if (socket == NULL)
+    {
+      close (fds[0]);
+      g_subprocess_force_exit (subprocess);
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                   _("Could not start worker “%s”: %s"), argv[0], local_error->message);
+      return NULL;
+    }
+  g_socket_set_blocking (socket, FALSE);
+
+  self = g_new0 (PProcess, 1);
+  self->callbacks = callbacks;
+  self->user_data = user_data;
+  self->state = P_PROCESS_STARTING;
+  self->subprocess = g_steal_pointer (&subprocess);
+  self->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+  self->socket = g_steal_pointer (&socket);
+  self->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (self->socket));
+  self->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, max_message_size);
+  g_queue_init (&self->in_flight);
+  g_queue_init (&self->outgoing);
+
+  self->input_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream)), NULL);
+  g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_readable), self, NULL);
+  g_source_attach (self->input_source, g_main_context_get_thread_default ());
+
+  g_subprocess_wait_async (self->subprocess, NULL, on_wait_done, self);
+
+  if (startup_timeout_sec > 0)
+    replace_timer (self, startup_timeout_sec * 1000, startup_timed_out);
+
+  return self;
+}
+
+void
+p_process_set_ready (PProcess *self)
+{
+  g_assert (self->state == P_PROCESS_STARTING);
+
+  self->state = P_PROCESS_READY;
+  self->announced = TRUE;
+  replace_timer (self, 0, NULL);
+}
+
+void
+p_process_send (PProcess *self,
+                GBytes   *frame)
+{
+  if (self->channel_closed)
+    return;
+
+  g_queue_push_tail (&self->outgoing, g_bytes_ref (frame));
+}
+
+/* Writes as much as the socket takes, many frames per system call. */
+void
+p_process_flush (PProcess *self)
+{
+  GPollableOutputStream *output;
+
+  if (self->channel_closed || self->output_source != NULL)
+    return;
+
+  output = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->stream));
+
+  while (!g_queue_is_empty (&self->outgoing))
+    {
+      g_autoptr(GError) error = NULL;
+      GOutputVector vectors[MAX_WRITE_VECTORS];
+      gsize n_vectors = 0;
+      gsize written = 0;
+      GPollableReturn ret;
+
+      for (GList *l = self->outgoing.head; l != NULL && n_vectors < MAX_WRITE_VECTORS; l = l->next)
+        {
+          gsize size;
+          const guint8 *data = g_bytes_get_data (l->data, &size);
+          gsize skip = n_vectors == 0 ? self->outgoing_offset : 0;
+
+          vectors[n_vectors].buffer = data + skip;
+          vectors[n_vectors].size = size - skip;
+          n_vectors++;
+        }
+
+      ret = g_pollable_output_stream_writev_nonblocking (output, vectors, n_vectors, &written, NULL, &error);
+
+      if (ret == G_POLLABLE_RETURN_WOULD_BLOCK)
+        {
+          self->output_source = g_pollable_output_stream_create_source (output, NULL);
+          g_source_set_callback (self->output_source, G_SOURCE_FUNC (on_writable), self, NULL);
+          g_source_attach (self->output_source, g_main_context_get_thread_default ());
+          return;
+        }
+
+      if (ret == G_POLLABLE_RETURN_FAILED)
+        {
+          /* EPIPE and friends: the worker is gone; reading tells why. */
+          channel_ended (self);
+          return;
+        }
+
+      for (gsize i = 0; i < n_vectors && written > 0; i++)
+        {
+          if (written >= vectors[i].size)
+            {
+              written -= vectors[i].size;
+              g_bytes_unref (g_queue_pop_head (&self->outgoing));
+              self->outgoing_offset = 0;
+            }
+          else
+            {
+              self->outgoing_offset += written;
+              written = 0;
+            }
+        }
+    }
+
+  if (self->shutdown_when_flushed)
+    {
+      self->shutdown_when_flushed = FALSE;
+      g_socket_shutdown (self->socket, FALSE, TRUE, NULL);
+    }
+}
+
+/* Asks the worker to exit once it has finished what it was sent: the end
+ * of its input stream is the signal. */
+void
+p_process_close (PProcess *self)
+{
+  if (self->state == P_PROCESS_DEAD || self->state == P_PROCESS_CLOSING)
+    return;
+
+  self->state = P_PROCESS_CLOSING;
+  self->shutdown_when_flushed = TRUE;
+  p_process_flush (self);
+}
+
+/* Kills the worker; the first reason given is the one reported. */
+void
+p_process_kill (PProcess *self,
+                GError   *reason)
+{
+  if (self->kill_reason == NULL)
+    self->kill_reason = reason;
+  else if (reason != NULL)
+    g_error_free (reason);
+
+  self->state = P_PROCESS_DEAD;
+  close_channel (self);
+  replace_timer (self, 0, NULL);
+
+  if (!self->reaped)
+    g_subprocess_force_exit (self->subprocess);
+}
+
+char *
+p_process_describe_exit (PProcess *self)
+{
+  if (WIFSIGNALED (self->wait_status))
+    return g_strdup_printf (_("Worker process %d was killed by signal %d (%s)"),
+                            (int) self->pid, WTERMSIG (self->wait_status),
+                            g_strsignal (WTERMSIG (self->wait_status)));
+
+  if (WIFEXITED (self->wait_status))
+    return g_strdup_printf (_("Worker process %d exited with status %d"),
+                            (int) self->pid, WEXITSTATUS (self->wait_status));
+
+  return g_strdup_printf (_("Worker process %d ended with wait status %d"),
+                          (int) self->pid, self->wait_status);
+}
+
+void
+p_process_free (PProcess *self)
+{
+  if (self == NULL)
+    return;
+
+  g_assert (self->reaped);
+  g_assert (g_queue_is_empty (&self->in_flight));
+
+  close_channel (self);
+  replace_timer (self, 0, NULL);
+  if (self->task_timer != NULL)
+    {
+      g_source_destroy (self->task_timer);
+      g_source_unref (self->task_timer);
+    }
+  g_clear_error (&self->kill_reason);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->socket);
+  g_clear_object (&self->subprocess);
+  p_frame_reader_free (self->reader);
+  g_free (self);
+}

@@ -1,0 +1,92 @@
+/* p-process-private.h: one worker process as the pool sees it
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "p-channel-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PProcess PProcess;
+
+typedef enum
+{
+  P_PROCESS_STARTING,  /* spawned; has not announced itself */
+  P_PROCESS_READY,     /* announced itself; takes tasks */
+  P_PROCESS_CLOSING,   /* told to exit once its tasks are done */
+  P_PROCESS_DEAD,      /* channel closed or process killed; being reaped */
+} PProcessState;
+
+typedef struct
+{
+  /* A message from the worker, already checked against its kind's type. */
+  void (*message) (PProcess     *process,
+                   PMessageKind  kind,
+                   GVariant     *body,
+                   gpointer      user_data);
+  /* The process was reaped and its channel closed; never called from
+   * within another call on the process. The callee frees the process. */
+  void (*exited)  (PProcess     *process,
+                   gpointer      user_data);
+  /* A batch of messages was read: a good time to send more. */
+  void (*read_done) (PProcess   *process,
+                     gpointer    user_data);
+} PProcessCallbacks;
+
+/* Everything here is used on the pool's thread only. */
+struct _PProcess
+{
+  GPid pid;
+  PProcessState state;
+  gboolean announced;
+  /* Valid in exited(): the wait status, and why the pool killed the
+   * process or gave up on its channel, if it did. */
+  int wait_status;
+  GError *kill_reason;
+
+  /* For the pool's bookkeeping. */
+  GQueue in_flight;
+  guint n_tasks_finished;
+  gint64 running_since;
+  GSource *task_timer;
+
+  /*< private >*/
+  const PProcessCallbacks *callbacks;
+  gpointer user_data;
+  GSubprocess *subprocess;
+  GSocket *socket;
+  GIOStream *stream;
+  GSource *input_source;
+  GSource *output_source;
+  GSource *timer;
+  PFrameReader *reader;
+  GQueue outgoing;
+  gsize outgoing_offset;
+  gboolean shutdown_when_flushed;
+  gboolean channel_closed;
+  gboolean reaped;
+};
+
+PProcess *p_process_spawn          (const char * const      *argv,
+                                    gsize                    max_message_size,
+                                    guint                    startup_timeout_sec,
+                                    const PProcessCallbacks *callbacks,
+                                    gpointer                 user_data,
+                                    GError                 **error);
+void      p_process_set_ready      (PProcess                *self);
+void      p_process_send           (PProcess                *self,
+                                    GBytes                  *frame);
+void      p_process_flush          (PProcess                *self);
+void      p_process_close          (PProcess                *self);
+void      p_process_kill           (PProcess                *self,
+                                    GError                  *reason);
+char     *p_process_describe_exit  (PProcess                *self);
+void      p_process_free           (PProcess                *self);
+
+G_END_DECLS

@@ -1,0 +1,31 @@
+/* p-result-private.h: completing a PResult
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "p-result.h"
+
+G_BEGIN_DECLS
+
+/* Called once, in the thread that completes the result, with no lock
+ * held. */
+typedef void (*PResultReadyFunc) (PResult  *result,
+                                  gpointer  user_data);
+
+PResult *p_result_new           (GObject          *pool,
+                                 PResultReadyFunc  ready_func,
+                                 gpointer          ready_data);
+void     p_result_return_value  (PResult          *self,
+                                 GVariant         *value);
+void     p_result_return_error  (PResult          *self,
+                                 GError           *error);
+void     p_result_return_chunks (PResult          *self,
+                                 GVariant        **chunk_values,
+                                 guint             n_chunks,
+                                 guint             n_items);
+
+G_END_DECLS

@@ -1,0 +1,393 @@
+/* p-result.c: the result of a task submitted to a pool
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "p-result-private.h"
+#include "p-i18n-private.h"
+
+/**
+ * PResult:
+ *
+ * The result of a task submitted with p_pool_submit() or
+ * p_pool_submit_map(): the "asynchronous result object" of the original
+ * `processing.Pool`.
+ *
+ * A #PResult can be polled with p_result_ready(), waited for with
+ * p_result_wait() and read with p_result_get(), from any thread and with
+ * no main loop running. Waiting with a timeout never cancels the task.
+ *
+ * The #PResult:ready property changes once, from %FALSE to %TRUE; its
+ * #GObject::notify signal is emitted in the thread-default main context of
+ * the thread that submitted the task.
+ *
+ * While it is not ready, a #PResult keeps its pool alive.
+ *
+ * Since: 0.1
+ */
+
+struct _PResult
+{
+  GObject parent_instance;
+
+  GMutex mutex;
+  GCond cond;
+
+  /* Written once under the mutex, then read-only. */
+  int ready;                   /* atomic */
+  GVariant *value;
+  GError *error;
+  GVariant **chunk_values;     /* a map's per-chunk "av", assembled on demand */
+  guint n_chunks;
+  guint n_items;
+
+  GMainContext *context;
+  GObject *pool;               /* while not ready */
+  PResultReadyFunc ready_func;
+  gpointer ready_data;
+};
+
+enum {
+  PROP_0,
+  PROP_READY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (PResult, p_result, G_TYPE_OBJECT)
+
+static void
+free_chunk_values (PResult *self)
+{
+  for (guint i = 0; i < self->n_chunks; i++)
+    g_clear_pointer (&self->chunk_values[i], g_variant_unref);
+  g_clear_pointer (&self->chunk_values, g_free);
+  self->n_chunks = 0;
+}
+
+static void
+p_result_finalize (GObject *object)
+{
+  PResult *self = P_RESULT (object);
+
+  g_clear_pointer (&self->value, g_variant_unref);
+  g_clear_error (&self->error);
+  free_chunk_values (self);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_object (&self->pool);
+  g_mutex_clear (&self->mutex);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (p_result_parent_class)->finalize (object);
+}
+
+static void
+p_result_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  PResult *self = P_RESULT (object);
+
+  switch (prop_id)
+    {
+    case PROP_READY:
+      g_value_set_boolean (value, p_result_ready (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+p_result_class_init (PResultClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = p_result_finalize;
+  object_class->get_property = p_result_get_property;
+
+  /**
+   * PResult:ready:
+   *
+   * Whether the task has finished, successfully or not. Notified once, in
+   * the thread-default main context of the thread that submitted the task.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_READY] =
+    g_param_spec_boolean ("ready", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  p_i18n_init ();
+}
+
+static void
+p_result_init (PResult *self)
+{
+  g_mutex_init (&self->mutex);
+  g_cond_init (&self->cond);
+}
+
+PResult *
+p_result_new (GObject          *pool,
+              PResultReadyFunc  ready_func,
+              gpointer          ready_data)
+{
+  PResult *self = g_object_new (P_TYPE_RESULT, NULL);
+
+  self->pool = pool ? g_object_ref (pool) : NULL;
+  self->context = g_main_context_ref_thread_default ();
+  self->ready_func = ready_func;
+  self->ready_data = ready_data;
+
+  return self;
+}
+
+static gboolean
+notify_ready_in_context (gpointer user_data)
+{
+  g_object_notify_by_pspec (user_data, properties[PROP_READY]);
+  return G_SOURCE_REMOVE;
+}
+
+/* Everything after the state change, outside the lock. */
+static void
+complete (PResult *self)
+{
+  g_autoptr(GObject) pool = NULL;
+  PResultReadyFunc ready_func;
+
+  g_mutex_lock (&self->mutex);
+  g_atomic_int_set (&self->ready, TRUE);
+  g_cond_broadcast (&self->cond);
+  pool = g_steal_pointer (&self->pool);
+  ready_func = g_steal_pointer (&self->ready_func);
+  g_mutex_unlock (&self->mutex);
+
+  /* Only when somebody listens: a notification nobody dispatches would
+   * keep the result alive in a context that is never run. */
+  if (g_signal_has_handler_pending (self, g_signal_lookup ("notify", G_TYPE_OBJECT),
+                                    g_quark_from_static_string ("ready"), FALSE))
+    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                                notify_ready_in_context,
+                                g_object_ref (self), g_object_unref);
+
+  if (ready_func != NULL)
+    ready_func (self, self->ready_data);
+}
+
+void
+p_result_return_value (PResult  *self,
+                       GVariant *value)
+{
+  g_assert (!p_result_ready (self));
+
+  /* Owns @value, floating or not. */
+  self->value = g_variant_take_ref (value);
+  complete (self);
+}
+
+void
+p_result_return_error (PResult *self,
+                       GError  *error)
+{
+  g_assert (!p_result_ready (self));
+
+  self->error = error;
+  complete (self);
+}
+
+/* A map's result: the "av" of every chunk, in order; the single "av" of
+ * the whole map is assembled by whoever reads it, not by the pool thread. */
+void
+p_result_return_chunks (PResult   *self,
+                        GVariant **chunk_values,
+                        guint      n_chunks,
+                        guint      n_items)
+{
+  g_assert (!p_result_ready (self));
+
+  self->chunk_values = chunk_values;
+  self->n_chunks = n_chunks;
+  self->n_items = n_items;
+  complete (self);
+}
+
+/**
+ * p_result_ready:
+ * @self: a #PResult
+ *
+ * Returns whether the task has finished, successfully or not. Never blocks.
+ *
+ * Returns: %TRUE if the result is ready
+ *
+ * Since: 0.1
+ */
+gboolean
+p_result_ready (PResult *self)
+{
+  g_return_val_if_fail (P_IS_RESULT (self), FALSE);
+
+  return g_atomic_int_get (&self->ready);
+}
+
+/**
+ * p_result_successful:
+ * @self: a #PResult
+ *
+ * Returns whether the task finished without an error. It is a programming
+ * error to call this before the result is ready.
+ *
+ * Returns: %TRUE if the task succeeded
+ *
+ * Since: 0.1
+ */
+gboolean
+p_result_successful (PResult *self)
+{
+  g_return_val_if_fail (P_IS_RESULT (self), FALSE);
+  g_return_val_if_fail (p_result_ready (self), FALSE);
+
+  return self->error == NULL;
+}
+
+/**
+ * p_result_wait:
+ * @self: a #PResult
+ * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
+ *   as it takes, 0 not to wait
+ *
+ * Waits until the result is ready or @timeout_usec has passed. A timeout
+ * does not cancel the task. No main loop needs to run.
+ *
+ * Returns: %TRUE if the result is ready
+ *
+ * Since: 0.1
+ */
+gboolean
+p_result_wait (PResult *self,
+               gint64   timeout_usec)
+{
+  gint64 end_time;
+
+  g_return_val_if_fail (P_IS_RESULT (self), FALSE);
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+
+  if (p_result_ready (self) || timeout_usec == 0)
+    return p_result_ready (self);
+
+  end_time = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : -1;
+
+  g_mutex_lock (&self->mutex);
+  while (!g_atomic_int_get (&self->ready))
+    {
+      if (end_time < 0)
+        g_cond_wait (&self->cond, &self->mutex);
+      else if (!g_cond_wait_until (&self->cond, &self->mutex, end_time))
+        break;
+    }
+  g_mutex_unlock (&self->mutex);
+
+  return p_result_ready (self);
+}
+
+static GVariant *
+assemble_chunks (PResult *self)
+{
+  g_autofree GVariant **children = g_new (GVariant *, MAX (self->n_items, 1));
+  GVariant *value;
+  gsize k = 0;
+
+  for (guint i = 0; i < self->n_chunks; i++)
+    {
+      gsize n = g_variant_n_children (self->chunk_values[i]);
+
+      for (gsize j = 0; j < n && k < self->n_items; j++)
+        children[k++] = g_variant_get_child_value (self->chunk_values[i], j);
+    }
+
+  g_assert (k == self->n_items);
+
+  value = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, k));
+  for (gsize i = 0; i < k; i++)
+    g_variant_unref (children[i]);
+
+  return value;
+}
+
+/**
+ * p_result_get:
+ * @self: a #PResult
+ * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
+ *   as it takes, 0 not to wait
+ * @error: return location for a #GError
+ *
+ * Waits for the result as p_result_wait() does and returns it.
+ *
+ * If the task failed, its error is returned: a task's own #GError keeps its
+ * domain, code and message. If the result is not ready when @timeout_usec
+ * has passed, fails with %G_IO_ERROR_TIMED_OUT; the task goes on and the
+ * result can be asked for again.
+ *
+ * For a result of p_pool_submit_map(), the value is an array of type `av`
+ * holding every item's result in the order of the items.
+ *
+ * Returns: (transfer full): the value the task returned, or %NULL with
+ *   @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_result_get (PResult  *self,
+              gint64    timeout_usec,
+              GError  **error)
+{
+  GVariant *value = NULL;
+
+  g_return_val_if_fail (P_IS_RESULT (self), NULL);
+  g_return_val_if_fail (timeout_usec >= -1, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!p_result_wait (self, timeout_usec))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           _("Timed out waiting for the result"));
+      return NULL;
+    }
+
+  if (self->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->error));
+      return NULL;
+    }
+
+  g_mutex_lock (&self->mutex);
+  if (self->value == NULL && self->chunk_values != NULL)
+    {
+      self->value = assemble_chunks (self);
+      free_chunk_values (self);
+    }
+  else if (self->value == NULL)
+    {
+      /* An empty map. */
+      self->value = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0));
+    }
+  value = g_variant_ref (self->value);
+  g_mutex_unlock (&self->mutex);
+
+  return value;
+}
