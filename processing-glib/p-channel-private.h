@@ -48,6 +48,9 @@ typedef enum
   P_DIRECTION_TO_POOL,
 } PDirection;
 
+gboolean            p_variant_is_normal_form     (GVariant    *value);
+gboolean            p_variant_is_normal_form_walking (GVariant *value);
+
 const GVariantType *p_message_kind_get_body_type (PMessageKind kind);
 gboolean            p_message_kind_is_valid      (PMessageKind kind,
                                                   PDirection   direction);

@@ -216,7 +216,6 @@ waiter_complete (Waiter     *waiter,
 static void
 arrived_unlock (PMapIter *self)
 {
-  g_autoptr(GObject) pool = NULL;
   GQueue served = G_QUEUE_INIT;
   GQueue entries = G_QUEUE_INIT;
   Waiter *waiter;
@@ -233,14 +232,9 @@ arrived_unlock (PMapIter *self)
 
       waiter = g_queue_pop_head (&self->waiters);
       g_queue_push_tail (&served, waiter);
+      /* The end is an entry with neither value nor error. */
       g_queue_push_tail (&entries, g_memdup2 (&entry, sizeof entry));
-      /* Remember the end as an entry with neither value nor error. */
-      if (taken == TAKE_END)
-        ((Entry *) entries.tail->data)->value = NULL;
     }
-
-  if (self->n_received == self->n_items || self->fatal_error != NULL)
-    pool = g_steal_pointer (&self->pool);
 
   g_mutex_unlock (&self->mutex);
 
@@ -253,6 +247,24 @@ arrived_unlock (PMapIter *self)
       entry_clear (entry);
       g_free (entry);
     }
+}
+
+/* Lets go of the pool before the last results can be seen: a caller that
+ * then drops the pool must be the one whose unref reaps the workers. Only
+ * the pool thread pushes, so what is decided here stays true. */
+static void
+release_pool_before_last (PMapIter *self,
+                          guint     n_arriving,
+                          gboolean  failing)
+{
+  GObject *pool = NULL;
+
+  g_mutex_lock (&self->mutex);
+  if (failing || self->n_received + n_arriving >= self->n_items)
+    pool = g_steal_pointer (&self->pool);
+  g_mutex_unlock (&self->mutex);
+
+  g_clear_object (&pool);
 }
 
 static void
@@ -292,6 +304,8 @@ p_map_iter_push_chunk (PMapIter *self,
   gsize n_errors = g_variant_n_children (errors);
   gsize next_value = 0;
   gsize next_error = 0;
+
+  release_pool_before_last (self, n_items, FALSE);
 
   g_mutex_lock (&self->mutex);
 
@@ -336,6 +350,8 @@ p_map_iter_push_error (PMapIter     *self,
                        guint         n_items,
                        const GError *error)
 {
+  release_pool_before_last (self, n_items, FALSE);
+
   g_mutex_lock (&self->mutex);
   for (guint i = 0; i < n_items; i++)
     store_locked (self, first_item + i, NULL, g_error_copy (error));
@@ -347,6 +363,8 @@ void
 p_map_iter_fail (PMapIter     *self,
                  const GError *error)
 {
+  release_pool_before_last (self, 0, TRUE);
+
   g_mutex_lock (&self->mutex);
   if (self->fatal_error == NULL && self->n_received < self->n_items)
     self->fatal_error = g_error_copy (error);

@@ -92,8 +92,12 @@ struct _Job
   GCancellable *cancellable;
   GSource *cancel_source;
 
-  PResult *result;        /* JOB_APPLY, JOB_MAP */
-  PMapIter *iter;         /* JOB_IMAP */
+  /* Where results go: a PResult (JOB_APPLY, JOB_MAP) or a PMapIter
+   * (JOB_IMAP). Held weakly, so that a handle its owner dropped lets the
+   * pool go; held strongly too for an asynchronous call, whose GTask must
+   * complete. */
+  GWeakRef sink;
+  GObject *sink_for_task;
 
   guint n_items;
   guint n_chunks;
@@ -329,6 +333,7 @@ job_new (JobKind       kind,
   job->kind = kind;
   job->function = g_strdup (function);
   job->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  g_weak_ref_init (&job->sink, NULL);
   job->link.data = job;
 
   return job;
@@ -349,8 +354,8 @@ job_free (Job *job)
 
   g_free (job->chunk_values);
   g_free (job->chunks);
-  g_clear_object (&job->result);
-  g_clear_object (&job->iter);
+  g_weak_ref_clear (&job->sink);
+  g_clear_object (&job->sink_for_task);
   g_clear_object (&job->cancellable);
   g_free (job->function);
   g_free (job);
@@ -393,20 +398,32 @@ core_next_id (Core *core)
   return id;
 }
 
-/* Hands @error to whoever waits for @job. */
+static void
+job_set_sink (Job      *job,
+              gpointer  sink,
+              gboolean  for_task)
+{
+  g_weak_ref_set (&job->sink, sink);
+  if (for_task)
+    job->sink_for_task = g_object_ref (sink);
+}
+
+/* Hands @error to whoever waits for @job, if anybody still does. */
 static void
 job_return_error (Job    *job,
                   GError *error)
 {
-  if (job->kind == JOB_IMAP)
+  g_autoptr(GObject) sink = g_weak_ref_get (&job->sink);
+
+  if (sink != NULL && job->kind != JOB_IMAP)
     {
-      p_map_iter_fail (job->iter, error);
-      g_error_free (error);
+      p_result_return_error (P_RESULT (sink), error);
+      return;
     }
-  else
-    {
-      p_result_return_error (job->result, error);
-    }
+
+  if (sink != NULL)
+    p_map_iter_fail (P_MAP_ITER (sink), error);
+  g_error_free (error);
 }
 
 /* A finished chunk leaves its job; the caller frees it. */
@@ -486,8 +503,11 @@ job_succeed (Core *core,
 
   if (job->kind == JOB_MAP)
     {
-      p_result_return_chunks (job->result, g_steal_pointer (&job->chunk_values),
-                              job->n_chunks, job->n_items);
+      g_autoptr(PResult) result = g_weak_ref_get (&job->sink);
+
+      if (result != NULL)
+        p_result_return_chunks (result, g_steal_pointer (&job->chunk_values),
+                                job->n_chunks, job->n_items);
     }
 
   job_free (job);
@@ -509,13 +529,23 @@ core_chunk_failed (Core   *core,
                    Chunk  *chunk,
                    GError *error)
 {
+  g_autoptr(PMapIter) iter = NULL;
+
   if (job->kind != JOB_IMAP)
     {
       job_fail (core, job, error);
       return;
     }
 
-  p_map_iter_push_error (job->iter, chunk->first_item, chunk->n_items, error);
+  /* Nobody iterates any more: the rest of the work is not worth doing. */
+  iter = g_weak_ref_get (&job->sink);
+  if (iter == NULL)
+    {
+      job_fail (core, job, error);
+      return;
+    }
+
+  p_map_iter_push_error (iter, chunk->first_item, chunk->n_items, error);
   g_error_free (error);
 
   if (job->n_chunks_left == 0)
@@ -534,8 +564,13 @@ core_chunk_succeeded (Core     *core,
   switch (job->kind)
     {
     case JOB_APPLY:
-      p_result_return_value (job->result, g_variant_get_variant (values));
-      job_succeed (core, job);
+      {
+        g_autoptr(PResult) result = g_weak_ref_get (&job->sink);
+
+        if (result != NULL)
+          p_result_return_value (result, g_variant_get_variant (values));
+        job_succeed (core, job);
+      }
       break;
 
     case JOB_MAP:
@@ -556,9 +591,21 @@ core_chunk_succeeded (Core     *core,
       break;
 
     case JOB_IMAP:
-      p_map_iter_push_chunk (job->iter, chunk->first_item, chunk->n_items, values, errors);
-      if (job->n_chunks_left == 0)
-        job_succeed (core, job);
+      {
+        g_autoptr(PMapIter) iter = g_weak_ref_get (&job->sink);
+
+        /* Nobody iterates any more: the rest is not worth doing. */
+        if (iter == NULL)
+          {
+            job_fail (core, job, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                      _("Operation was cancelled")));
+            return;
+          }
+
+        p_map_iter_push_chunk (iter, chunk->first_item, chunk->n_items, values, errors);
+        if (job->n_chunks_left == 0)
+          job_succeed (core, job);
+      }
       break;
 
     default:
@@ -792,17 +839,6 @@ process_find_in_flight (PProcess *process,
 }
 
 static void
-core_protocol_error (Core       *core,
-                     PProcess   *process,
-                     const char *message)
-{
-  g_warning ("Worker process %d broke the protocol: %s", (int) process->pid, message);
-  p_process_kill (process, g_error_new (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
-                                        _("Worker process %d broke the protocol: %s"),
-                                        (int) process->pid, message));
-}
-
-static void
 core_on_hello (Core     *core,
                PProcess *process,
                GVariant *body)
@@ -815,9 +851,9 @@ core_on_hello (Core     *core,
   if (process->state == P_PROCESS_DEAD)
     return;
 
-  if (process->state != P_PROCESS_STARTING)
+  if (process->announced)
     {
-      core_protocol_error (core, process, "it announced itself twice");
+      p_process_protocol_error (process, "it announced itself twice");
       return;
     }
 
@@ -826,7 +862,7 @@ core_on_hello (Core     *core,
     {
       g_autofree char *message = g_strdup_printf ("it speaks protocol version %u, not %u",
                                                   version, P_PROTOCOL_VERSION);
-      core_protocol_error (core, process, message);
+      p_process_protocol_error (process, message);
       return;
     }
 
@@ -844,6 +880,41 @@ core_on_hello (Core     *core,
       g_clear_error (&core->start_error);
       g_mutex_unlock (&core->mutex);
     }
+}
+
+/* Every item of an imap chunk once; the items of a map chunk up to and
+ * including its first failure. (An orphan's kind is forgotten: it is only
+ * held to what either would send.) */
+static gboolean
+chunk_result_matches (Chunk    *chunk,
+                      GVariant *values,
+                      GVariant *errors)
+{
+  gsize n_values = g_variant_n_children (values);
+  gsize n_errors = g_variant_n_children (errors);
+  guint32 first_index = 0;
+  guint32 previous = 0;
+
+  /* Failures in item order. */
+  for (gsize i = 0; i < n_errors; i++)
+    {
+      guint32 index;
+
+      g_variant_get_child (errors, i, "(usis)", &index, NULL, NULL, NULL);
+      if (index >= chunk->n_items || (i > 0 && index <= previous))
+        return FALSE;
+      if (i == 0)
+        first_index = index;
+      previous = index;
+    }
+
+  if (n_values + n_errors == chunk->n_items)
+    return chunk->job == NULL || chunk->job->kind == JOB_IMAP ||
+           n_errors == 0 || (n_errors == 1 && first_index == n_values);
+
+  /* A map stops at its first failure. */
+  return (chunk->job == NULL || chunk->job->kind == JOB_MAP) &&
+         n_errors == 1 && first_index == n_values;
 }
 
 static void
@@ -864,7 +935,7 @@ core_on_reply (Core         *core,
   if (chunk == NULL)
     {
       g_autofree char *message = g_strdup_printf ("it replied to task %" G_GUINT64_FORMAT ", which it does not run", id);
-      core_protocol_error (core, process, message);
+      p_process_protocol_error (process, message);
       return;
     }
 
@@ -875,38 +946,18 @@ core_on_reply (Core         *core,
       ((kind == P_MESSAGE_RESULT && is_chunk) ||
        (kind == P_MESSAGE_CHUNK_RESULT && !is_chunk)))
     {
-      core_protocol_error (core, process, "it sent a reply of the wrong kind");
+      p_process_protocol_error (process, "it sent a reply of the wrong kind");
       return;
     }
 
   if (kind == P_MESSAGE_CHUNK_RESULT)
     {
-      gsize n_values, n_errors;
-      guint32 last_index = 0;
-
       values = g_variant_get_child_value (body, 1);
       errors = g_variant_get_child_value (body, 2);
-      n_values = g_variant_n_children (values);
-      n_errors = g_variant_n_children (errors);
 
-      for (gsize i = 0; i < n_errors; i++)
+      if (!chunk_result_matches (chunk, values, errors))
         {
-          guint32 index;
-
-          g_variant_get_child (errors, i, "(usis)", &index, NULL, NULL, NULL);
-          if (index >= chunk->n_items || (i > 0 && index <= last_index))
-            n_errors = G_MAXSIZE;
-          last_index = index;
-          if (n_errors == G_MAXSIZE)
-            break;
-        }
-
-      /* Every item once, except after a map's first error. */
-      if (n_errors == G_MAXSIZE ||
-          n_values + n_errors > chunk->n_items ||
-          (n_errors == 0 && n_values != chunk->n_items))
-        {
-          core_protocol_error (core, process, "it sent a chunk result that does not match its chunk");
+          p_process_protocol_error (process, "it sent a chunk result that does not match its chunk");
           return;
         }
     }
@@ -967,9 +1018,9 @@ core_on_message (PProcess     *process,
       return;
     }
 
-  if (process->state == P_PROCESS_STARTING)
+  if (!process->announced)
     {
-      core_protocol_error (core, process, "it replied before it announced itself");
+      p_process_protocol_error (process, "it replied before it announced itself");
       return;
     }
 
@@ -1002,7 +1053,7 @@ core_on_exited (PProcess *process,
 {
   Core *core = user_data;
   Chunk *running;
-  Chunk *chunk;
+  GList *link;
 
   g_ptr_array_remove_fast (core->processes, process);
   core_emit (core, signals[WORKER_EXITED], process->pid, process->wait_status);
@@ -1018,9 +1069,13 @@ core_on_exited (PProcess *process,
     }
 
   /* The task it was running fails; those it had not started run elsewhere. */
-  running = g_queue_pop_head (&process->in_flight);
-  while ((chunk = g_queue_pop_tail (&process->in_flight)))
+  /* The links are the chunks' own: pop them, never free them. */
+  link = g_queue_pop_head_link (&process->in_flight);
+  running = link ? link->data : NULL;
+  while ((link = g_queue_pop_tail_link (&process->in_flight)))
     {
+      Chunk *chunk = link->data;
+
       chunk->process = NULL;
       if (chunk->job == NULL)
         {
@@ -1531,7 +1586,7 @@ submit_result (PPool            *self,
       return result;
     }
 
-  job->result = g_object_ref (result);
+  job_set_sink (job, result, ready_func != NULL);
   core_submit (self->core, job);
 
   return result;
@@ -2234,7 +2289,7 @@ submit_imap (PPool        *self,
     }
 
   iter = p_map_iter_new (G_OBJECT (self), ordered, job->n_items);
-  job->iter = g_object_ref (iter);
+  job_set_sink (job, iter, FALSE);
   core_submit (self->core, job);
 
   return iter;

@@ -29,7 +29,6 @@
 #define MAX_READS_PER_DISPATCH 16
 #define MAX_WRITE_VECTORS 64
 
-static void process_read (PProcess *self);
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
 static void
@@ -127,7 +126,7 @@ process_frames (PProcess *self)
     }
 
   if (error != NULL && !self->channel_closed)
-    p_process_kill (self, g_steal_pointer (&error));
+    p_process_protocol_error (self, error->message);
 }
 
 /* Reads what is there; TRUE if the stream may have more right away. */
@@ -291,7 +290,10 @@ p_process_spawn (const char * const      *argv,
   self->user_data = user_data;
   self->state = P_PROCESS_STARTING;
   self->subprocess = g_steal_pointer (&subprocess);
-  self->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+  /* NULL if it already exited: a worker that dies at once has no pid to
+   * show. */
+  if (g_subprocess_get_identifier (self->subprocess) != NULL)
+    self->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
   self->socket = g_steal_pointer (&socket);
   self->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (self->socket));
   self->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, max_message_size);
@@ -313,9 +315,11 @@ p_process_spawn (const char * const      *argv,
 void
 p_process_set_ready (PProcess *self)
 {
-  g_assert (self->state == P_PROCESS_STARTING);
+  g_assert (!self->announced);
 
-  self->state = P_PROCESS_READY;
+  /* It may have been told to close before it was ready. */
+  if (self->state == P_PROCESS_STARTING)
+    self->state = P_PROCESS_READY;
   self->announced = TRUE;
   replace_timer (self, 0, NULL);
 }
@@ -431,9 +435,30 @@ p_process_kill (PProcess *self,
     g_subprocess_force_exit (self->subprocess);
 }
 
+/* The worker sent something it must not: it is killed, and the task it
+ * was running fails with P_POOL_ERROR_PROTOCOL. */
+void
+p_process_protocol_error (PProcess   *self,
+                          const char *message)
+{
+  /* Reported as the tasks' error; a warning would be for our own bugs. */
+  g_debug ("Worker process %d broke the protocol: %s", (int) self->pid, message);
+  p_process_kill (self, g_error_new (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                                     _("Worker process %d broke the protocol: %s"),
+                                     (int) self->pid, message));
+}
+
 char *
 p_process_describe_exit (PProcess *self)
 {
+  if (self->pid == 0 && WIFSIGNALED (self->wait_status))
+    return g_strdup_printf (_("A worker process was killed by signal %d (%s)"),
+                            WTERMSIG (self->wait_status), g_strsignal (WTERMSIG (self->wait_status)));
+
+  if (self->pid == 0 && WIFEXITED (self->wait_status))
+    return g_strdup_printf (_("A worker process exited with status %d"),
+                            WEXITSTATUS (self->wait_status));
+
   if (WIFSIGNALED (self->wait_status))
     return g_strdup_printf (_("Worker process %d was killed by signal %d (%s)"),
                             (int) self->pid, WTERMSIG (self->wait_status),

@@ -86,6 +86,8 @@ void      p_process_flush          (PProcess                *self);
 void      p_process_close          (PProcess                *self);
 void      p_process_kill           (PProcess                *self,
                                     GError                  *reason);
+void      p_process_protocol_error (PProcess                *self,
+                                    const char              *message);
 char     *p_process_describe_exit  (PProcess                *self);
 void      p_process_free           (PProcess                *self);
 

@@ -168,13 +168,15 @@ notify_ready_in_context (gpointer user_data)
 static void
 complete (PResult *self)
 {
-  g_autoptr(GObject) pool = NULL;
   PResultReadyFunc ready_func;
+
+  /* Let go of the pool before anybody can see the result: a waiter that
+   * then drops the pool must be the one whose unref reaps the workers. */
+  g_clear_object (&self->pool);
 
   g_mutex_lock (&self->mutex);
   g_atomic_int_set (&self->ready, TRUE);
   g_cond_broadcast (&self->cond);
-  pool = g_steal_pointer (&self->pool);
   ready_func = g_steal_pointer (&self->ready_func);
   g_mutex_unlock (&self->mutex);
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -91,7 +92,7 @@ struct _PWorker
   GMutex mutex;            /* for what follows */
   guint64 running_id;
   GCancellable *running_cancellable;
-  GHashTable *cancelled;   /* ids cancelled before they started */
+  GHashTable *queued;      /* ids received, not started: id → cancelled? */
 };
 
 G_DEFINE_FINAL_TYPE (PWorker, p_worker, G_TYPE_OBJECT)
@@ -120,7 +121,7 @@ p_worker_finalize (GObject *object)
   PWorker *self = P_WORKER (object);
 
   g_clear_pointer (&self->functions, g_hash_table_unref);
-  g_clear_pointer (&self->cancelled, g_hash_table_unref);
+  g_clear_pointer (&self->queued, g_hash_table_unref);
   g_clear_pointer (&self->incoming, g_async_queue_unref);
   g_clear_object (&self->read_socket);
   g_clear_object (&self->write_socket);
@@ -144,7 +145,7 @@ static void
 p_worker_init (PWorker *self)
 {
   self->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, function_free);
-  self->cancelled = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->incoming = g_async_queue_new_full ((GDestroyNotify) incoming_free);
   g_mutex_init (&self->mutex);
 }
@@ -247,12 +248,39 @@ handle_cancel (PWorker  *self,
 
   g_variant_get (body, "(t)", &id);
 
+  /* One already answered is let be: cancels and replies cross. */
   g_mutex_lock (&self->mutex);
   if (self->running_id == id)
     g_cancellable_cancel (self->running_cancellable);
-  else
-    g_hash_table_add (self->cancelled, g_memdup2 (&id, sizeof id));
+  else if (g_hash_table_contains (self->queued, &id))
+    g_hash_table_insert (self->queued, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (TRUE));
   g_mutex_unlock (&self->mutex);
+}
+
+/* On the reader thread: a task or chunk waits its turn. */
+static void
+queue_task (PWorker      *self,
+            PMessageKind  kind,
+            GVariant     *body)
+{
+  guint64 id;
+
+  g_variant_get_child (body, 0, "t", &id);
+
+  g_mutex_lock (&self->mutex);
+  g_hash_table_insert (self->queued, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (FALSE));
+  g_mutex_unlock (&self->mutex);
+
+  push_incoming (self, INCOMING_MESSAGE, kind, body, NULL);
+}
+
+static gboolean
+chunk_holds_array (GVariant *body)
+{
+  g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
+  g_autoptr(GVariant) items = g_variant_get_variant (boxed);
+
+  return g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY);
 }
 
 static gpointer
@@ -296,9 +324,16 @@ reader_thread_main (gpointer user_data)
               handle_cancel (self, body);
               g_variant_unref (body);
             }
+          else if (kind == P_MESSAGE_CHUNK && !chunk_holds_array (body))
+            {
+              g_variant_unref (body);
+              error = g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                                           _("A chunk message holds no array of items"));
+              break;
+            }
           else
             {
-              push_incoming (self, INCOMING_MESSAGE, kind, body, NULL);
+              queue_task (self, kind, body);
             }
         }
 
@@ -443,15 +478,7 @@ run_chunk (PWorker      *self,
   gsize n_items;
 
   g_variant_get (body, "(t&svb)", NULL, NULL, &items, &stop_on_error);
-
-  if (!g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY))
-    {
-      g_autoptr(GError) error = g_error_new (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
-                                             _("A chunk holds a “%s”, not an array"),
-                                             g_variant_get_type_string (items));
-      *reply_kind = P_MESSAGE_ERROR;
-      return error_reply (id, error);
-    }
+  g_assert (g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY));
 
   n_items = g_variant_n_children (items);
   for (gsize i = 0; i < n_items; i++)
@@ -504,7 +531,8 @@ serve_message (PWorker       *self,
   g_variant_get_child (body, 1, "&s", &name);
 
   g_mutex_lock (&self->mutex);
-  was_cancelled = g_hash_table_remove (self->cancelled, &id);
+  was_cancelled = GPOINTER_TO_INT (g_hash_table_lookup (self->queued, &id));
+  g_hash_table_remove (self->queued, &id);
   if (!was_cancelled)
     {
       self->running_id = id;
@@ -619,12 +647,14 @@ p_worker_run (PWorker  *self,
     }
 
   g_unix_set_fd_nonblocking (fd, FALSE, NULL);
+  /* What a task starts must not inherit the channel. */
+  fcntl (fd, F_SETFD, FD_CLOEXEC);
 
   /* One GSocket per thread: the reader's and the writer's. */
   self->read_socket = g_socket_new_from_fd (fd, &local_error);
   if (self->read_socket != NULL)
     {
-      int write_fd = dup (fd);
+      int write_fd = fcntl (fd, F_DUPFD_CLOEXEC, 0);
 
       self->write_socket = write_fd >= 0 ? g_socket_new_from_fd (write_fd, &local_error) : NULL;
       if (write_fd < 0)
@@ -640,6 +670,10 @@ p_worker_run (PWorker  *self,
 
   if (!send_hello (self, &local_error))
     {
+      /* The pool went away before we were ready: nothing to serve. */
+      if (is_disconnection (local_error))
+        return TRUE;
+
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }

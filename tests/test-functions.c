@@ -1,0 +1,315 @@
+/* test-functions.c: task functions the test programs serve as workers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "test-functions.h"
+
+G_DEFINE_QUARK (test-error-quark, test_error)
+
+/* x → x * x, for int64 and int32 */
+static GVariant *
+fn_square (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  if (g_variant_is_of_type (args, G_VARIANT_TYPE_INT32))
+    return g_variant_new_int32 (g_variant_get_int32 (args) * g_variant_get_int32 (args));
+
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE_INT64))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "square takes an int64, not a %s", g_variant_get_type_string (args));
+      return NULL;
+    }
+
+  return g_variant_new_int64 (g_variant_get_int64 (args) * g_variant_get_int64 (args));
+}
+
+static GVariant *
+fn_echo (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_ref (args);
+}
+
+/* (s domain, i code, s message) → that error */
+static GVariant *
+fn_fail (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  const char *domain, *message;
+  gint32 code;
+
+  g_variant_get (args, "(&si&s)", &domain, &code, &message);
+  g_set_error_literal (error, g_quark_from_string (domain), code, message);
+  return NULL;
+}
+
+/* int64 x: fails with TEST_ERROR x when x is negative, else squares it */
+static GVariant *
+fn_square_or_fail (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gint64 x = g_variant_get_int64 (args);
+
+  if (x < 0)
+    {
+      g_set_error (error, TEST_ERROR, (int) -x, "negative: %" G_GINT64_FORMAT, x);
+      return NULL;
+    }
+
+  return g_variant_new_int64 (x * x);
+}
+
+/* int64 x: the worker kills itself when x is negative, else squares it */
+static GVariant *
+fn_square_or_die (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gint64 x = g_variant_get_int64 (args);
+
+  if (x < 0)
+    kill (getpid (), SIGKILL);
+
+  return g_variant_new_int64 (x * x);
+}
+
+static GVariant *
+fn_null (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return NULL;
+}
+
+/* int64 milliseconds; returns early with G_IO_ERROR_CANCELLED if cancelled */
+static GVariant *
+fn_sleep (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gint64 end = g_get_monotonic_time () + g_variant_get_int64 (args) * 1000;
+
+  while (g_get_monotonic_time () < end)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+      g_usleep (1000);
+    }
+
+  return g_variant_new_int64 (g_variant_get_int64 (args));
+}
+
+/* int64 milliseconds; deaf to cancellation */
+static GVariant *
+fn_sleep_deaf (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_usleep (g_variant_get_int64 (args) * 1000);
+  return g_variant_new_int64 (g_variant_get_int64 (args));
+}
+
+/* int32 signal: the worker kills itself with it */
+static GVariant *
+fn_die (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  kill (getpid (), g_variant_get_int32 (args));
+  for (;;)
+    pause ();
+  return NULL;
+}
+
+/* int32 status: the worker exits with it */
+static GVariant *
+fn_exit (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  _exit (g_variant_get_int32 (args));
+  return NULL;
+}
+
+static GVariant *
+fn_pid (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_new_int64 (getpid ());
+}
+
+/* s text: printed on stdout and stderr, then returned */
+static GVariant *
+fn_print (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  const char *text = g_variant_get_string (args, NULL);
+
+  for (int i = 0; i < 100; i++)
+    {
+      fprintf (stdout, "%s stdout %d\n", text, i);
+      fprintf (stderr, "%s stderr %d\n", text, i);
+    }
+  fflush (stdout);
+  fflush (stderr);
+
+  return g_variant_new_string (text);
+}
+
+/* → a{is}: every open descriptor and what it points to */
+static GVariant *
+fn_list_fds (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{is}"));
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, error);
+  const char *name;
+
+  if (dir == NULL)
+    return NULL;
+
+  /* Read them all first: the directory's own descriptor is among them. */
+  while ((name = g_dir_read_name (dir)))
+    g_ptr_array_add (names, g_strdup (name));
+  g_clear_pointer (&dir, g_dir_close);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/fd", names->pdata[i], NULL);
+      g_autofree char *target = g_file_read_link (path, NULL);
+
+      if (target != NULL)
+        g_variant_builder_add (&builder, "{is}", atoi (names->pdata[i]), target);
+    }
+
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+fn_exe (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", error);
+
+  return exe ? g_variant_new_string (exe) : NULL;
+}
+
+/* Waits for its cancellable, then fails with G_IO_ERROR_CANCELLED; the
+ * int64 argument bounds the wait in milliseconds. */
+static GVariant *
+fn_wait_for_cancel (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gint64 end = g_get_monotonic_time () + g_variant_get_int64 (args) * 1000;
+
+  while (!g_cancellable_is_cancelled (cancellable) && g_get_monotonic_time () < end)
+    g_usleep (500);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  g_set_error_literal (error, TEST_ERROR, 1, "never cancelled");
+  return NULL;
+}
+
+/* int64 n → ay of n bytes, byte i = i % 251 */
+static GVariant *
+fn_make_bytes (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gsize n = g_variant_get_int64 (args);
+  guint8 *data = g_malloc (n);
+
+  for (gsize i = 0; i < n; i++)
+    data[i] = i % 251;
+
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, n, TRUE, g_free, data);
+}
+
+void
+test_functions_register (PWorker *worker)
+{
+  static const struct {
+    const char *name;
+    PTaskFunc func;
+  } functions[] = {
+    { "square", fn_square },
+    { "echo", fn_echo },
+    { "fail", fn_fail },
+    { "square_or_fail", fn_square_or_fail },
+    { "square_or_die", fn_square_or_die },
+    { "null", fn_null },
+    { "sleep", fn_sleep },
+    { "sleep_deaf", fn_sleep_deaf },
+    { "die", fn_die },
+    { "exit", fn_exit },
+    { "pid", fn_pid },
+    { "print", fn_print },
+    { "list_fds", fn_list_fds },
+    { "exe", fn_exe },
+    { "wait_for_cancel", fn_wait_for_cancel },
+    { "make_bytes", fn_make_bytes },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
+    p_worker_add_function (worker, functions[i].name, functions[i].func, NULL, NULL);
+}
+
+void
+test_functions_serve_if_requested (void)
+{
+  g_autoptr(PWorker) worker = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!p_worker_is_requested ())
+    return;
+
+  worker = p_worker_new ();
+  test_functions_register (worker);
+
+  if (!p_worker_run (worker, &error))
+    {
+      g_printerr ("test worker %d: %s\n", (int) getpid (), error->message);
+      exit (1);
+    }
+
+  g_clear_object (&worker);
+  exit (0);
+}
+
+GVariant *
+test_range_int64 (gint64 n)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
+
+  for (gint64 i = 0; i < n; i++)
+    g_variant_builder_add (&builder, "x", i);
+
+  return g_variant_builder_end (&builder);
+}
+
+gboolean
+test_process_exists (GPid pid)
+{
+  return kill (pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Child processes of this one, zombies included, from /proc. */
+guint
+test_count_children (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  g_autofree char *self = g_strdup_printf ("%d", (int) getpid ());
+  const char *name;
+  guint count = 0;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *status = NULL;
+      char *ppid;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+
+      path = g_build_filename ("/proc", name, "status", NULL);
+      if (!g_file_get_contents (path, &status, NULL, NULL))
+        continue;
+
+      ppid = strstr (status, "\nPPid:\t");
+      if (ppid != NULL && strncmp (ppid + 7, self, strlen (self)) == 0 &&
+          (ppid[7 + strlen (self)] == '\n'))
+        count++;
+    }
+
+  return count;
+}

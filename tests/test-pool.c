@@ -1,0 +1,1612 @@
+/* test-pool.c: PPool, PResult and PMapIter through the public API
+ *
+ * The test program is its own worker: pools re-execute it, and
+ * test_functions_serve_if_requested() serves tests/test-functions.c.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test-functions.h"
+
+static PPool *
+new_pool (guint processes)
+{
+  g_autoptr(GError) error = NULL;
+  PPool *pool = p_pool_new (processes, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (pool);
+
+  return pool;
+}
+
+static gint64
+apply_int64 (PPool      *pool,
+             const char *function,
+             gint64      x)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = p_pool_apply (pool, function, g_variant_new_int64 (x), NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_of_type (result, G_VARIANT_TYPE_INT64));
+
+  return g_variant_get_int64 (result);
+}
+
+static void
+assert_squares (GVariant *av,
+                gsize     n)
+{
+  g_assert_cmpstr (g_variant_get_type_string (av), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (av), ==, n);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (av, i);
+      g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+      g_assert_cmpint (g_variant_get_int64 (value), ==, (gint64) (i * i));
+    }
+}
+
+/* {{{ Construction */
+
+static void
+test_new (void)
+{
+  g_autoptr(PPool) pool = new_pool (3);
+  g_autoptr(PPool) default_pool = new_pool (0);
+  g_auto(GStrv) argv = NULL;
+  guint processes;
+
+  g_assert_cmpuint (p_pool_get_processes (pool), ==, 3);
+  g_assert_cmpuint (p_pool_get_processes (default_pool), ==, g_get_num_processors ());
+
+  g_object_get (pool, "processes", &processes, "worker-argv", &argv, NULL);
+  g_assert_cmpuint (processes, ==, 3);
+  g_assert_null (argv);
+}
+
+static void
+test_new_initable (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = NULL;
+  g_autoptr(GVariant) result = NULL;
+
+  /* As bindings build it. */
+  pool = g_initable_new (P_TYPE_POOL, NULL, &error, "processes", 1, NULL);
+  g_assert_no_error (error);
+
+  result = p_pool_apply (pool, "square", g_variant_new_int64 (7), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (result), ==, 49);
+}
+
+static void
+test_new_missing_command (void)
+{
+  const char *argv[] = { "/nonexistent/processing-glib-worker", "--flag", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  pool = p_pool_new (2, argv, &error);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
+  g_assert_null (pool);
+  /* It names the command and the reason. */
+  g_assert_nonnull (strstr (error->message, "/nonexistent/processing-glib-worker"));
+  g_assert_nonnull (strstr (error->message, "No such file or directory"));
+  /* Known without waiting for a worker. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_assert_cmpuint (test_count_children (), ==, 0);
+}
+
+static void
+test_new_empty_command (void)
+{
+  const char *argv[] = { NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = p_pool_new (1, argv, &error);
+
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_null (pool);
+}
+
+static void
+test_reexec (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) exe = NULL;
+  g_autofree char *own_exe = g_file_read_link ("/proc/self/exe", NULL);
+
+  exe = p_pool_apply (pool, "exe", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (exe, NULL), ==, own_exe);
+  g_assert_cmpint (apply_int64 (pool, "pid", 0), !=, getpid ());
+}
+
+/* }}} */
+/* {{{ apply, submit, PResult */
+
+static void
+test_apply (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) unit = NULL;
+  g_autoptr(GVariant) tuple = NULL;
+  g_autoptr(GVariant) floating = g_variant_new ("(sai)", "x", NULL);
+
+  g_assert_cmpint (apply_int64 (pool, "square", 12), ==, 144);
+
+  /* NULL arguments are an empty tuple. */
+  unit = p_pool_apply (pool, "echo", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (unit), ==, "()");
+
+  /* A floating reference is sunk; a full one is left to the caller. */
+  g_variant_ref_sink (floating);
+  tuple = p_pool_apply (pool, "echo", floating, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_equal (tuple, floating));
+  g_assert_false (g_variant_is_floating (tuple));
+}
+
+static void
+test_apply_types (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  const char *values[] = {
+    "true", "byte 7", "int16 -3", "uint16 3", "-5", "uint32 5", "int64 -9", "uint64 9",
+    "3.25", "'text'", "objectpath '/a/b'", "signature 'a{sv}'", "<@ai [1, 2]>",
+    "@ms nothing", "just 'x'", "[1, 2, 3]", "@as []", "{'a': <1>, 'b': <'two'>}",
+    "('tuple', [<(1, 2.5)>], @mv nothing)", "b'bytes\\x01'", "[[[['deep']]]]",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = g_variant_parse (NULL, values[i], NULL, NULL, &error);
+      g_autoptr(GVariant) echoed = NULL;
+
+      g_assert_no_error (error);
+      echoed = p_pool_apply (pool, "echo", value, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_variant_equal (echoed, value));
+    }
+}
+
+static void
+test_task_error (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = NULL;
+
+  /* A task's error keeps its domain, code and message... */
+  result = p_pool_apply (pool, "fail", g_variant_new ("(sis)", "test-error-quark", 42, "it went wrong"), NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, TEST_ERROR, 42);
+  g_assert_cmpstr (error->message, ==, "it went wrong");
+  g_clear_error (&error);
+
+  /* ...for a domain this process has never seen, too. */
+  result = p_pool_apply (pool, "fail", g_variant_new ("(sis)", "some-other-domain-quark", 7, "other"), NULL, &error);
+  g_assert_null (result);
+  g_assert_cmpstr (g_quark_to_string (error->domain), ==, "some-other-domain-quark");
+  g_assert_cmpint (error->code, ==, 7);
+  g_clear_error (&error);
+
+  /* NULL without an error. */
+  result = p_pool_apply (pool, "null", NULL, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "null"));
+  g_clear_error (&error);
+
+  /* The worker is fine afterwards. */
+  g_assert_cmpint (apply_int64 (pool, "square", 3), ==, 9);
+}
+
+static void
+test_unknown_function (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(PResult) early = NULL;
+
+  /* Submitted before the worker announced its functions... */
+  early = p_pool_submit (pool, "no_such_function", NULL, NULL);
+  result = p_result_get (early, -1, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
+  g_assert_nonnull (strstr (error->message, "no_such_function"));
+  g_clear_error (&error);
+
+  /* ...and after. */
+  result = p_pool_apply (pool, "no_such_function", NULL, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
+  g_clear_error (&error);
+
+  result = p_pool_map (pool, "no_such_function", test_range_int64 (10), 0, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
+}
+
+static void
+test_submit (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(PResult) result = NULL;
+  g_autoptr(PResult) failing = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) again = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ready;
+
+  result = p_pool_submit (pool, "sleep", g_variant_new_int64 (200), NULL);
+  g_assert_false (p_result_ready (result));
+  g_object_get (result, "ready", &ready, NULL);
+  g_assert_false (ready);
+
+  /* A wait that runs out does not cancel the task. */
+  g_assert_false (p_result_wait (result, 0));
+  value = p_result_get (result, 1000, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  g_assert_true (p_result_wait (result, -1));
+  g_assert_true (p_result_ready (result));
+  g_assert_true (p_result_successful (result));
+  g_object_get (result, "ready", &ready, NULL);
+  g_assert_true (ready);
+
+  value = p_result_get (result, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 200);
+
+  /* It can be read again. */
+  again = p_result_get (result, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_equal (again, value));
+
+  failing = p_pool_submit (pool, "square_or_fail", g_variant_new_int64 (-3), NULL);
+  g_assert_true (p_result_wait (failing, -1));
+  g_assert_false (p_result_successful (failing));
+  g_assert_null (p_result_get (failing, 0, &error));
+  g_assert_error (error, TEST_ERROR, 3);
+}
+
+static void
+test_result_successful_not_ready (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(PPool) pool = new_pool (1);
+      g_autoptr(PResult) result = p_pool_submit (pool, "sleep", g_variant_new_int64 (2000), NULL);
+
+      p_result_successful (result);
+      p_pool_terminate (pool);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*p_result_ready*");
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  GVariant *value;
+  GError *error;
+  GThread *thread;
+  guint count;
+} AsyncData;
+
+static void
+apply_done (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  AsyncData *data = user_data;
+
+  data->thread = g_thread_self ();
+  data->value = p_pool_apply_finish (P_POOL (source), result, &data->error);
+  g_main_loop_quit (data->loop);
+}
+
+static void
+test_apply_async (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  AsyncData data = { loop };
+
+  p_pool_apply_async (pool, "square", g_variant_new_int64 (9), NULL, apply_done, &data);
+  g_main_loop_run (loop);
+
+  g_assert_no_error (data.error);
+  g_assert_cmpint (g_variant_get_int64 (data.value), ==, 81);
+  g_assert_true (data.thread == g_thread_self ());
+  g_clear_pointer (&data.value, g_variant_unref);
+
+  p_pool_apply_async (pool, "fail", g_variant_new ("(sis)", "test-error-quark", 5, "five"), NULL, apply_done, &data);
+  g_main_loop_run (loop);
+  g_assert_null (data.value);
+  g_assert_error (data.error, TEST_ERROR, 5);
+  g_clear_error (&data.error);
+}
+
+/* Completions come in the thread-default context of the calling thread. */
+static gpointer
+apply_async_thread (gpointer user_data)
+{
+  PPool *pool = user_data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GMainLoop) loop = g_main_loop_new (context, FALSE);
+  AsyncData data = { loop };
+
+  g_main_context_push_thread_default (context);
+  p_pool_apply_async (pool, "square", g_variant_new_int64 (5), NULL, apply_done, &data);
+  g_main_loop_run (loop);
+  g_main_context_pop_thread_default (context);
+
+  g_assert_no_error (data.error);
+  g_assert_cmpint (g_variant_get_int64 (data.value), ==, 25);
+  g_assert_true (data.thread == g_thread_self ());
+  g_variant_unref (data.value);
+
+  return NULL;
+}
+
+static void
+test_apply_async_other_context (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  GThread *thread = g_thread_new ("async", apply_async_thread, pool);
+
+  g_thread_join (thread);
+}
+
+static void
+on_ready_notify (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  AsyncData *data = user_data;
+
+  g_assert_true (p_result_ready (P_RESULT (object)));
+  data->thread = g_thread_self ();
+  data->count++;
+  g_main_loop_quit (data->loop);
+}
+
+static void
+test_result_notify (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(PResult) result = NULL;
+  AsyncData data = { loop };
+
+  result = p_pool_submit (pool, "sleep", g_variant_new_int64 (50), NULL);
+  g_signal_connect (result, "notify::ready", G_CALLBACK (on_ready_notify), &data);
+  g_main_loop_run (loop);
+
+  g_assert_cmpuint (data.count, ==, 1);
+  g_assert_true (data.thread == g_thread_self ());
+}
+
+/* }}} */
+/* {{{ map */
+
+static void
+test_map (void)
+{
+  g_autoptr(PPool) pool = new_pool (3);
+  guint chunksizes[] = { 0, 1, 3, 7, 1000, 5000 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (chunksizes); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) squares = NULL;
+
+      squares = p_pool_map (pool, "square", test_range_int64 (1000), chunksizes[i], NULL, &error);
+      g_assert_no_error (error);
+      assert_squares (squares, 1000);
+    }
+}
+
+static void
+test_map_item_types (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  const char *arrays[] = {
+    "[true, false, true]", "[byte 1, 2, 3, 4, 5]", "@an [1, -2, 3]", "@aq [1, 2]",
+    "[1, 2, 3, 4, 5, 6, 7]", "@au [7, 8]", "@at [1, 2, 3]", "[1.5, 2.5]",
+    "['a', 'bb', '', 'dddd']", "[<1>, <'x'>, <[1.5]>]", "[(1, 'a'), (2, 'b')]",
+    "[{'k': 1}, @a{si} {}]", "@aas [['x'], [], ['y', 'z']]", "[@mi 5, nothing]",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (arrays); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) items = g_variant_parse (NULL, arrays[i], NULL, NULL, &error);
+      g_autoptr(GVariant) echoed = NULL;
+
+      g_assert_no_error (error);
+      for (guint chunksize = 0; chunksize < 4; chunksize++)
+        {
+          g_clear_pointer (&echoed, g_variant_unref);
+          echoed = p_pool_map (pool, "echo", items, chunksize, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (g_variant_n_children (echoed), ==, g_variant_n_children (items));
+
+          for (gsize j = 0; j < g_variant_n_children (items); j++)
+            {
+              g_autoptr(GVariant) item = g_variant_get_child_value (items, j);
+              g_autoptr(GVariant) boxed = g_variant_get_child_value (echoed, j);
+              g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+              g_assert_true (g_variant_equal (item, value));
+            }
+        }
+    }
+}
+
+static void
+test_map_empty (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = NULL;
+
+  result = p_pool_map (pool, "square", g_variant_new_array (G_VARIANT_TYPE_INT64, NULL, 0), 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (result), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (result), ==, 0);
+}
+
+static void
+test_map_not_array (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GVariant) next = NULL;
+
+  result = p_pool_map (pool, "square", g_variant_new_int64 (10), 0, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  result = p_pool_map (pool, "square", g_variant_new ("(ii)", 1, 2), 0, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  iter = p_pool_imap (pool, "square", g_variant_new_string ("no"), 0, NULL);
+  next = p_map_iter_next (iter, -1, &error);
+  g_assert_null (next);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  /* Then the end. */
+  next = p_map_iter_next (iter, -1, &error);
+  g_assert_no_error (error);
+  g_assert_null (next);
+}
+
+static void
+test_map_first_error (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = NULL;
+
+  for (gint64 i = 0; i < 100; i++)
+    g_variant_builder_add (&builder, "x", i == 37 ? (gint64) -37 : i);
+
+  result = p_pool_map (pool, "square_or_fail", g_variant_builder_end (&builder), 5, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, TEST_ERROR, 37);
+  g_assert_cmpstr (error->message, ==, "negative: -37");
+
+  /* The pool goes on. */
+  g_assert_cmpint (apply_int64 (pool, "square", 4), ==, 16);
+}
+
+static void
+map_done (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  AsyncData *data = user_data;
+
+  data->thread = g_thread_self ();
+  data->value = p_pool_map_finish (P_POOL (source), result, &data->error);
+  g_main_loop_quit (data->loop);
+}
+
+static void
+test_map_async (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  AsyncData data = { loop };
+
+  p_pool_map_async (pool, "square", test_range_int64 (500), 0, NULL, map_done, &data);
+  g_main_loop_run (loop);
+  g_assert_no_error (data.error);
+  g_assert_true (data.thread == g_thread_self ());
+  assert_squares (data.value, 500);
+  g_clear_pointer (&data.value, g_variant_unref);
+
+  p_pool_map_async (pool, "square", g_variant_new_boolean (TRUE), 0, NULL, map_done, &data);
+  g_main_loop_run (loop);
+  g_assert_error (data.error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&data.error);
+}
+
+static void
+test_submit_map (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(PResult) result = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  result = p_pool_submit_map (pool, "square", test_range_int64 (300), 0, NULL);
+  g_assert_true (p_result_wait (result, -1));
+  g_assert_true (p_result_successful (result));
+  value = p_result_get (result, 0, &error);
+  g_assert_no_error (error);
+  assert_squares (value, 300);
+}
+
+/* }}} */
+/* {{{ imap */
+
+static void
+test_imap (void)
+{
+  g_autoptr(PPool) pool = new_pool (3);
+  guint chunksizes[] = { 0, 1, 4, 50, 1000 };
+
+  for (gsize c = 0; c < G_N_ELEMENTS (chunksizes); c++)
+    {
+      g_autoptr(PMapIter) iter = p_pool_imap (pool, "square", test_range_int64 (200), chunksizes[c], NULL);
+      g_autoptr(GError) error = NULL;
+
+      for (gint64 i = 0; i < 200; i++)
+        {
+          g_autoptr(GVariant) value = p_map_iter_next (iter, -1, &error);
+
+          g_assert_no_error (error);
+          g_assert_cmpint (g_variant_get_int64 (value), ==, i * i);
+        }
+
+      /* The end, for good. */
+      for (int k = 0; k < 2; k++)
+        {
+          g_assert_null (p_map_iter_next (iter, -1, &error));
+          g_assert_no_error (error);
+        }
+    }
+}
+
+static void
+test_imap_unordered (void)
+{
+  g_autoptr(PPool) pool = new_pool (3);
+  guint chunksizes[] = { 0, 1, 7 };
+
+  for (gsize c = 0; c < G_N_ELEMENTS (chunksizes); c++)
+    {
+      g_autoptr(PMapIter) iter = p_pool_imap_unordered (pool, "square", test_range_int64 (1000), chunksizes[c], NULL);
+      g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+      g_autofree gint64 *values = g_new (gint64, 1000);
+      g_autoptr(GError) error = NULL;
+      GVariant *value;
+      guint n = 0;
+
+      while ((value = p_map_iter_next (iter, -1, &error)))
+        {
+          g_assert_cmpuint (n, <, 1000);
+          values[n] = g_variant_get_int64 (value);
+          /* Exactly once. */
+          g_assert_false (g_hash_table_contains (seen, &values[n]));
+          g_hash_table_add (seen, &values[n]);
+          g_variant_unref (value);
+          n++;
+        }
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (n, ==, 1000);
+      for (gint64 i = 0; i < 1000; i++)
+        {
+          gint64 square = i * i;
+          g_assert_true (g_hash_table_contains (seen, &square));
+        }
+    }
+}
+
+static void
+test_imap_item_errors (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
+  g_autoptr(GVariant) items = NULL;
+
+  for (gint64 i = 0; i < 30; i++)
+    g_variant_builder_add (&builder, "x", i % 10 == 3 ? -i : i);
+  items = g_variant_ref_sink (g_variant_builder_end (&builder));
+
+  for (guint chunksize = 1; chunksize <= 4; chunksize += 3)
+    {
+      g_autoptr(PMapIter) iter = p_pool_imap (pool, "square_or_fail", items, chunksize, NULL);
+
+      /* Every item in its place, failures included, then the end. */
+      for (gint64 i = 0; i < 30; i++)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GVariant) value = p_map_iter_next (iter, -1, &error);
+
+          if (i % 10 == 3)
+            {
+              g_assert_null (value);
+              g_assert_error (error, TEST_ERROR, (int) i);
+            }
+          else
+            {
+              g_assert_no_error (error);
+              g_assert_cmpint (g_variant_get_int64 (value), ==, i * i);
+            }
+        }
+
+      g_assert_null (p_map_iter_next (iter, -1, NULL));
+    }
+}
+
+static void
+test_imap_timeout (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_variant_builder_add (&builder, "x", (gint64) 300);
+  g_variant_builder_add (&builder, "x", (gint64) 1);
+  iter = p_pool_imap (pool, "sleep", g_variant_builder_end (&builder), 1, NULL);
+
+  value = p_map_iter_next (iter, 0, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  value = p_map_iter_next (iter, 10000, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+
+  /* Nothing was lost by the timeouts. */
+  value = p_map_iter_next (iter, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 300);
+  g_clear_pointer (&value, g_variant_unref);
+
+  value = p_map_iter_next (iter, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 1);
+  g_clear_pointer (&value, g_variant_unref);
+
+  g_assert_null (p_map_iter_next (iter, 0, &error));
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  PMapIter *iter;
+  GArray *values;
+  GError *error;
+  gboolean ended;
+  GThread *thread;
+} IterData;
+
+static void
+next_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  IterData *data = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = p_map_iter_next_finish (P_MAP_ITER (source), result, &error);
+
+  g_assert_true (data->thread == g_thread_self ());
+  g_assert_no_error (error);
+
+  if (value == NULL)
+    {
+      data->ended = TRUE;
+      g_main_loop_quit (data->loop);
+      return;
+    }
+
+  g_array_append_val (data->values, *(gint64[]) { g_variant_get_int64 (value) });
+  p_map_iter_next_async (data->iter, NULL, next_done, data);
+}
+
+static void
+test_imap_async (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(PMapIter) iter = p_pool_imap (pool, "square", test_range_int64 (100), 3, NULL);
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (gint64));
+  IterData data = { loop, iter, values, NULL, FALSE, g_thread_self () };
+
+  p_map_iter_next_async (iter, NULL, next_done, &data);
+  g_main_loop_run (loop);
+
+  g_assert_true (data.ended);
+  g_assert_cmpuint (values->len, ==, 100);
+  for (guint i = 0; i < 100; i++)
+    g_assert_cmpint (g_array_index (values, gint64, i), ==, (gint64) i * i);
+}
+
+static void
+several_next_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  IterData *data = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = p_map_iter_next_finish (P_MAP_ITER (source), result, &error);
+
+  g_assert_no_error (error);
+  if (value != NULL)
+    g_array_append_val (data->values, *(gint64[]) { g_variant_get_int64 (value) });
+  else
+    data->ended = TRUE;
+
+  if (data->values->len + data->ended == 11)
+    g_main_loop_quit (data->loop);
+}
+
+static void
+test_imap_async_outstanding (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(PMapIter) iter = p_pool_imap (pool, "square", test_range_int64 (10), 1, NULL);
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (gint64));
+  IterData data = { loop, iter, values, NULL, FALSE, g_thread_self () };
+
+  /* Eleven calls at once: ten items then the end, served in order. */
+  for (int i = 0; i < 11; i++)
+    p_map_iter_next_async (iter, NULL, several_next_done, &data);
+  g_main_loop_run (loop);
+
+  g_assert_true (data.ended);
+  g_assert_cmpuint (values->len, ==, 10);
+  for (guint i = 0; i < 10; i++)
+    g_assert_cmpint (g_array_index (values, gint64, i), ==, (gint64) i * i);
+}
+
+static void
+cancelled_next_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  IterData *data = user_data;
+  g_autoptr(GVariant) value = p_map_iter_next_finish (P_MAP_ITER (source), result, &data->error);
+
+  g_assert_null (value);
+  g_main_loop_quit (data->loop);
+}
+
+static void
+test_imap_next_async_cancel (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  IterData data = { loop, NULL, NULL, NULL, FALSE, g_thread_self () };
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
+
+  g_variant_builder_add (&builder, "x", (gint64) 200);
+  iter = p_pool_imap (pool, "sleep", g_variant_builder_end (&builder), 1, NULL);
+
+  p_map_iter_next_async (iter, cancellable, cancelled_next_done, &data);
+  g_cancellable_cancel (cancellable);
+  g_main_loop_run (loop);
+  g_assert_error (data.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&data.error);
+
+  /* The item was not lost. */
+  value = p_map_iter_next (iter, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 200);
+}
+
+/* }}} */
+/* {{{ Cancellation */
+
+static void
+test_cancel_queued (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  PResult *busy[3];
+  g_autoptr(PResult) queued = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  /* Keep the only worker busy, and its pipeline full. */
+  for (int i = 0; i < 3; i++)
+    busy[i] = p_pool_submit (pool, "sleep", g_variant_new_int64 (300), NULL);
+
+  queued = p_pool_submit (pool, "square", g_variant_new_int64 (3), cancellable);
+  g_usleep (20000);
+  g_assert_false (p_result_ready (queued));
+
+  start = g_get_monotonic_time ();
+  g_cancellable_cancel (cancellable);
+  value = p_result_get (queued, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (value);
+  /* At once, not after the busy tasks. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 250000);
+  g_assert_false (p_result_ready (busy[2]));
+  g_clear_error (&error);
+
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr(GVariant) done = p_result_get (busy[i], -1, &error);
+      g_assert_no_error (error);
+      g_object_unref (busy[i]);
+    }
+}
+
+static void
+test_cancel_before_submit (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+
+  g_cancellable_cancel (cancellable);
+
+  value = p_pool_apply (pool, "square", g_variant_new_int64 (2), cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  value = p_pool_map (pool, "square", test_range_int64 (10), 0, cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  iter = p_pool_imap (pool, "square", test_range_int64 (10), 0, cancellable);
+  value = p_map_iter_next (iter, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_null (p_map_iter_next (iter, -1, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (apply_int64 (pool, "square", 2), ==, 4);
+}
+
+static void
+test_cancel_map_queued (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PResult) busy = NULL;
+  g_autoptr(PResult) map = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  busy = p_pool_submit (pool, "sleep", g_variant_new_int64 (300), NULL);
+  map = p_pool_submit_map (pool, "square", test_range_int64 (100), 10, cancellable);
+  g_usleep (20000);
+  g_cancellable_cancel (cancellable);
+
+  value = p_result_get (map, 200000, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  value = p_result_get (busy, -1, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&value, g_variant_unref);
+  g_assert_cmpint (apply_int64 (pool, "square", 5), ==, 25);
+}
+
+/* }}} */
+/* {{{ Threads */
+
+#define N_THREADS 8
+#define N_PER_THREAD 200
+
+static gpointer
+submitter_thread (gpointer user_data)
+{
+  PPool *pool = user_data;
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
+  gint64 base = GPOINTER_TO_INT (g_thread_self ()) % 1000;
+
+  /* Blocking calls, with no main loop anywhere... */
+  for (gint64 i = 0; i < N_PER_THREAD / 4; i++)
+    g_assert_cmpint (apply_int64 (pool, "square", base + i), ==, (base + i) * (base + i));
+
+  /* ...handles... */
+  for (gint64 i = 0; i < N_PER_THREAD; i++)
+    g_ptr_array_add (results, p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL));
+
+  for (gint64 i = 0; i < N_PER_THREAD; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = p_result_get (results->pdata[i], -1, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (value), ==, i * i);
+    }
+
+  /* ...and maps. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) squares = p_pool_map (pool, "square", test_range_int64 (N_PER_THREAD), 0, NULL, &error);
+
+    g_assert_no_error (error);
+    assert_squares (squares, N_PER_THREAD);
+  }
+
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  g_autoptr(PPool) pool = new_pool (3);
+  GThread *threads[N_THREADS];
+
+  for (int i = 0; i < N_THREADS; i++)
+    threads[i] = g_thread_new ("submitter", submitter_thread, pool);
+  for (int i = 0; i < N_THREADS; i++)
+    g_thread_join (threads[i]);
+}
+
+/* }}} */
+/* {{{ Payloads */
+
+static void
+check_big_payload (PPool *pool,
+                   gsize  size)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) bytes = NULL;
+  g_autoptr(GVariant) echoed = NULL;
+  g_autoptr(GVariant) made = NULL;
+  guint8 *data = g_malloc (size);
+  const guint8 *back;
+  gsize length;
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = (i * 7 + (i >> 12)) & 0xff;
+  bytes = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data));
+
+  echoed = p_pool_apply (pool, "echo", bytes, NULL, &error);
+  g_assert_no_error (error);
+  back = g_variant_get_fixed_array (echoed, &length, 1);
+  g_assert_cmpuint (length, ==, size);
+  g_assert_true (size == 0 || memcmp (back, data, size) == 0);
+
+  /* Big results, made in the worker. */
+  made = p_pool_apply (pool, "make_bytes", g_variant_new_int64 (size), NULL, &error);
+  g_assert_no_error (error);
+  back = g_variant_get_fixed_array (made, &length, 1);
+  g_assert_cmpuint (length, ==, size);
+  for (gsize i = 0; i < size; i += 4093)
+    g_assert_cmpuint (back[i], ==, i % 251);
+}
+
+static void
+test_payload_sizes (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  gsize sizes[] = { 0, 1, 7, 8, 9, 4095, 32 * 1024 - 8, 32 * 1024, 32 * 1024 + 1,
+                    64 * 1024, 1024 * 1024 + 3, 17 * 1024 * 1024 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    check_big_payload (pool, sizes[i]);
+}
+
+static void
+test_payload_256mib (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+
+  check_big_payload (pool, 256 * 1024 * 1024);
+}
+
+static void
+test_payload_too_large (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = NULL;
+  gsize size = (gsize) 512 * 1024 * 1024 + 1;
+  guint8 *data = g_malloc0 (size);
+
+  /* Over the limit on the way in... */
+  result = p_pool_apply (pool, "echo",
+                         g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data),
+                         NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+  g_clear_error (&error);
+
+  /* ...and on the way out: the worker says so instead. */
+  result = p_pool_apply (pool, "make_bytes", g_variant_new_int64 (size), NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+  g_clear_error (&error);
+
+  g_assert_cmpint (apply_int64 (pool, "square", 6), ==, 36);
+}
+
+/* }}} */
+/* {{{ Lifecycle */
+
+static void
+test_shutdown (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  PResult *queued[6];
+  g_autoptr(PResult) late = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+
+  for (int i = 0; i < 6; i++)
+    queued[i] = p_pool_submit (pool, "sleep", g_variant_new_int64 (50), NULL);
+
+  p_pool_shutdown (pool);
+
+  /* New work is refused at once... */
+  late = p_pool_submit (pool, "square", g_variant_new_int64 (2), NULL);
+  value = p_result_get (late, 0, &error);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_CLOSED);
+  g_clear_error (&error);
+  value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_CLOSED);
+  g_clear_error (&error);
+  iter = p_pool_imap (pool, "square", test_range_int64 (3), 0, NULL);
+  g_assert_null (p_map_iter_next (iter, -1, &error));
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_CLOSED);
+  g_clear_error (&error);
+
+  /* ...what was queued finishes... */
+  g_assert_true (p_pool_join (pool, &error));
+  g_assert_no_error (error);
+  for (int i = 0; i < 6; i++)
+    {
+      g_assert_true (p_result_ready (queued[i]));
+      g_assert_true (p_result_successful (queued[i]));
+      g_object_unref (queued[i]);
+    }
+
+  /* ...and no worker is left, not even a zombie. */
+  g_assert_cmpuint (test_count_children (), ==, 0);
+
+  /* Joining again, or shutting down again, is harmless. */
+  p_pool_shutdown (pool);
+  g_assert_true (p_pool_join (pool, &error));
+}
+
+static void
+test_terminate (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  PResult *running[6];
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  for (int i = 0; i < 6; i++)
+    running[i] = p_pool_submit (pool, "sleep_deaf", g_variant_new_int64 (5000), NULL);
+  g_usleep (50000);
+
+  start = g_get_monotonic_time ();
+  p_pool_terminate (pool);
+  g_assert_true (p_pool_join (pool, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+
+  for (int i = 0; i < 6; i++)
+    {
+      g_autoptr(GVariant) value = p_result_get (running[i], 0, &error);
+
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_clear_error (&error);
+      g_object_unref (running[i]);
+    }
+
+  g_assert_cmpuint (test_count_children (), ==, 0);
+}
+
+static void
+test_join_running (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (p_pool_join (pool, &error));
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+}
+
+static void
+test_unref_reaps (void)
+{
+  PPool *pool = new_pool (3);
+  g_autoptr(PResult) pending = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  g_assert_cmpint (apply_int64 (pool, "square", 2), ==, 4);
+  g_assert_cmpuint (test_count_children (), ==, 3);
+
+  /* Work nobody waits for is dropped with the pool... */
+  g_object_unref (p_pool_submit (pool, "sleep_deaf", g_variant_new_int64 (5000), NULL));
+  g_object_unref (pool);
+  /* ...and the workers are reaped before unref returns. */
+  g_assert_cmpuint (test_count_children (), ==, 0);
+
+  /* A pending result keeps its pool alive. */
+  pool = new_pool (1);
+  pending = p_pool_submit (pool, "sleep", g_variant_new_int64 (100), NULL);
+  g_object_unref (pool);
+  value = p_result_get (pending, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 100);
+}
+
+static void
+count_signal (PPool    *pool,
+              guint     pid,
+              gpointer  user_data)
+{
+  GThread **thread = user_data;
+
+  g_assert_true (*thread == g_thread_self ());
+  g_assert_cmpuint (pid, >, 0);
+  ((guint *) (thread + 1))[0]++;
+}
+
+static void
+count_exit_signal (PPool    *pool,
+                   guint     pid,
+                   int       wait_status,
+                   gpointer  user_data)
+{
+  GThread **thread = user_data;
+
+  g_assert_true (*thread == g_thread_self ());
+  ((guint *) (thread + 1))[1]++;
+}
+
+static void
+test_signals (void)
+{
+  g_autoptr(PPool) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  struct { GThread *thread; guint counts[2]; } data = { g_thread_self (), { 0, 0 } };
+  g_autoptr(GVariant) value = NULL;
+
+  pool = g_initable_new (P_TYPE_POOL, NULL, &error, "processes", 2, NULL);
+  g_assert_no_error (error);
+  /* Connected after the first workers started: those are not seen. */
+  g_signal_connect (pool, "worker-started", G_CALLBACK (count_signal), &data);
+  g_signal_connect (pool, "worker-exited", G_CALLBACK (count_exit_signal), &data);
+
+  /* A death: one exit, one start of the replacement. */
+  value = p_pool_apply (pool, "die", g_variant_new_int32 (SIGKILL), NULL, &error);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+  g_clear_error (&error);
+
+  /* The replacement starts while the pool runs... */
+  while (data.counts[1] < 1 || data.counts[0] < 1)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* ...and the two workers exit when it shuts down. */
+  p_pool_shutdown (pool);
+  g_assert_true (p_pool_join (pool, NULL));
+
+  while (data.counts[1] < 3)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_cmpuint (data.counts[0], ==, 1);
+  g_assert_cmpuint (data.counts[1], ==, 3);
+}
+
+/* }}} */
+/* {{{ Worker death */
+
+static void
+test_worker_killed_mid_task (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PResult) victim = NULL;
+  g_autoptr(PResult) next = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 pid;
+  gint64 start;
+
+  pid = apply_int64 (pool, "pid", 0);
+
+  /* The victim runs; the next task waits in the worker's pipeline. */
+  victim = p_pool_submit (pool, "sleep_deaf", g_variant_new_int64 (10000), NULL);
+  next = p_pool_submit (pool, "square", g_variant_new_int64 (11), NULL);
+  g_usleep (100000);
+
+  start = g_get_monotonic_time ();
+  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+
+  value = p_result_get (victim, -1, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+  g_assert_nonnull (strstr (error->message, "signal 9"));
+  /* Within a fraction of a second. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+  g_clear_error (&error);
+
+  /* The task it had not started runs on the replacement. */
+  value = p_result_get (next, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 121);
+
+  g_assert_cmpint (apply_int64 (pool, "pid", 0), !=, pid);
+  g_assert_false (test_process_exists (pid));
+}
+
+static void
+test_worker_exits_mid_task (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  value = p_pool_apply (pool, "exit", g_variant_new_int32 (3), NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+  g_assert_nonnull (strstr (error->message, "status 3"));
+  g_clear_error (&error);
+
+  value = p_pool_apply (pool, "die", g_variant_new_int32 (SIGTERM), NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+  g_assert_nonnull (strstr (error->message, "signal 15"));
+  g_clear_error (&error);
+
+  g_assert_cmpint (apply_int64 (pool, "square", 8), ==, 64);
+}
+
+static GVariant *
+items_with_killer (gint64 n,
+                   gint64 killer)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
+
+  for (gint64 i = 0; i < n; i++)
+    g_variant_builder_add (&builder, "x", i == killer ? (gint64) -1 : i);
+
+  return g_variant_builder_end (&builder);
+}
+
+static void
+test_worker_dies_in_map (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+
+  /* A map fails with the death... */
+  value = p_pool_map (pool, "square_or_die", items_with_killer (40, 17), 4, NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+  g_clear_error (&error);
+
+  /* ...an imap loses only the items of the chunk that was running. */
+  iter = p_pool_imap (pool, "square_or_die", items_with_killer (40, 17), 4, NULL);
+  for (gint64 i = 0; i < 40; i++)
+    {
+      g_autoptr(GVariant) v = p_map_iter_next (iter, -1, &error);
+
+      if (i / 4 == 17 / 4)
+        {
+          g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+          g_clear_error (&error);
+          continue;
+        }
+
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (v), ==, i * i);
+    }
+  g_assert_null (p_map_iter_next (iter, -1, &error));
+  g_assert_no_error (error);
+}
+
+/* }}} */
+/* {{{ Bad worker commands */
+
+static void
+test_worker_exits_at_once (void)
+{
+  const char *argv[] = { "/bin/sh", "-c", "exit 3", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = p_pool_new (2, argv, &error);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(PResult) result = NULL;
+
+  /* Starting the command worked... */
+  g_assert_no_error (error);
+
+  /* ...but the workers never get ready: every task fails, clearly. */
+  value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
+  g_assert_nonnull (strstr (error->message, "/bin/sh"));
+  g_assert_nonnull (strstr (error->message, "status 3"));
+  g_clear_error (&error);
+
+  /* And new ones fail at once. */
+  result = p_pool_submit (pool, "square", g_variant_new_int64 (2), NULL);
+  value = p_result_get (result, 0, &error);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
+  g_clear_error (&error);
+
+  p_pool_terminate (pool);
+  g_assert_true (p_pool_join (pool, NULL));
+  g_assert_cmpuint (test_count_children (), ==, 0);
+}
+
+static void
+test_worker_writes_garbage (void)
+{
+  const char *argv[] = { "/bin/sh", "-c", "echo this is not a frame >&3; sleep 30", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = p_pool_new (1, argv, &error);
+  g_autoptr(GVariant) value = NULL;
+
+  g_assert_no_error (error);
+
+  value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
+  g_assert_nonnull (strstr (error->message, "protocol"));
+}
+
+static void
+test_worker_silent (void)
+{
+  /* A command that never speaks and never exits is not waited for by
+   * terminate. */
+  const char *argv[] = { "/bin/sleep", "60", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = p_pool_new (2, argv, &error);
+  g_autoptr(PResult) result = NULL;
+  gint64 start;
+
+  g_assert_no_error (error);
+  result = p_pool_submit (pool, "square", g_variant_new_int64 (2), NULL);
+  g_assert_false (p_result_wait (result, 100000));
+
+  start = g_get_monotonic_time ();
+  p_pool_terminate (pool);
+  g_assert_true (p_pool_join (pool, NULL));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  g_assert_true (p_result_ready (result));
+  g_assert_cmpuint (test_count_children (), ==, 0);
+}
+
+/* }}} */
+/* {{{ What workers inherit */
+
+static void
+test_worker_output (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(PPool) pool = new_pool (2);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) squares = NULL;
+      g_autoptr(GVariant) printed = p_pool_apply (pool, "print", g_variant_new_string ("hello"), NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (g_variant_get_string (printed, NULL), ==, "hello");
+
+      /* The channel is intact after all that printing. */
+      squares = p_pool_map (pool, "square", test_range_int64 (100), 0, NULL, &error);
+      g_assert_no_error (error);
+      assert_squares (squares, 100);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*hello stdout 0\n*hello stdout 99\n*");
+  g_test_trap_assert_stderr ("*hello stderr 0\n*hello stderr 99\n*");
+}
+
+static void
+test_no_fd_leak (void)
+{
+  g_autoptr(PPool) pool = NULL;
+  g_autoptr(GVariant) fds = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *channel = NULL;
+  GVariantIter iter;
+  const char *target;
+  int leaky[2];
+  int fd;
+
+  /* Descriptors the pool's process has without O_CLOEXEC... */
+  g_assert_cmpint (pipe (leaky), ==, 0);
+
+  pool = new_pool (1);
+  fds = p_pool_apply (pool, "list_fds", NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_variant_iter_init (&iter, fds);
+  while (g_variant_iter_next (&iter, "{i&s}", &fd, &target))
+    if (fd == 3)
+      channel = g_strdup (target);
+  g_assert_nonnull (channel);
+  g_assert_true (g_str_has_prefix (channel, "socket:"));
+
+  /* ...reach no worker: it has stdio, the channel (and a duplicate of it
+   * for its writer), and the directory it was listing. */
+  g_variant_iter_init (&iter, fds);
+  while (g_variant_iter_next (&iter, "{i&s}", &fd, &target))
+    {
+      if (fd <= 3)
+        continue;
+      if (g_str_equal (target, channel))
+        continue;
+      if (g_str_has_prefix (target, "/proc/"))
+        continue;
+      /* GLib's own wake-up descriptors in the worker. */
+      if (g_str_equal (target, "anon_inode:[eventfd]"))
+        continue;
+      g_error ("descriptor %d (%s) leaked into the worker", fd, target);
+    }
+
+  close (leaky[0]);
+  close (leaky[1]);
+}
+
+/* }}} */
+/* {{{ Stock worker */
+
+static void
+test_modules (void)
+{
+  const char *module = g_getenv ("TEST_MODULE_PATH");
+  const char *modules[] = { module, NULL };
+  const char *missing[] = { "/nonexistent/module.so", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = NULL;
+  g_autoptr(PPool) broken = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  if (module == NULL || g_getenv ("PROCESSING_GLIB_WORKER") == NULL)
+    {
+      g_test_skip ("TEST_MODULE_PATH and PROCESSING_GLIB_WORKER are not set");
+      return;
+    }
+
+  pool = p_pool_new_for_modules (2, modules, &error);
+  g_assert_no_error (error);
+
+  value = p_pool_apply (pool, "module_cube", g_variant_new_int64 (3), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 27);
+  g_clear_pointer (&value, g_variant_unref);
+
+  value = p_pool_map (pool, "module_cube", test_range_int64 (10), 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_n_children (value), ==, 10);
+  g_clear_pointer (&value, g_variant_unref);
+
+  /* A module that cannot load makes workers fail to start. */
+  broken = p_pool_new_for_modules (1, missing, &error);
+  g_assert_no_error (error);
+  value = p_pool_apply (broken, "module_cube", g_variant_new_int64 (3), NULL, &error);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
+}
+
+/* }}} */
+
+int
+main (int   argc,
+      char *argv[])
+{
+  test_functions_serve_if_requested ();
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/pool/new", test_new);
+  g_test_add_func ("/pool/new/initable", test_new_initable);
+  g_test_add_func ("/pool/new/missing-command", test_new_missing_command);
+  g_test_add_func ("/pool/new/empty-command", test_new_empty_command);
+  g_test_add_func ("/pool/new/reexec", test_reexec);
+  g_test_add_func ("/pool/apply", test_apply);
+  g_test_add_func ("/pool/apply/types", test_apply_types);
+  g_test_add_func ("/pool/apply/task-error", test_task_error);
+  g_test_add_func ("/pool/apply/unknown-function", test_unknown_function);
+  g_test_add_func ("/pool/apply/async", test_apply_async);
+  g_test_add_func ("/pool/apply/async-other-context", test_apply_async_other_context);
+  g_test_add_func ("/pool/submit", test_submit);
+  g_test_add_func ("/pool/submit/notify", test_result_notify);
+  g_test_add_func ("/pool/submit/successful-not-ready", test_result_successful_not_ready);
+  g_test_add_func ("/pool/map", test_map);
+  g_test_add_func ("/pool/map/item-types", test_map_item_types);
+  g_test_add_func ("/pool/map/empty", test_map_empty);
+  g_test_add_func ("/pool/map/not-array", test_map_not_array);
+  g_test_add_func ("/pool/map/first-error", test_map_first_error);
+  g_test_add_func ("/pool/map/async", test_map_async);
+  g_test_add_func ("/pool/map/submit", test_submit_map);
+  g_test_add_func ("/pool/imap", test_imap);
+  g_test_add_func ("/pool/imap/unordered", test_imap_unordered);
+  g_test_add_func ("/pool/imap/item-errors", test_imap_item_errors);
+  g_test_add_func ("/pool/imap/timeout", test_imap_timeout);
+  g_test_add_func ("/pool/imap/async", test_imap_async);
+  g_test_add_func ("/pool/imap/async-outstanding", test_imap_async_outstanding);
+  g_test_add_func ("/pool/imap/next-async-cancel", test_imap_next_async_cancel);
+  g_test_add_func ("/pool/cancel/queued", test_cancel_queued);
+  g_test_add_func ("/pool/cancel/before-submit", test_cancel_before_submit);
+  g_test_add_func ("/pool/cancel/map-queued", test_cancel_map_queued);
+  g_test_add_func ("/pool/threads", test_threads);
+  g_test_add_func ("/pool/payload/sizes", test_payload_sizes);
+  g_test_add_func ("/pool/payload/256mib", test_payload_256mib);
+  g_test_add_func ("/pool/payload/too-large", test_payload_too_large);
+  g_test_add_func ("/pool/lifecycle/shutdown", test_shutdown);
+  g_test_add_func ("/pool/lifecycle/terminate", test_terminate);
+  g_test_add_func ("/pool/lifecycle/join-running", test_join_running);
+  g_test_add_func ("/pool/lifecycle/unref-reaps", test_unref_reaps);
+  g_test_add_func ("/pool/lifecycle/signals", test_signals);
+  g_test_add_func ("/pool/death/killed-mid-task", test_worker_killed_mid_task);
+  g_test_add_func ("/pool/death/exits-mid-task", test_worker_exits_mid_task);
+  g_test_add_func ("/pool/death/in-map", test_worker_dies_in_map);
+  g_test_add_func ("/pool/bad-worker/exits-at-once", test_worker_exits_at_once);
+  g_test_add_func ("/pool/bad-worker/writes-garbage", test_worker_writes_garbage);
+  g_test_add_func ("/pool/bad-worker/silent", test_worker_silent);
+  g_test_add_func ("/pool/inherit/output", test_worker_output);
+  g_test_add_func ("/pool/inherit/no-fd-leak", test_no_fd_leak);
+  g_test_add_func ("/pool/modules", test_modules);
+
+
+  return g_test_run ();
+}
