@@ -10,6 +10,20 @@
 #include "p-error.h"
 
 /**
+ * SECTION:p-error
+ * @title: Errors
+ * @short_description: The P_POOL_ERROR domain
+ *
+ * Errors raised by the pool itself are in the %P_POOL_ERROR domain. A
+ * task's own error comes back with its own domain, code and message.
+ * Besides these, operations fail with %G_IO_ERROR_CANCELLED (cancelled,
+ * or the pool was terminated), %G_IO_ERROR_TIMED_OUT (a wait ran out),
+ * %G_IO_ERROR_INVALID_ARGUMENT (bad input, such as map items that are not
+ * an array) and %G_IO_ERROR_MESSAGE_TOO_LARGE (a task's arguments or
+ * result over the message size limit).
+ */
+
+/**
  * P_POOL_ERROR:
  *
  * Error domain for errors raised by the pool itself. Errors in this domain

@@ -11,7 +11,9 @@
 #include "p-i18n-private.h"
 
 /**
- * PMapIter:
+ * SECTION:p-map-iter
+ * @title: PMapIter
+ * @short_description: The results of imap and imap_unordered
  *
  * An iterator over the results of p_pool_imap() or
  * p_pool_imap_unordered(): one result per item, as soon as it is there.
@@ -26,6 +28,20 @@
  * still returned, then the error once, then the end.
  *
  * Until its last result has arrived, a #PMapIter keeps its pool alive.
+ */
+
+/**
+ * PMapIter:
+ *
+ * The results of imap and imap_unordered. See the section's description.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * P_TYPE_MAP_ITER:
+ *
+ * The #GType of #PMapIter.
  *
  * Since: 0.1
  */

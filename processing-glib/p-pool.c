@@ -20,7 +20,9 @@
 #include "p-result-private.h"
 
 /**
- * PPool:
+ * SECTION:p-pool
+ * @title: PPool
+ * @short_description: A pool of worker processes
  *
  * A pool of worker processes, after the `Pool` of Python's `processing`
  * package (the ancestor of `multiprocessing`).
@@ -53,6 +55,20 @@
  * p_pool_terminate()) and reaps its workers. Pending #PResult,
  * #PMapIter and asynchronous calls keep the pool alive until they complete;
  * to let queued work finish, call p_pool_shutdown() and p_pool_join().
+ */
+
+/**
+ * PPool:
+ *
+ * A pool of worker processes. See the section's description.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * P_TYPE_POOL:
+ *
+ * The #GType of #PPool.
  *
  * Since: 0.1
  */

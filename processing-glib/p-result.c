@@ -13,7 +13,9 @@
 #include "p-i18n-private.h"
 
 /**
- * PResult:
+ * SECTION:p-result
+ * @title: PResult
+ * @short_description: The result of a task submitted to a pool
  *
  * The result of a task submitted with p_pool_submit() or
  * p_pool_submit_map(): the "asynchronous result object" of the original
@@ -28,6 +30,20 @@
  * the thread that submitted the task.
  *
  * While it is not ready, a #PResult keeps its pool alive.
+ */
+
+/**
+ * PResult:
+ *
+ * The result of a task submitted to a pool. See the section's description.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * P_TYPE_RESULT:
+ *
+ * The #GType of #PResult.
  *
  * Since: 0.1
  */

@@ -20,7 +20,9 @@
 #include "p-i18n-private.h"
 
 /**
- * PWorker:
+ * SECTION:p-worker
+ * @title: PWorker
+ * @short_description: The worker side of a pool
  *
  * The worker side of a #PPool: serves named task functions to the pool that
  * started the process.
@@ -50,6 +52,20 @@
  * Tasks run one at a time in the thread that calls p_worker_run(). The
  * channel is read on a thread of its own meanwhile, so that a task whose
  * caller gives up sees its #GCancellable cancelled while it runs.
+ */
+
+/**
+ * PWorker:
+ *
+ * The worker side of a pool. See the section's description.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * P_TYPE_WORKER:
+ *
+ * The #GType of #PWorker.
  *
  * Since: 0.1
  */
