@@ -1,0 +1,286 @@
+/* test-worker.c: PWorker, and a worker's side of the channel
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "p-channel-private.h"
+#include "test-functions.h"
+
+static GVariant *
+constant (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_new_int32 (GPOINTER_TO_INT (user_data));
+}
+
+static void
+count_destroy (gpointer data)
+{
+  (*(int *) data)++;
+}
+
+static void
+test_add_function (void)
+{
+  PWorker *worker = p_worker_new ();
+  int destroyed[2] = { 0, 0 };
+
+  p_worker_add_function (worker, "f", constant, &destroyed[0], count_destroy);
+  /* Replacing frees the first function's data... */
+  p_worker_add_function (worker, "f", constant, &destroyed[1], count_destroy);
+  g_assert_cmpint (destroyed[0], ==, 1);
+  g_assert_cmpint (destroyed[1], ==, 0);
+
+  /* ...and finalizing the second's. */
+  g_object_unref (worker);
+  g_assert_cmpint (destroyed[1], ==, 1);
+}
+
+static void
+test_not_requested (void)
+{
+  g_autoptr(PWorker) worker = p_worker_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *wrong_parent = g_strdup_printf ("3:%d:%" G_GSIZE_FORMAT, (int) getpid (), P_DEFAULT_MAX_MESSAGE_SIZE);
+
+  g_assert_false (p_worker_is_requested ());
+  g_assert_false (p_worker_run (worker, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+
+  /* A channel meant for another process's child is not ours. */
+  g_setenv (P_CHANNEL_ENV, wrong_parent, TRUE);
+  g_assert_false (p_worker_is_requested ());
+  g_unsetenv (P_CHANNEL_ENV);
+}
+
+/* A worker started by hand, so that the test can speak for the pool. */
+typedef struct
+{
+  GSubprocess *subprocess;
+  GSocket *socket;
+  PFrameReader *reader;
+} HandWorker;
+
+static void
+hand_worker_start (HandWorker *worker,
+                   GSubprocessFlags flags)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *channel = NULL;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  channel = g_strdup_printf ("3:%d:%" G_GSIZE_FORMAT, (int) getpid (), P_DEFAULT_MAX_MESSAGE_SIZE);
+  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+  g_subprocess_launcher_setenv (launcher, P_CHANNEL_ENV, channel, TRUE);
+
+  worker->subprocess = g_subprocess_launcher_spawn (launcher, &error, self, NULL);
+  g_assert_no_error (error);
+  worker->socket = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  worker->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, P_DEFAULT_MAX_MESSAGE_SIZE);
+}
+
+static GVariant *
+hand_worker_receive (HandWorker   *worker,
+                     PMessageKind *kind)
+{
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      GVariant *body;
+      gsize space;
+      guint8 *buffer;
+      gssize n;
+
+      if (p_frame_reader_pop (worker->reader, kind, &body, &error))
+        return body;
+      g_assert_no_error (error);
+
+      buffer = p_frame_reader_get_space (worker->reader, &space);
+      n = g_socket_receive (worker->socket, (char *) buffer, space, NULL, &error);
+      g_assert_no_error (error);
+      if (n == 0)
+        return NULL;
+      p_frame_reader_commit (worker->reader, n);
+    }
+}
+
+static void
+hand_worker_send (HandWorker   *worker,
+                  const void   *data,
+                  gsize         size)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_socket_send (worker->socket, data, size, NULL, &error), ==, size);
+  g_assert_no_error (error);
+}
+
+static void
+hand_worker_send_message (HandWorker   *worker,
+                          PMessageKind  kind,
+                          GVariant     *body)
+{
+  g_autoptr(GBytes) frame = p_message_encode (kind, body, P_DEFAULT_MAX_MESSAGE_SIZE, NULL);
+
+  hand_worker_send (worker, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+}
+
+static void
+hand_worker_clear (HandWorker *worker)
+{
+  g_clear_object (&worker->subprocess);
+  g_clear_object (&worker->socket);
+  g_clear_pointer (&worker->reader, p_frame_reader_free);
+}
+
+static void
+assert_variant_equal (GVariant *value,
+                      GVariant *expected)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (expected);
+
+  g_assert_true (g_variant_equal (value, owned));
+}
+
+static void
+test_session (void)
+{
+  HandWorker worker = { NULL, };
+  g_autoptr(GVariant) hello = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree const char **names = NULL;
+  PMessageKind kind;
+  guint32 version;
+  gint64 pid;
+
+  hand_worker_start (&worker, G_SUBPROCESS_FLAGS_NONE);
+
+  /* It announces itself first. */
+  hello = hand_worker_receive (&worker, &kind);
+  g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
+  g_variant_get (hello, "(ux^a&s)", &version, &pid, &names);
+  g_assert_cmpuint (version, ==, P_PROTOCOL_VERSION);
+  g_assert_cmpint (pid, ==, g_ascii_strtoll (g_subprocess_get_identifier (worker.subprocess), NULL, 10));
+  g_assert_true (g_strv_contains (names, "square"));
+  /* Sorted. */
+  for (guint i = 1; names[i] != NULL; i++)
+    g_assert_cmpint (strcmp (names[i - 1], names[i]), <, 0);
+
+  /* Two tasks sent at once come back in order. */
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 7, "square", g_variant_new_int64 (3)));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 8, "nope", g_variant_new_int64 (3)));
+
+  reply = hand_worker_receive (&worker, &kind);
+  g_assert_cmpint (kind, ==, P_MESSAGE_RESULT);
+  assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) 7, g_variant_new_int64 (9)));
+  g_clear_pointer (&reply, g_variant_unref);
+
+  reply = hand_worker_receive (&worker, &kind);
+  g_assert_cmpint (kind, ==, P_MESSAGE_ERROR);
+  assert_variant_equal (reply, g_variant_new ("(tsis)", (guint64) 8, "p-pool-error-quark",
+                                              P_POOL_ERROR_UNKNOWN_FUNCTION,
+                                              "No worker serves a function named “nope”"));
+  g_clear_pointer (&reply, g_variant_unref);
+
+  /* The end of its input ends it, cleanly. */
+  g_socket_shutdown (worker.socket, FALSE, TRUE, NULL);
+  g_assert_null (hand_worker_receive (&worker, &kind));
+  g_subprocess_wait (worker.subprocess, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (worker.subprocess));
+  g_assert_cmpint (g_subprocess_get_exit_status (worker.subprocess), ==, 0);
+
+  hand_worker_clear (&worker);
+}
+
+static void
+test_garbage (void)
+{
+  const char *garbage[] = {
+    "this is not a frame at all",
+    /* A length over the limit. */
+    "\xff\xff\xff\xff\x01\x00\x00\x00",
+    /* A CANCEL whose body is too short. */
+    "\x04\x00\x00\x00\x03\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00",
+    /* A worker's own message kind. */
+    "\x08\x00\x00\x00\x11\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+  };
+  gsize sizes[] = { 26, 8, 16, 16 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (garbage); i++)
+    {
+      HandWorker worker = { NULL, };
+      g_autoptr(GVariant) hello = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *err = NULL;
+      PMessageKind kind;
+
+      hand_worker_start (&worker, G_SUBPROCESS_FLAGS_STDERR_PIPE);
+      hello = hand_worker_receive (&worker, &kind);
+      g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
+
+      hand_worker_send (&worker, garbage[i], sizes[i]);
+
+      /* It exits, non-zero, saying why on stderr. */
+      g_subprocess_communicate_utf8 (worker.subprocess, NULL, NULL, NULL, &err, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_exited (worker.subprocess));
+      g_assert_cmpint (g_subprocess_get_exit_status (worker.subprocess), !=, 0);
+      g_test_message ("worker said: %s", err);
+      g_assert_true (strstr (err, "kind") || strstr (err, "limit") || strstr (err, "normal form"));
+
+      hand_worker_clear (&worker);
+    }
+}
+
+static void
+test_truncated_input (void)
+{
+  HandWorker worker = { NULL, };
+  g_autoptr(GVariant) hello = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GBytes) frame = p_message_encode (P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 1, "square", g_variant_new_int64 (3)),
+                                              P_DEFAULT_MAX_MESSAGE_SIZE, NULL);
+  PMessageKind kind;
+
+  hand_worker_start (&worker, G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  hello = hand_worker_receive (&worker, &kind);
+
+  /* Half a message, then the end. */
+  hand_worker_send (&worker, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame) / 2);
+  g_socket_shutdown (worker.socket, FALSE, TRUE, NULL);
+
+  g_subprocess_communicate_utf8 (worker.subprocess, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (worker.subprocess), !=, 0);
+  g_assert_nonnull (strstr (err, "middle of a message"));
+
+  hand_worker_clear (&worker);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  test_functions_serve_if_requested ();
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/worker/add-function", test_add_function);
+  g_test_add_func ("/worker/not-requested", test_not_requested);
+  g_test_add_func ("/worker/session", test_session);
+  g_test_add_func ("/worker/garbage", test_garbage);
+  g_test_add_func ("/worker/truncated-input", test_truncated_input);
+
+  return g_test_run ();
+}
