@@ -42,6 +42,23 @@ child_setup (gpointer user_data)
   /* ...including when that happened before the line above. */
   if (getppid () != pool_pid)
     _exit (127);
+
+  /* A group of its own, so that killing the worker kills what its tasks
+   * started too. */
+  setpgid (0, 0);
+}
+
+/* SIGKILL to the worker and its process group. Safe until it is reaped:
+ * till then its pid, and so its group id, cannot be reused. */
+static void
+force_exit (PProcess *self)
+{
+  if (self->reaped)
+    return;
+
+  if (self->pid > 0)
+    kill (-self->pid, SIGKILL);
+  g_subprocess_force_exit (self->subprocess);
 }
 
 static void
@@ -74,8 +91,7 @@ exit_grace_expired (gpointer user_data)
   PProcess *self = user_data;
 
   g_clear_pointer (&self->timer, g_source_unref);
-  if (!self->reaped)
-    g_subprocess_force_exit (self->subprocess);
+  force_exit (self);
 
   return G_SOURCE_REMOVE;
 }
@@ -430,9 +446,7 @@ p_process_kill (PProcess *self,
   self->state = P_PROCESS_DEAD;
   close_channel (self);
   replace_timer (self, 0, NULL);
-
-  if (!self->reaped)
-    g_subprocess_force_exit (self->subprocess);
+  force_exit (self);
 }
 
 /* The worker sent something it must not: it is killed, and the task it
