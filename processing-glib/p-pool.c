@@ -80,7 +80,8 @@
 #define MAX_START_FAILURES 5
 #define STARTUP_TIMEOUT_SEC 30
 #define RESPAWN_BACKOFF_MIN_MSEC 50
-#define RESPAWN_BACKOFF_MAX_MSEC 5000
+#define RESPAWN_BACKOFF_MAX_MSEC 2000
+#define DEFAULT_CANCEL_GRACE_PERIOD (2 * G_USEC_PER_SEC)
 
 typedef struct _Core Core;
 typedef struct _Job Job;
@@ -135,8 +136,17 @@ struct _Chunk
   GBytes *frame;
   ChunkState state;
   PProcess *process;
+  gint64 orphaned_at;     /* when its job ended while it was in flight */
   GList link;             /* in core->pending or process->in_flight */
 };
+
+/* What can be changed while the pool runs; under the core's mutex. */
+typedef struct
+{
+  guint max_tasks_per_worker;
+  gint64 task_timeout;
+  gint64 cancel_grace_period;
+} Settings;
 
 struct _Core
 {
@@ -161,6 +171,8 @@ struct _Core
   gboolean finished;      /* closed, every worker reaped, nothing left */
   GError *start_error;    /* set while workers keep failing to start */
   guint64 next_id;
+  Settings settings;
+  gboolean settings_changed;
 
   /* The pool thread's own. */
   GPtrArray *processes;   /* PProcess * */
@@ -179,6 +191,8 @@ struct _PPool
 
   guint processes;
   char **worker_argv;
+  guint64 max_message_size;
+  Settings settings;      /* until the core exists */
 
   Core *core;
 };
@@ -187,6 +201,10 @@ enum {
   PROP_0,
   PROP_PROCESSES,
   PROP_WORKER_ARGV,
+  PROP_MAX_TASKS_PER_WORKER,
+  PROP_TASK_TIMEOUT,
+  PROP_CANCEL_GRACE_PERIOD,
+  PROP_MAX_MESSAGE_SIZE,
   N_PROPS
 };
 
@@ -205,6 +223,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (PPool, p_pool, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, p_pool_initable_iface_init))
 
 static void core_schedule (Core *core);
+static void core_arm_running_timer (Core *core, PProcess *process);
 static void core_maybe_respawn (Core *core);
 static void core_check_finished (Core *core);
 static void job_fail (Core *core, Job *job, GError *error);
@@ -495,8 +514,11 @@ job_fail (Core   *core,
           break;
 
         case CHUNK_IN_FLIGHT:
-          /* Stays in flight as an orphan so that replies still match. */
+          /* Stays in flight as an orphan so that replies still match;
+           * if it runs and does not stop, its worker is killed. */
+          chunk->orphaned_at = g_get_monotonic_time ();
           core_send_cancel (core, chunk);
+          core_arm_running_timer (core, chunk->process);
           break;
 
         default:
@@ -777,10 +799,27 @@ core_spawn_one (Core    *core,
   return TRUE;
 }
 
+/* Workers that take tasks, or will once they announce themselves;
+ * retiring ones are already being replaced. */
+static guint
+core_count_active (Core *core)
+{
+  guint active = 0;
+
+  for (guint i = 0; i < core->processes->len; i++)
+    {
+      PProcess *process = g_ptr_array_index (core->processes, i);
+
+      active += process->state == P_PROCESS_STARTING || process->state == P_PROCESS_READY;
+    }
+
+  return active;
+}
+
 static void
 core_spawn_missing (Core *core)
 {
-  while (core->processes->len < core->n_processes)
+  while (core_count_active (core) < core->n_processes)
     {
       GError *error = NULL;
 
@@ -825,7 +864,7 @@ core_maybe_respawn (Core *core)
   guint delay;
 
   if (core->respawn_timer != NULL ||
-      core->processes->len >= core->n_processes ||
+      core_count_active (core) >= core->n_processes ||
       !core_needs_workers (core))
     return;
 
@@ -978,10 +1017,13 @@ core_on_reply (Core         *core,
         }
     }
 
+  /* The next one starts now. */
+  if (process->in_flight.head == &chunk->link)
+    process->running_since = g_get_monotonic_time ();
   g_queue_unlink (&process->in_flight, &chunk->link);
   chunk->state = CHUNK_NEW;
   chunk->process = NULL;
-  process->n_tasks_finished++;
+  core_arm_running_timer (core, process);
 
   job = chunk->job;
   if (job == NULL)
@@ -1125,11 +1167,34 @@ core_on_exited (PProcess *process,
 /* }}} */
 /* {{{ Scheduling, on the pool thread */
 
-static gboolean
-process_takes_tasks (PProcess *process,
-                     guint     depth)
+static Settings
+core_get_settings (Core *core)
 {
-  return process->state == P_PROCESS_READY && process->in_flight.length < depth;
+  Settings settings;
+
+  g_mutex_lock (&core->mutex);
+  settings = core->settings;
+  g_mutex_unlock (&core->mutex);
+
+  return settings;
+}
+
+static gboolean
+process_is_retiring (PProcess       *process,
+                     const Settings *settings)
+{
+  return settings->max_tasks_per_worker > 0 &&
+         process->n_tasks_sent >= settings->max_tasks_per_worker;
+}
+
+static gboolean
+process_takes_tasks (PProcess       *process,
+                     guint           depth,
+                     const Settings *settings)
+{
+  return process->state == P_PROCESS_READY &&
+         process->in_flight.length < depth &&
+         !process_is_retiring (process, settings);
 }
 
 static void
@@ -1141,12 +1206,114 @@ core_dispatch_chunk (Core     *core,
   chunk->state = CHUNK_IN_FLIGHT;
   chunk->process = process;
   g_queue_push_tail_link (&process->in_flight, &chunk->link);
+  process->n_tasks_sent++;
   p_process_send (process, chunk->frame);
+
+  /* An idle worker starts it now. */
+  if (process->in_flight.length == 1)
+    {
+      process->running_since = g_get_monotonic_time ();
+      core_arm_running_timer (core, process);
+    }
 }
+
+/* {{{ The running task's clock */
+
+/* When the head of @process's in-flight messages must be done: its task
+ * time-out (per item, for a chunk) while its job waits for it; the cancel
+ * grace period once nobody does. G_MAXINT64 for never. */
+static gint64
+running_deadline (PProcess       *process,
+                  const Settings *settings)
+{
+  Chunk *head = process->in_flight.head ? process->in_flight.head->data : NULL;
+
+  if (head == NULL || process->state == P_PROCESS_DEAD)
+    return G_MAXINT64;
+
+  if (head->job == NULL)
+    return MAX (head->orphaned_at, process->running_since) + settings->cancel_grace_period;
+
+  if (settings->task_timeout > 0)
+    return process->running_since + settings->task_timeout * MAX (head->n_items, 1);
+
+  return G_MAXINT64;
+}
+
+typedef struct
+{
+  Core *core;
+  PProcess *process;
+} RunningTimer;
+
+static gboolean
+running_timer_fired (gpointer user_data)
+{
+  RunningTimer *data = user_data;
+  Core *core = data->core;
+  PProcess *process = data->process;
+  Settings settings = core_get_settings (core);
+  Chunk *head;
+
+  if (g_get_monotonic_time () < running_deadline (process, &settings))
+    {
+      core_arm_running_timer (core, process);
+      return G_SOURCE_REMOVE;
+    }
+
+  g_clear_pointer (&process->running_timer, g_source_unref);
+  head = process->in_flight.head->data;
+
+  /* Its task fails with the reason (see core_on_exited), and a
+   * replacement is started. */
+  if (head->job == NULL)
+    p_process_kill (process,
+                    g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 _("Worker process %d did not stop a cancelled task within %.3g s and was killed"),
+                                 (int) process->pid, settings.cancel_grace_period / (double) G_USEC_PER_SEC));
+  else
+    p_process_kill (process,
+                    g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                 _("Task “%s” ran for longer than %.3g s; worker process %d was killed"),
+                                 head->job->function,
+                                 settings.task_timeout * MAX (head->n_items, 1) / (double) G_USEC_PER_SEC,
+                                 (int) process->pid));
+
+  return G_SOURCE_REMOVE;
+}
+
+/* (Re)starts the clock of what @process runs. */
+static void
+core_arm_running_timer (Core     *core,
+                        PProcess *process)
+{
+  Settings settings = core_get_settings (core);
+  gint64 deadline = running_deadline (process, &settings);
+  RunningTimer *data;
+
+  if (process->running_timer != NULL)
+    {
+      g_source_destroy (process->running_timer);
+      g_clear_pointer (&process->running_timer, g_source_unref);
+    }
+
+  if (deadline == G_MAXINT64)
+    return;
+
+  data = g_new (RunningTimer, 1);
+  data->core = core;
+  data->process = process;
+  process->running_timer = g_timeout_source_new (MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000));
+  g_source_set_callback (process->running_timer, running_timer_fired, data, g_free);
+  g_source_attach (process->running_timer, core->context);
+}
+
+/* }}} */
 
 static void
 core_schedule (Core *core)
 {
+  Settings settings = core_get_settings (core);
   gboolean closed;
 
   /* Breadth first: every idle worker gets a task before any gets two. */
@@ -1155,7 +1322,7 @@ core_schedule (Core *core)
       {
         PProcess *process = g_ptr_array_index (core->processes, i);
 
-        if (process_takes_tasks (process, depth))
+        if (process_takes_tasks (process, depth, &settings))
           core_dispatch_chunk (core, process, g_queue_peek_head (&core->pending));
       }
 
@@ -1167,8 +1334,11 @@ core_schedule (Core *core)
     {
       PProcess *process = g_ptr_array_index (core->processes, i);
 
-      /* After a shutdown, idle workers are told to exit. */
-      if (closed && g_queue_is_empty (&core->pending) && g_queue_is_empty (&process->in_flight))
+      if (g_queue_is_empty (&process->in_flight) &&
+          /* After a shutdown, idle workers are told to exit... */
+          ((closed && g_queue_is_empty (&core->pending)) ||
+           /* ...and a worker that ran its share retires. */
+           process_is_retiring (process, &settings)))
         p_process_close (process);
 
       p_process_flush (process);
@@ -1229,6 +1399,7 @@ core_wakeup_dispatch (GSource     *source,
 {
   Core *core = user_data;
   GQueue incoming = G_QUEUE_INIT;
+  gboolean settings_changed;
   gboolean terminate;
   Job *job;
 
@@ -1239,10 +1410,17 @@ core_wakeup_dispatch (GSource     *source,
   incoming = core->incoming;
   g_queue_init (&core->incoming);
   terminate = core->terminate_requested && !core->terminated;
+  settings_changed = core->settings_changed;
+  core->settings_changed = FALSE;
   g_mutex_unlock (&core->mutex);
 
   while ((job = g_queue_pop_head (&incoming)))
     core_accept_job (core, job);
+
+  /* New time-outs apply to what runs now, too. */
+  if (settings_changed)
+    for (guint i = 0; i < core->processes->len; i++)
+      core_arm_running_timer (core, g_ptr_array_index (core->processes, i));
 
   if (terminate)
     core_terminate_now (core);
@@ -1313,7 +1491,9 @@ core_start_in_thread (gpointer user_data)
 static Core *
 core_new (PPool              *pool,
           guint               n_processes,
-          const char * const *worker_argv)
+          const char * const *worker_argv,
+          gsize               max_message_size,
+          const Settings     *settings)
 {
   Core *core = g_new0 (Core, 1);
 
@@ -1326,7 +1506,8 @@ core_new (PPool              *pool,
   g_weak_ref_init (&core->pool, pool);
   core->worker_argv = g_strdupv ((char **) worker_argv);
   core->n_processes = n_processes;
-  core->max_message_size = P_DEFAULT_MAX_MESSAGE_SIZE;
+  core->max_message_size = max_message_size;
+  core->settings = *settings;
   core->processes = g_ptr_array_new ();
   core->context = g_main_context_new ();
   core->signal_context = g_main_context_ref_thread_default ();
@@ -1679,6 +1860,37 @@ p_pool_finalize (GObject *object)
   G_OBJECT_CLASS (p_pool_parent_class)->finalize (object);
 }
 
+static Settings
+p_pool_get_settings (PPool *self)
+{
+  return self->core != NULL ? core_get_settings (self->core) : self->settings;
+}
+
+/* Settings apply at once, to running tasks' clocks too. */
+static void
+p_pool_set_settings (PPool          *self,
+                     const Settings *settings,
+                     GParamSpec     *pspec)
+{
+  Settings old = p_pool_get_settings (self);
+
+  if (memcmp (&old, settings, sizeof old) == 0)
+    return;
+
+  if (self->core == NULL)
+    self->settings = *settings;
+  else
+    {
+      g_mutex_lock (&self->core->mutex);
+      self->core->settings = *settings;
+      self->core->settings_changed = TRUE;
+      g_mutex_unlock (&self->core->mutex);
+      core_wake (self->core);
+    }
+
+  g_object_notify_by_pspec (G_OBJECT (self), pspec);
+}
+
 static void
 p_pool_get_property (GObject    *object,
                      guint       prop_id,
@@ -1695,6 +1907,22 @@ p_pool_get_property (GObject    *object,
 
     case PROP_WORKER_ARGV:
       g_value_set_boxed (value, self->worker_argv);
+      break;
+
+    case PROP_MAX_TASKS_PER_WORKER:
+      g_value_set_uint (value, p_pool_get_settings (self).max_tasks_per_worker);
+      break;
+
+    case PROP_TASK_TIMEOUT:
+      g_value_set_int64 (value, p_pool_get_settings (self).task_timeout);
+      break;
+
+    case PROP_CANCEL_GRACE_PERIOD:
+      g_value_set_int64 (value, p_pool_get_settings (self).cancel_grace_period);
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint64 (value, self->max_message_size);
       break;
 
     default:
@@ -1721,6 +1949,37 @@ p_pool_set_property (GObject      *object,
     case PROP_WORKER_ARGV:
       g_clear_pointer (&self->worker_argv, g_strfreev);
       self->worker_argv = g_value_dup_boxed (value);
+      break;
+
+    case PROP_MAX_TASKS_PER_WORKER:
+      {
+        Settings settings = p_pool_get_settings (self);
+
+        settings.max_tasks_per_worker = g_value_get_uint (value);
+        p_pool_set_settings (self, &settings, pspec);
+      }
+      break;
+
+    case PROP_TASK_TIMEOUT:
+      {
+        Settings settings = p_pool_get_settings (self);
+
+        settings.task_timeout = g_value_get_int64 (value);
+        p_pool_set_settings (self, &settings, pspec);
+      }
+      break;
+
+    case PROP_CANCEL_GRACE_PERIOD:
+      {
+        Settings settings = p_pool_get_settings (self);
+
+        settings.cancel_grace_period = g_value_get_int64 (value);
+        p_pool_set_settings (self, &settings, pspec);
+      }
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      self->max_message_size = g_value_get_uint64 (value);
       break;
 
     default:
@@ -1772,6 +2031,76 @@ p_pool_class_init (PPoolClass *klass)
                          G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PPool:max-tasks-per-worker:
+   *
+   * How many tasks a worker runs before it is retired and replaced, as
+   * `maxtasksperchild` in multiprocessing; a map chunk counts as one
+   * task. 0 means no limit. A retiring worker finishes what it was sent,
+   * then exits; its replacement starts at once.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_TASKS_PER_WORKER] =
+    g_param_spec_uint ("max-tasks-per-worker", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PPool:task-timeout:
+   *
+   * How long a task may run, in microseconds; 0 means for as long as it
+   * takes. The clock starts when the task starts in its worker, not when
+   * it is submitted; a map chunk may run this long per item. A task that
+   * runs longer fails with %G_IO_ERROR_TIMED_OUT; its worker is killed and
+   * replaced.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_TASK_TIMEOUT] =
+    g_param_spec_int64 ("task-timeout", NULL, NULL,
+                        0, G_MAXINT64 / 1024, 0,
+                        (G_PARAM_READWRITE |
+                         G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PPool:cancel-grace-period:
+   *
+   * How long a running task whose #GCancellable was cancelled may take to
+   * return, in microseconds, before its worker is killed and replaced. The
+   * caller gets %G_IO_ERROR_CANCELLED at once either way.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CANCEL_GRACE_PERIOD] =
+    g_param_spec_int64 ("cancel-grace-period", NULL, NULL,
+                        0, G_MAXINT64 / 1024, DEFAULT_CANCEL_GRACE_PERIOD,
+                        (G_PARAM_READWRITE |
+                         G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PPool:max-message-size:
+   *
+   * The largest message, in bytes, that the pool and its workers send and
+   * accept: a task's arguments, a result, or a map chunk, serialized, plus
+   * a few bytes. A task whose arguments or result are larger fails with
+   * %G_IO_ERROR_MESSAGE_TOO_LARGE. A message announced larger than this
+   * is a protocol error: nothing that large is ever allocated for it.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint64 ("max-message-size", NULL, NULL,
+                         P_MIN_MAX_MESSAGE_SIZE, P_MAX_MAX_MESSAGE_SIZE, P_DEFAULT_MAX_MESSAGE_SIZE,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1816,6 +2145,8 @@ static void
 p_pool_init (PPool *self)
 {
   self->processes = g_get_num_processors ();
+  self->max_message_size = P_DEFAULT_MAX_MESSAGE_SIZE;
+  self->settings.cancel_grace_period = DEFAULT_CANCEL_GRACE_PERIOD;
 }
 
 static gboolean
@@ -1841,7 +2172,8 @@ p_pool_initable_init (GInitable     *initable,
   else if ((argv = argv_of_current_program (error)) == NULL)
     return FALSE;
 
-  core = core_new (self, self->processes, (const char * const *) argv);
+  core = core_new (self, self->processes, (const char * const *) argv,
+                   self->max_message_size, &self->settings);
   if (!core_start (core, error))
     {
       core_wait_finished (core);

@@ -91,6 +91,13 @@ exit_grace_expired (gpointer user_data)
   PProcess *self = user_data;
 
   g_clear_pointer (&self->timer, g_source_unref);
+  if (self->kill_reason == NULL)
+    self->kill_reason = self->truncated
+      ? g_error_new (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                     _("Worker process %d broke the protocol: its channel ended in the middle of a message"),
+                     (int) self->pid)
+      : g_error_new (P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED,
+                     _("Worker process %d closed its channel but did not exit"), (int) self->pid);
   force_exit (self);
 
   return G_SOURCE_REMOVE;
@@ -120,6 +127,9 @@ replace_timer (PProcess    *self,
 static void
 channel_ended (PProcess *self)
 {
+  /* Half a message, then the end: unless a signal explains it, the worker
+   * broke the protocol. */
+  self->truncated = !p_frame_reader_is_idle (self->reader);
   close_channel (self);
   self->state = P_PROCESS_DEAD;
 
@@ -220,6 +230,11 @@ on_wait_done (GObject      *object,
     process_read (self);
 
   close_channel (self);
+
+  if (self->truncated && self->kill_reason == NULL && WIFEXITED (self->wait_status))
+    self->kill_reason = g_error_new (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                                     _("Worker process %d broke the protocol: its channel ended in the middle of a message"),
+                                     (int) self->pid);
 
   self->callbacks->exited (self, self->user_data);
 }
@@ -497,10 +512,10 @@ p_process_free (PProcess *self)
 
   close_channel (self);
   replace_timer (self, 0, NULL);
-  if (self->task_timer != NULL)
+  if (self->running_timer != NULL)
     {
-      g_source_destroy (self->task_timer);
-      g_source_unref (self->task_timer);
+      g_source_destroy (self->running_timer);
+      g_source_unref (self->running_timer);
     }
   g_clear_error (&self->kill_reason);
   g_clear_object (&self->stream);

@@ -51,10 +51,10 @@ struct _PProcess
   GError *kill_reason;
 
   /* For the pool's bookkeeping. */
-  GQueue in_flight;
-  guint n_tasks_finished;
-  gint64 running_since;
-  GSource *task_timer;
+  GQueue in_flight;          /* messages sent, not answered; the head runs */
+  guint n_tasks_sent;
+  gint64 running_since;      /* when the head started */
+  GSource *running_timer;    /* for the head's time-out or cancel grace */
 
   /*< private >*/
   const PProcessCallbacks *callbacks;
@@ -70,6 +70,7 @@ struct _PProcess
   gsize outgoing_offset;
   gboolean shutdown_when_flushed;
   gboolean channel_closed;
+  gboolean truncated;
   gboolean reaped;
 };
 

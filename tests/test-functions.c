@@ -215,6 +215,96 @@ fn_make_bytes (GVariant *args, GCancellable *cancellable, gpointer user_data, GE
   return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, n, TRUE, g_free, data);
 }
 
+static void
+write_raw (const void *data,
+           gsize       size)
+{
+  const guint8 *bytes = data;
+
+  while (size > 0)
+    {
+      gssize n = write (3, bytes, size);
+
+      if (n <= 0)
+        return;
+      bytes += n;
+      size -= n;
+    }
+}
+
+static void
+write_frame (guint32       size,
+             guint32       kind,
+             const void   *body,
+             gsize         body_size)
+{
+  guint32 header[2] = { size, kind };
+
+  write_raw (header, sizeof header);
+  write_raw (body, body_size);
+}
+
+static void
+write_message (guint32   kind,
+               GVariant *body)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (body);
+  gsize size = g_variant_get_size (owned);
+  g_autofree guint8 *data = g_malloc0 ((size + 7) & ~7);
+
+  g_variant_store (owned, data);
+  write_frame (size, kind, data, (size + 7) & ~7);
+}
+
+/* s mode: the worker breaks the protocol, in the way named, by writing
+ * straight to its channel (descriptor 3); then it waits to be killed. */
+static GVariant *
+fn_misbehave (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  const char *mode = g_variant_get_string (args, NULL);
+  static const guint8 zeros[16] = { 0, };
+
+  if (g_str_equal (mode, "oversize"))
+    write_frame (0xfffffff0, 17, NULL, 0);
+  else if (g_str_equal (mode, "unknown-kind"))
+    write_frame (8, 77, zeros, 8);
+  else if (g_str_equal (mode, "pool-kind"))
+    write_frame (8, 3, zeros, 8);
+  else if (g_str_equal (mode, "wrong-type"))
+    write_message (18, g_variant_new ("(tv)", (guint64) 1, g_variant_new_int32 (1)));
+  else if (g_str_equal (mode, "not-normal"))
+    /* A RESULT "(tv)" whose variant has no type string. */
+    write_frame (16, 17, "\1\0\0\0\0\0\0\0\7\0\0\0\0\0\0\0", 16);
+  else if (g_str_equal (mode, "bad-padding"))
+    write_frame (4, 17, "\1\0\0\0\1\1\1\1", 8);
+  else if (g_str_equal (mode, "unknown-id"))
+    write_message (17, g_variant_new ("(tv)", (guint64) 987654321, g_variant_new_int32 (1)));
+  else if (g_str_equal (mode, "hello-again"))
+    write_message (16, g_variant_new ("(ux^as)", 1, (gint64) getpid (), (const char *[]) { NULL }));
+  else if (g_str_equal (mode, "random"))
+    {
+      guint8 noise[4096];
+
+      for (gsize i = 0; i < sizeof noise; i++)
+        noise[i] = g_random_int ();
+      write_raw (noise, sizeof noise);
+    }
+  else if (g_str_equal (mode, "truncated"))
+    {
+      write_frame (64, 17, zeros, 16);
+      _exit (0);
+    }
+  else
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "unknown mode %s", mode);
+      return NULL;
+    }
+
+  for (;;)
+    g_usleep (G_USEC_PER_SEC);
+  return NULL;
+}
+
 void
 test_functions_register (PWorker *worker)
 {
@@ -238,6 +328,7 @@ test_functions_register (PWorker *worker)
     { "exe", fn_exe },
     { "wait_for_cancel", fn_wait_for_cancel },
     { "make_bytes", fn_make_bytes },
+    { "misbehave", fn_misbehave },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
