@@ -13,6 +13,11 @@
 #include "p-i18n-private.h"
 #include "p-error.h"
 
+/* GLib 2.74 reads a few bytes past a malformed tuple while it checks its
+ * normal form: every body handed to it is followed by this many zeros of
+ * its own allocation. */
+#define BODY_SLACK 8
+
 /* Bodies up to this size are parsed in place in the shared read buffer;
  * larger ones are read straight into an allocation of their own, which
  * then becomes the message's GBytes without a copy. */
@@ -185,6 +190,7 @@ static gboolean variant_is_normal (GVariant *value, guint depth, const WalkOptio
  * padding from @previous_end, and is itself normal; returns its end. */
 static gboolean
 check_member (const guint8      *data,
+              gsize              size,
               gsize              previous_end,
               gsize              offset,
               GVariant          *child,
@@ -194,7 +200,8 @@ check_member (const guint8      *data,
 {
   gsize child_size = g_variant_get_size (child);
 
-  if (offset < previous_end || !is_zero (data + previous_end, offset - previous_end))
+  if (offset < previous_end || offset > size || child_size > size - offset ||
+      (offset > previous_end && !is_zero (data + previous_end, offset - previous_end)))
     return FALSE;
 
   /* A child GLib could not find in the container's bytes (bad framing)
@@ -230,7 +237,7 @@ container_is_normal (GVariant          *value,
         gsize type_length = strlen (child_type);
 
         /* The child's bytes, a zero byte, the child's type. */
-        return check_member (data, 0, 0, child, depth, options, &end) &&
+        return check_member (data, size, 0, 0, child, depth, options, &end) &&
                size == end + 1 + type_length &&
                data[end] == '\0' &&
                memcmp (data + end + 1, child_type, type_length) == 0;
@@ -248,7 +255,7 @@ container_is_normal (GVariant          *value,
         type_layout (g_variant_type_element (type), &alignment, &fixed_size);
 
         /* A variable-size child is followed by a zero byte. */
-        return check_member (data, 0, 0, child, depth, options, &end) &&
+        return check_member (data, size, 0, 0, child, depth, options, &end) &&
                (fixed_size > 0 ? size == end : (size == end + 1 && data[end] == '\0'));
       }
 
@@ -269,7 +276,7 @@ container_is_normal (GVariant          *value,
           {
             g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
 
-            normal = check_member (data, end, align_up (end, alignment), child, depth, options, &end);
+            normal = check_member (data, size, end, align_up (end, alignment), child, depth, options, &end);
             ends[n_offsets++] = end;
           }
       }
@@ -294,7 +301,7 @@ container_is_normal (GVariant          *value,
             gsize member_alignment, member_size;
 
             type_layout (member, &member_alignment, &member_size);
-            normal = check_member (data, end, align_up (end, member_alignment), child, depth, options, &end);
+            normal = check_member (data, size, end, align_up (end, member_alignment), child, depth, options, &end);
             if (member_size == 0 && g_variant_type_next (member) != NULL)
               ends[n_offsets++] = end;
           }
@@ -555,7 +562,7 @@ p_frame_reader_get_space (PFrameReader *self,
       if (self->body_filled == self->body_allocated)
         {
           self->body_allocated = MIN (self->body_allocated * 2, self->body_padded);
-          self->body = g_realloc (self->body, self->body_allocated);
+          self->body = g_realloc (self->body, self->body_allocated + BODY_SLACK);
         }
 
       *size = self->body_allocated - self->body_filled;
@@ -701,6 +708,7 @@ p_frame_reader_pop (PFrameReader  *self,
       if (!padding_is_zero (self->body + self->body_size, self->body_padded - self->body_size))
         goto bad_padding;
 
+      memset (self->body + self->body_padded, 0, BODY_SLACK);
       bytes = g_bytes_new_take (g_steal_pointer (&self->body), self->body_size);
       *kind = self->body_kind;
       *body = decode_body (self->body_kind, bytes, error);
@@ -741,7 +749,7 @@ p_frame_reader_pop (PFrameReader  *self,
       self->body_size = header[0];
       self->body_padded = padded;
       self->body_allocated = MAX (MIN (padded, INITIAL_BODY_ALLOCATION), have);
-      self->body = g_malloc (self->body_allocated);
+      self->body = g_malloc (self->body_allocated + BODY_SLACK);
       memcpy (self->body, self->buffer + self->start + P_FRAME_HEADER_SIZE, have);
       self->body_filled = have;
       self->start += P_FRAME_HEADER_SIZE + have;
@@ -759,7 +767,13 @@ p_frame_reader_pop (PFrameReader  *self,
     if (!padding_is_zero (data + header[0], padded - header[0]))
       goto bad_padding;
 
-    bytes = g_bytes_new (data, header[0]);
+    {
+      guint8 *copy = g_malloc (header[0] + BODY_SLACK);
+
+      memcpy (copy, data, header[0]);
+      memset (copy + header[0], 0, BODY_SLACK);
+      bytes = g_bytes_new_take (copy, header[0]);
+    }
     self->start += P_FRAME_HEADER_SIZE + padded;
     if (self->start == self->end)
       self->start = self->end = 0;
@@ -806,3 +820,64 @@ p_channel_parse_env (const char *value,
 
   return TRUE;
 }
+
+/* {{{ What a message's fields must say, beyond its type */
+
+/* An error domain's name, as a GQuark's string: the pool interns it, so a
+ * worker must not be able to make up arbitrary ones. */
+gboolean
+p_error_domain_is_valid (const char *domain)
+{
+  gsize length = 0;
+
+  for (const char *p = domain; *p != '\0'; p++, length++)
+    if (length >= 128 || !(g_ascii_isalnum (*p) || strchr ("-_.:", *p) != NULL))
+      return FALSE;
+
+  return length > 0;
+}
+
+/* A CHUNK's items are an array. */
+gboolean
+p_chunk_message_holds_array (GVariant *body)
+{
+  g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
+  g_autoptr(GVariant) items = g_variant_get_variant (boxed);
+
+  return g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY);
+}
+
+/* A CHUNK_RESULT for a chunk of @n_items: failures in item order; every
+ * item once when the chunk does not stop at its first failure; the items
+ * up to and including the first failure when it does. */
+gboolean
+p_chunk_result_is_valid (GVariant   *values,
+                         GVariant   *errors,
+                         guint       n_items,
+                         PChunkRule  rule)
+{
+  gsize n_values = g_variant_n_children (values);
+  gsize n_errors = g_variant_n_children (errors);
+  guint32 first_index = 0;
+  guint32 previous = 0;
+
+  for (gsize i = 0; i < n_errors; i++)
+    {
+      const char *domain;
+      guint32 index;
+
+      g_variant_get_child (errors, i, "(u&sis)", &index, &domain, NULL, NULL);
+      if (index >= n_items || (i > 0 && index <= previous) || !p_error_domain_is_valid (domain))
+        return FALSE;
+      if (i == 0)
+        first_index = index;
+      previous = index;
+    }
+
+  if (n_values + n_errors == n_items)
+    return rule != P_CHUNK_RULE_MAP || n_errors == 0 || (n_errors == 1 && first_index == n_values);
+
+  return rule != P_CHUNK_RULE_IMAP && n_errors == 1 && first_index == n_values;
+}
+
+/* }}} */

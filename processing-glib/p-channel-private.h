@@ -78,6 +78,20 @@ void                p_frame_reader_feed          (PFrameReader  *self,
                                                   const guint8  *data,
                                                   gsize          size);
 
+typedef enum
+{
+  P_CHUNK_RULE_MAP,      /* stops at the first failure */
+  P_CHUNK_RULE_IMAP,     /* runs every item */
+  P_CHUNK_RULE_EITHER,   /* not known any more (the job ended) */
+} PChunkRule;
+
+gboolean            p_error_domain_is_valid      (const char   *domain);
+gboolean            p_chunk_message_holds_array  (GVariant     *body);
+gboolean            p_chunk_result_is_valid      (GVariant     *values,
+                                                  GVariant     *errors,
+                                                  guint         n_items,
+                                                  PChunkRule    rule);
+
 gboolean            p_channel_parse_env          (const char   *value,
                                                   int          *fd,
                                                   GPid         *parent_pid,

@@ -489,8 +489,10 @@ next_cancelled (GCancellable *cancellable,
   /* Already being served otherwise. */
   if (waiter != NULL)
     {
-      g_autoptr(GTask) ref = g_object_ref (task);
+      /* Alive until returned: freeing the waiter drops a reference. */
+      g_autoptr(GTask) alive = g_object_ref (task);
 
+      (void) alive;
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                _("Operation was cancelled"));
       waiter_free (waiter);

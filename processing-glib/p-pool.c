@@ -106,8 +106,10 @@ struct _Job
 {
   JobKind kind;
   char *function;
+  guint64 id;
   GCancellable *cancellable;
-  GSource *cancel_source;
+  gulong cancelled_handler;
+  gboolean accepted;      /* by the pool thread */
 
   /* Where results go: a PResult (JOB_APPLY, JOB_MAP) or a PMapIter
    * (JOB_IMAP). Held weakly, so that a handle its owner dropped lets the
@@ -174,7 +176,10 @@ struct _Core
   Settings settings;
   gboolean settings_changed;
 
+  GArray *cancelled_jobs; /* guint64 ids of jobs whose cancellable fired */
+
   /* The pool thread's own. */
+  GHashTable *jobs_by_id; /* &job->id → Job *, accepted jobs */
   GPtrArray *processes;   /* PProcess * */
   GQueue pending;         /* Chunk *, not sent yet */
   GQueue jobs;            /* Job *, accepted and unfinished */
@@ -261,6 +266,8 @@ core_unref (Core *core)
   g_clear_pointer (&core->context, g_main_context_unref);
   g_clear_pointer (&core->signal_context, g_main_context_unref);
   g_clear_pointer (&core->processes, g_ptr_array_unref);
+  g_clear_pointer (&core->jobs_by_id, g_hash_table_unref);
+  g_clear_pointer (&core->cancelled_jobs, g_array_unref);
   g_clear_pointer (&core->functions, g_hash_table_unref);
   g_clear_pointer (&core->worker_argv, g_strfreev);
   g_clear_error (&core->start_error);
@@ -358,13 +365,27 @@ chunk_free (Chunk *chunk)
   g_free (chunk);
 }
 
+static guint64
+core_next_id (Core *core)
+{
+  guint64 id;
+
+  g_mutex_lock (&core->mutex);
+  id = ++core->next_id;
+  g_mutex_unlock (&core->mutex);
+
+  return id;
+}
+
 static Job *
-job_new (JobKind       kind,
+job_new (Core         *core,
+         JobKind       kind,
          const char   *function,
          GCancellable *cancellable)
 {
   Job *job = g_new0 (Job, 1);
 
+  job->id = core_next_id (core);
   job->kind = kind;
   job->function = g_strdup (function);
   job->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
@@ -375,13 +396,15 @@ job_new (JobKind       kind,
 }
 
 static void
-job_free (Job *job)
+job_free (Core *core,
+          Job  *job)
 {
-  if (job->cancel_source != NULL)
-    {
-      g_source_destroy (job->cancel_source);
-      g_source_unref (job->cancel_source);
-    }
+  /* Waits for a handler running in another thread, which only takes the
+   * core's mutex: this is never called with it held. */
+  if (job->cancelled_handler != 0)
+    g_cancellable_disconnect (job->cancellable, job->cancelled_handler);
+  if (job->accepted)
+    g_hash_table_remove (core->jobs_by_id, &job->id);
 
   if (job->chunk_values != NULL)
     for (guint i = 0; i < job->n_chunks; i++)
@@ -421,17 +444,6 @@ job_add_chunk (Job      *job,
   return chunk;
 }
 
-static guint64
-core_next_id (Core *core)
-{
-  guint64 id;
-
-  g_mutex_lock (&core->mutex);
-  id = ++core->next_id;
-  g_mutex_unlock (&core->mutex);
-
-  return id;
-}
 
 static void
 job_set_sink (Job      *job,
@@ -530,7 +542,7 @@ job_fail (Core   *core,
   g_queue_unlink (&core->jobs, &job->link);
 
   job_return_error (job, error);
-  job_free (job);
+  job_free (core, job);
 }
 
 static void
@@ -548,7 +560,7 @@ job_succeed (Core *core,
                                 job->n_chunks, job->n_items);
     }
 
-  job_free (job);
+  job_free (core, job);
 }
 
 static GError *
@@ -657,21 +669,23 @@ core_chunk_succeeded (Core     *core,
 typedef struct
 {
   Core *core;
-  Job *job;
+  guint64 job_id;
 } CancelData;
 
-static gboolean
+/* In the thread that cancels: the pool thread does the rest. (A
+ * GCancellableSource would do, but in GLib 2.74 it can leak when it is
+ * destroyed while another thread cancels.) */
+static void
 on_job_cancelled (GCancellable *cancellable,
                   gpointer      user_data)
 {
   CancelData *data = user_data;
 
-  job_fail (data->core, data->job,
-            g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                 _("Operation was cancelled")));
-  core_schedule (data->core);
+  g_mutex_lock (&data->core->mutex);
+  g_array_append_val (data->core->cancelled_jobs, data->job_id);
+  g_mutex_unlock (&data->core->mutex);
 
-  return G_SOURCE_REMOVE;
+  core_wake (data->core);
 }
 
 static void
@@ -708,15 +722,17 @@ core_accept_job (Core *core,
       return;
     }
 
+  job->accepted = TRUE;
+  g_hash_table_insert (core->jobs_by_id, &job->id, job);
+
   if (job->cancellable != NULL)
     {
       CancelData *data = g_new (CancelData, 1);
 
       data->core = core;
-      data->job = job;
-      job->cancel_source = g_cancellable_source_new (job->cancellable);
-      g_source_set_callback (job->cancel_source, G_SOURCE_FUNC (on_job_cancelled), data, g_free);
-      g_source_attach (job->cancel_source, core->context);
+      data->job_id = job->id;
+      job->cancelled_handler = g_cancellable_connect (job->cancellable, G_CALLBACK (on_job_cancelled),
+                                                      data, g_free);
     }
 
   for (guint i = 0; i < job->n_chunks; i++)
@@ -937,41 +953,6 @@ core_on_hello (Core     *core,
     }
 }
 
-/* Every item of an imap chunk once; the items of a map chunk up to and
- * including its first failure. (An orphan's kind is forgotten: it is only
- * held to what either would send.) */
-static gboolean
-chunk_result_matches (Chunk    *chunk,
-                      GVariant *values,
-                      GVariant *errors)
-{
-  gsize n_values = g_variant_n_children (values);
-  gsize n_errors = g_variant_n_children (errors);
-  guint32 first_index = 0;
-  guint32 previous = 0;
-
-  /* Failures in item order. */
-  for (gsize i = 0; i < n_errors; i++)
-    {
-      guint32 index;
-
-      g_variant_get_child (errors, i, "(usis)", &index, NULL, NULL, NULL);
-      if (index >= chunk->n_items || (i > 0 && index <= previous))
-        return FALSE;
-      if (i == 0)
-        first_index = index;
-      previous = index;
-    }
-
-  if (n_values + n_errors == chunk->n_items)
-    return chunk->job == NULL || chunk->job->kind == JOB_IMAP ||
-           n_errors == 0 || (n_errors == 1 && first_index == n_values);
-
-  /* A map stops at its first failure. */
-  return (chunk->job == NULL || chunk->job->kind == JOB_MAP) &&
-         n_errors == 1 && first_index == n_values;
-}
-
 static void
 core_on_reply (Core         *core,
                PProcess     *process,
@@ -1005,12 +986,26 @@ core_on_reply (Core         *core,
       return;
     }
 
+  if (kind == P_MESSAGE_ERROR)
+    {
+      const char *domain;
+
+      g_variant_get_child (body, 1, "&s", &domain);
+      if (!p_error_domain_is_valid (domain))
+        {
+          p_process_protocol_error (process, "it sent an error with an invalid domain");
+          return;
+        }
+    }
+
   if (kind == P_MESSAGE_CHUNK_RESULT)
     {
       values = g_variant_get_child_value (body, 1);
       errors = g_variant_get_child_value (body, 2);
 
-      if (!chunk_result_matches (chunk, values, errors))
+      if (!p_chunk_result_is_valid (values, errors, chunk->n_items,
+                                    chunk->job == NULL ? P_CHUNK_RULE_EITHER :
+                                    chunk->job->kind == JOB_MAP ? P_CHUNK_RULE_MAP : P_CHUNK_RULE_IMAP))
         {
           p_process_protocol_error (process, "it sent a chunk result that does not match its chunk");
           return;
@@ -1399,6 +1394,7 @@ core_wakeup_dispatch (GSource     *source,
 {
   Core *core = user_data;
   GQueue incoming = G_QUEUE_INIT;
+  GArray *cancelled;
   gboolean settings_changed;
   gboolean terminate;
   Job *job;
@@ -1412,10 +1408,19 @@ core_wakeup_dispatch (GSource     *source,
   terminate = core->terminate_requested && !core->terminated;
   settings_changed = core->settings_changed;
   core->settings_changed = FALSE;
+  cancelled = g_steal_pointer (&core->cancelled_jobs);
+  core->cancelled_jobs = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_unlock (&core->mutex);
 
   while ((job = g_queue_pop_head (&incoming)))
     core_accept_job (core, job);
+
+  /* A job may have ended since its cancellable fired. */
+  for (guint i = 0; i < cancelled->len; i++)
+    if ((job = g_hash_table_lookup (core->jobs_by_id, &g_array_index (cancelled, guint64, i))))
+      job_fail (core, job, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                _("Operation was cancelled")));
+  g_array_unref (cancelled);
 
   /* New time-outs apply to what runs now, too. */
   if (settings_changed)
@@ -1509,6 +1514,8 @@ core_new (PPool              *pool,
   core->max_message_size = max_message_size;
   core->settings = *settings;
   core->processes = g_ptr_array_new ();
+  core->jobs_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  core->cancelled_jobs = g_array_new (FALSE, FALSE, sizeof (guint64));
   core->context = g_main_context_new ();
   core->signal_context = g_main_context_ref_thread_default ();
 
@@ -1585,7 +1592,7 @@ core_submit (Core *core,
     chunk_free (job->chunks[i]);
   job->n_chunks = 0;
   job_return_error (job, error);
-  job_free (job);
+  job_free (core, job);
 }
 
 static void
@@ -1687,7 +1694,7 @@ build_apply_job (PPool         *self,
   if (frame == NULL)
     return NULL;
 
-  job = job_new (JOB_APPLY, function, cancellable);
+  job = job_new (self->core, JOB_APPLY, function, cancellable);
   job->n_items = 1;
   job_add_chunk (job, id, 0, 1, frame);
 
@@ -1735,7 +1742,7 @@ build_map_job (PPool         *self,
   if (chunksize == 0)
     chunksize = kind == JOB_MAP ? default_map_chunksize (self, n_items) : 1;
 
-  job = job_new (kind, function, cancellable);
+  job = job_new (self->core, kind, function, cancellable);
   job->n_items = n_items;
 
   for (gsize first = 0; first < n_items; first += chunksize)
@@ -1754,7 +1761,7 @@ build_map_job (PPool         *self,
           for (guint i = 0; i < job->n_chunks; i++)
             chunk_free (job->chunks[i]);
           job->n_chunks = 0;
-          job_free (job);
+          job_free (self->core, job);
           return NULL;
         }
 
@@ -1874,7 +1881,9 @@ p_pool_set_settings (PPool          *self,
 {
   Settings old = p_pool_get_settings (self);
 
-  if (memcmp (&old, settings, sizeof old) == 0)
+  if (old.max_tasks_per_worker == settings->max_tasks_per_worker &&
+      old.task_timeout == settings->task_timeout &&
+      old.cancel_grace_period == settings->cancel_grace_period)
     return;
 
   if (self->core == NULL)

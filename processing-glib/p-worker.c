@@ -290,15 +290,6 @@ queue_task (PWorker      *self,
   push_incoming (self, INCOMING_MESSAGE, kind, body, NULL);
 }
 
-static gboolean
-chunk_holds_array (GVariant *body)
-{
-  g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
-  g_autoptr(GVariant) items = g_variant_get_variant (boxed);
-
-  return g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY);
-}
-
 static gpointer
 reader_thread_main (gpointer user_data)
 {
@@ -340,7 +331,7 @@ reader_thread_main (gpointer user_data)
               handle_cancel (self, body);
               g_variant_unref (body);
             }
-          else if (kind == P_MESSAGE_CHUNK && !chunk_holds_array (body))
+          else if (kind == P_MESSAGE_CHUNK && !p_chunk_message_holds_array (body))
             {
               g_variant_unref (body);
               error = g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,

@@ -378,10 +378,18 @@ test_process_exists (GPid pid)
 guint
 test_count_children (void)
 {
+  g_autoptr(GArray) pids = test_list_children ();
+
+  return pids->len;
+}
+
+GArray *
+test_list_children (void)
+{
   g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
   g_autofree char *self = g_strdup_printf ("%d", (int) getpid ());
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
   const char *name;
-  guint count = 0;
 
   while (dir && (name = g_dir_read_name (dir)))
     {
@@ -399,8 +407,11 @@ test_count_children (void)
       ppid = strstr (status, "\nPPid:\t");
       if (ppid != NULL && strncmp (ppid + 7, self, strlen (self)) == 0 &&
           (ppid[7 + strlen (self)] == '\n'))
-        count++;
+        {
+          GPid pid = atoi (name);
+          g_array_append_val (pids, pid);
+        }
     }
 
-  return count;
+  return pids;
 }

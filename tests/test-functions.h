@@ -24,5 +24,6 @@ GQuark test_error_quark (void);
 GVariant *test_range_int64     (gint64 n);
 gboolean  test_process_exists  (GPid   pid);
 guint     test_count_children  (void);
+GArray   *test_list_children   (void);
 
 G_END_DECLS

@@ -1,0 +1,208 @@
+/* test-stress.c: many threads submit tens of thousands of tasks while
+ * workers are killed at random; every task completes exactly once.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "test-functions.h"
+
+#define N_SUBMITTERS 4
+
+typedef struct
+{
+  PPool *pool;
+  guint n_tasks;
+  gint *stop_killing;
+  /* Outcomes, per thread. */
+  guint succeeded;
+  guint died;           /* the task's worker was killed */
+  guint not_started;    /* workers were killed as they started, often */
+} Submitter;
+
+/* A task may fail only because its worker was killed (at start, too). */
+static void
+check_outcome (Submitter *submitter,
+               GVariant  *value,
+               GError    *error,
+               gint64     x)
+{
+  if (value != NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (value), ==, x * x);
+      submitter->succeeded++;
+      return;
+    }
+
+  if (g_error_matches (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED))
+    submitter->died++;
+  else if (g_error_matches (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START))
+    submitter->not_started++;
+  else
+    g_error ("task %" G_GINT64_FORMAT " failed with %s (%s %d)", x, error->message,
+             g_quark_to_string (error->domain), error->code);
+}
+
+static gpointer
+submitter_main (gpointer user_data)
+{
+  Submitter *submitter = user_data;
+  guint done = 0;
+
+  while (done < submitter->n_tasks)
+    {
+      guint batch = MIN (500, submitter->n_tasks - done);
+      g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(PMapIter) iter = NULL;
+      g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+      g_autofree gint64 *squares = g_new (gint64, batch);
+      g_autoptr(GError) error = NULL;
+      GVariant *value;
+      guint n_items = 0;
+
+      /* Handles, then waiting for each exactly once... */
+      for (guint i = 0; i < batch; i++)
+        g_ptr_array_add (results, p_pool_submit (submitter->pool, "square", g_variant_new_int64 (done + i), NULL));
+      for (guint i = 0; i < batch; i++)
+        {
+          g_autoptr(GVariant) result = p_result_get (results->pdata[i], 120 * G_USEC_PER_SEC, &error);
+
+          /* Not a hang: a time-out here fails the test. */
+          g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+          check_outcome (submitter, result, error, done + i);
+          g_clear_error (&error);
+        }
+
+      /* ...and an unordered map, whose every item comes exactly once. */
+      iter = p_pool_imap_unordered (submitter->pool, "square", test_range_int64 (batch), 1, NULL);
+      for (;;)
+        {
+          value = p_map_iter_next (iter, 120 * G_USEC_PER_SEC, &error);
+          if (value == NULL && error == NULL)
+            break;
+          g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+          n_items++;
+          if (value != NULL)
+            {
+              squares[n_items - 1] = g_variant_get_int64 (value);
+              g_assert_false (g_hash_table_contains (seen, &squares[n_items - 1]));
+              g_hash_table_add (seen, &squares[n_items - 1]);
+              submitter->succeeded++;
+              g_variant_unref (value);
+            }
+          else if (g_error_matches (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START))
+            {
+              /* Workers kept dying as they started: the map as a whole
+               * failed, and what had not come never will. */
+              g_clear_error (&error);
+              g_assert_null (p_map_iter_next (iter, 0, &error));
+              g_assert_no_error (error);
+              submitter->not_started += batch - (n_items - 1);
+              n_items = batch;
+              break;
+            }
+          else
+            {
+              check_outcome (submitter, NULL, error, -1);
+              g_clear_error (&error);
+            }
+        }
+      g_assert_cmpuint (n_items, ==, batch);
+
+      done += batch;
+    }
+
+  return NULL;
+}
+
+static gpointer
+killer_main (gpointer user_data)
+{
+  gint *stop = user_data;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  guint kills = 0;
+
+  while (!g_atomic_int_get (stop))
+    {
+      g_autoptr(GArray) children = test_list_children ();
+
+      if (children->len > 0)
+        {
+          GPid victim = g_array_index (children, GPid, g_rand_int_range (rand, 0, children->len));
+
+          if (kill (victim, SIGKILL) == 0)
+            kills++;
+        }
+      g_usleep (g_rand_int_range (rand, 5000, 40000));
+    }
+
+  return GUINT_TO_POINTER (kills);
+}
+
+static void
+test_stress (void)
+{
+  g_autoptr(PPool) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  Submitter submitters[N_SUBMITTERS];
+  GThread *threads[N_SUBMITTERS];
+  GThread *killer;
+  gint stop_killing = 0;
+  guint tasks_per_thread = g_test_slow () ? 25000 : g_getenv ("P_TEST_UNDER_VALGRIND") ? 1000 : 5000;
+  guint succeeded = 0, died = 0, not_started = 0, kills;
+
+  pool = p_pool_new (3, NULL, &error);
+  g_assert_no_error (error);
+
+  killer = g_thread_new ("killer", killer_main, &stop_killing);
+  for (int i = 0; i < N_SUBMITTERS; i++)
+    {
+      submitters[i] = (Submitter) { pool, tasks_per_thread, &stop_killing, 0, 0, 0 };
+      threads[i] = g_thread_new ("submitter", submitter_main, &submitters[i]);
+    }
+
+  for (int i = 0; i < N_SUBMITTERS; i++)
+    {
+      g_thread_join (threads[i]);
+      succeeded += submitters[i].succeeded;
+      died += submitters[i].died;
+      not_started += submitters[i].not_started;
+    }
+
+  g_atomic_int_set (&stop_killing, 1);
+  kills = GPOINTER_TO_UINT (g_thread_join (killer));
+
+  /* Everything came back exactly once... */
+  g_test_message ("%u tasks: %u results, %u lost to %u kills, %u failed while workers could not start",
+                  succeeded + died + not_started, succeeded, died, kills, not_started);
+  g_assert_cmpuint (succeeded + died + not_started, ==, N_SUBMITTERS * tasks_per_thread * 2);
+  /* ...and a killed worker cost at most the task it ran. */
+  g_assert_cmpuint (died, <=, kills);
+
+  /* The pool still works, and winds down cleanly. */
+  {
+    g_autoptr(GVariant) value = p_pool_apply (pool, "square", g_variant_new_int64 (9), NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (g_variant_get_int64 (value), ==, 81);
+  }
+  p_pool_shutdown (pool);
+  g_assert_true (p_pool_join (pool, &error));
+  g_assert_cmpuint (test_count_children (), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  test_functions_serve_if_requested ();
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/stress/submit-while-killing", test_stress);
+
+  return g_test_run ();
+}
