@@ -44,9 +44,12 @@ pad8 (gsize size)
  * tests/fuzz/fuzz-normal-form.c holds it to GLib's answer.
  */
 
-/* Below this size, or this deep, GLib's own check is used as it is. */
+/* Below this size GLib's own check is used as it is (where it gives the
+ * same answer: see glib_check_is_exact()). */
 #define SMALL_VALUE_SIZE 4096
-#define MAX_WALK_DEPTH   32
+/* GLib's G_VARIANT_MAX_RECURSION_DEPTH (private in gvariant-serialiser.h):
+ * nothing nested this deep is in normal form. */
+#define MAX_VARIANT_DEPTH 128
 
 typedef struct
 {
@@ -133,6 +136,31 @@ type_layout (const GVariantType *type,
     }
 }
 
+/* How deep a value of this type nests: 1 for a basic type or a variant,
+ * one more per container around it (as GLib counts). */
+static gsize
+type_depth (const GVariantType *type)
+{
+  const char *type_string = g_variant_type_peek_string (type);
+  gsize deepest = 0;
+
+  switch (type_string[0])
+    {
+    case 'a': case 'm':
+      return 1 + type_depth (g_variant_type_element (type));
+
+    case '(': case '{':
+      for (const GVariantType *member = g_variant_type_first (type);
+           member != NULL;
+           member = g_variant_type_next (member))
+        deepest = MAX (deepest, type_depth (member));
+      return 1 + deepest;
+
+    default:
+      return 1;
+    }
+}
+
 static gsize
 offset_size_for (gsize container_size)
 {
@@ -184,6 +212,18 @@ is_zero (const guint8 *data,
   return TRUE;
 }
 
+/* GLib checks a value from the depth it has in its message; a value made
+ * here from part of a message has depth 0 for GLib. Leaving it to GLib is
+ * exact when that cannot matter: its type holds no variant (whose
+ * children's depth depends on the data) and it cannot reach the limit. */
+static gboolean
+glib_check_is_exact (GVariant *value,
+                     guint     depth)
+{
+  return strchr (g_variant_get_type_string (value), 'v') == NULL &&
+         depth + type_depth (g_variant_get_type (value)) <= MAX_VARIANT_DEPTH;
+}
+
 static gboolean variant_is_normal (GVariant *value, guint depth, const WalkOptions *options);
 
 /* Checks that @child sits at @offset in its container's bytes, after zero
@@ -223,7 +263,7 @@ container_is_normal (GVariant          *value,
   const guint8 *data = g_variant_get_data (value);
   gsize size = g_variant_get_size (value);
   gsize n_children = g_variant_n_children (value);
-  g_autofree gsize *ends = g_new (gsize, n_children + 1);
+  g_autofree gsize *ends = NULL;
   gsize n_offsets = 0;
   gsize end = 0;
   gboolean normal = TRUE;
@@ -236,8 +276,11 @@ container_is_normal (GVariant          *value,
         const char *child_type = g_variant_get_type_string (child);
         gsize type_length = strlen (child_type);
 
-        /* The child's bytes, a zero byte, the child's type. */
-        return check_member (data, size, 0, 0, child, depth, options, &end) &&
+        /* The child's bytes, a zero byte, the child's type; and no deeper
+         * than GLib allows (GLib, not knowing how deep this value sits in
+         * the message, may have given the child anyway). */
+        return depth + type_depth (g_variant_get_type (child)) < MAX_VARIANT_DEPTH &&
+               check_member (data, size, 0, 0, child, depth, options, &end) &&
                size == end + 1 + type_length &&
                data[end] == '\0' &&
                memcmp (data + end + 1, child_type, type_length) == 0;
@@ -261,38 +304,69 @@ container_is_normal (GVariant          *value,
 
     case 'a':
       {
-        gsize alignment, fixed_size;
+        const GVariantType *element = g_variant_type_element (type);
+        g_autoptr(GBytes) bytes = NULL;
+        gsize alignment, fixed_size, offset_size, items_end, n_items;
 
-        if (n_children == 0)
-          return size == 0;
-
-        /* Fixed-size items (tuples of basic items) hold no bulk. */
-        type_layout (g_variant_type_element (type), &alignment, &fixed_size);
+        /* Fixed-size items (tuples of basic items) hold no bulk; too deep,
+         * only an empty array is normal. */
+        type_layout (element, &alignment, &fixed_size);
         if (fixed_size > 0)
-          return g_variant_is_normal_form (value);
+          return glib_check_is_exact (value, depth) ? g_variant_is_normal_form (value) : size == 0;
 
-        /* Items each aligned, then the end offset of every item. */
-        for (gsize i = 0; i < n_children && normal; i++)
+        if (size == 0)
+          return TRUE;
+
+        /* Items each aligned, then the end offset of every item: the last
+         * offset says where the table begins. Read here rather than with
+         * g_variant_get_child_value(), which in GLib 2.74 checks the table
+         * up to each item again on untrusted data: quadratic. */
+        offset_size = offset_size_for (size);
+        items_end = read_offset (data + size - offset_size, offset_size);
+        if (items_end > size || (size - items_end) % offset_size != 0)
+          return FALSE;
+
+        n_items = (size - items_end) / offset_size;
+        if (n_items == 0 || size != container_size_for (items_end, n_items))
+          return FALSE;
+
+        bytes = g_variant_get_data_as_bytes (value);
+        for (gsize i = 0; i < n_items; i++)
           {
-            g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+            gsize start = align_up (end, alignment);
+            gsize item_end = read_offset (data + items_end + i * offset_size, offset_size);
+            g_autoptr(GBytes) item_bytes = NULL;
+            g_autoptr(GVariant) item = NULL;
 
-            normal = check_member (data, size, end, align_up (end, alignment), child, depth, options, &end);
-            ends[n_offsets++] = end;
+            if (start > item_end || item_end > items_end ||
+                (start > end && !is_zero (data + end, start - end)))
+              return FALSE;
+
+            item_bytes = g_bytes_new_from_bytes (bytes, start, item_end - start);
+            item = g_variant_ref_sink (g_variant_new_from_bytes (element, item_bytes, FALSE));
+            if (!variant_is_normal (item, depth + 1, options))
+              return FALSE;
+
+            end = item_end;
           }
+
+        return TRUE;
       }
-      break;
 
     case '(': case '{':
       {
         gsize i = 0;
         gsize alignment, fixed_size;
 
+        /* Every member of a fixed-size tuple is there: too deep is
+         * never normal. */
         type_layout (type, &alignment, &fixed_size);
         if (fixed_size > 0)
-          return g_variant_is_normal_form (value);
+          return glib_check_is_exact (value, depth) && g_variant_is_normal_form (value);
 
         /* Members each aligned; the end offset of every variable-size
          * member but the last, in reverse order. */
+        ends = g_new (gsize, n_children + 1);
         for (const GVariantType *member = g_variant_type_first (type);
              member != NULL && normal;
              member = g_variant_type_next (member), i++)
@@ -355,6 +429,10 @@ variant_is_normal (GVariant          *value,
   const char *type_string = g_variant_get_type_string (value);
   gsize size = g_variant_get_size (value);
 
+  /* As GLib: nothing is normal this deep. */
+  if (depth >= MAX_VARIANT_DEPTH)
+    return FALSE;
+
   /* An array of fixed-size basic items is normal when it holds a whole
    * number of them (and booleans are 0 or 1). */
   if (type_string[0] == 'a' && basic_fixed_size (type_string[1]) > 0)
@@ -374,9 +452,10 @@ variant_is_normal (GVariant          *value,
       return TRUE;
     }
 
-  if (size < options->min_walk_size || depth >= MAX_WALK_DEPTH ||
-      !(options->walk_every_container || may_hold_bulk (type_string)) ||
-      !g_variant_is_container (value))
+  if (!g_variant_is_container (value) ||
+      (glib_check_is_exact (value, depth) &&
+       (size < options->min_walk_size ||
+        !(options->walk_every_container || may_hold_bulk (type_string)))))
     return g_variant_is_normal_form (value);
 
   return container_is_normal (value, depth, options);

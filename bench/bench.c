@@ -1,0 +1,493 @@
+/* bench.c: processing-glib's side of the benchmark, and the kernel's floor
+ *
+ *   processing-bench [--processes N] [--scale S] [--only W1,W2,...]
+ *
+ * Prints one JSON object per line: {"impl", "workload", "value", "unit",
+ * "better"}. bench/compare.py runs this and bench/mp_bench.py (CPython's
+ * multiprocessing.Pool on the same workloads) and prints the ratios.
+ *
+ * The program is its own worker: it serves "square" and "echo".
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <processing-glib/processing-glib.h>
+
+#define MIB (1024 * 1024)
+
+static guint processes = 2;
+static double scale = 1.0;
+static char **only = NULL;
+
+/* {{{ The worker's functions */
+
+static GVariant *
+square (GVariant      *args,
+        GCancellable  *cancellable,
+        gpointer       user_data,
+        GError       **error)
+{
+  gint64 x = g_variant_get_int64 (args);
+
+  return g_variant_new_int64 (x * x);
+}
+
+static GVariant *
+echo (GVariant      *args,
+      GCancellable  *cancellable,
+      gpointer       user_data,
+      GError       **error)
+{
+  return g_variant_ref (args);
+}
+
+/* }}} */
+/* {{{ Helpers */
+
+static guint
+scaled (guint count)
+{
+  return MAX (1, (guint) (count * scale));
+}
+
+static gboolean
+wanted (const char *workload)
+{
+  return only == NULL || g_strv_contains ((const char * const *) only, workload);
+}
+
+static void
+report (const char *impl,
+        const char *workload,
+        double      value,
+        const char *unit,
+        const char *better)
+{
+  g_print ("{\"impl\": \"%s\", \"workload\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"better\": \"%s\"}\n",
+           impl, workload, value, unit, better);
+}
+
+static double
+seconds_since (gint64 start)
+{
+  return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+}
+
+static PPool *
+new_pool (void)
+{
+  g_autoptr(GError) error = NULL;
+  PPool *pool = p_pool_new (processes, NULL, &error);
+
+  if (pool == NULL)
+    g_error ("%s", error->message);
+
+  return pool;
+}
+
+static gint64
+apply_square (PPool  *pool,
+              gint64  x)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = p_pool_apply (pool, "square", g_variant_new_int64 (x), NULL, &error);
+
+  if (result == NULL)
+    g_error ("%s", error->message);
+
+  return g_variant_get_int64 (result);
+}
+
+static GVariant *
+range (gsize n)
+{
+  gint64 *items = g_new (gint64, n);
+
+  for (gsize i = 0; i < n; i++)
+    items[i] = i;
+
+  return g_variant_new_from_data (G_VARIANT_TYPE ("ax"), items, n * sizeof (gint64), TRUE, g_free, items);
+}
+
+/* }}} */
+/* {{{ Workloads */
+
+static void
+bench_apply_rtt (PPool *pool)
+{
+  guint n = scaled (20000);
+  gint64 start;
+
+  for (gint64 i = 0; i < 200; i++)
+    apply_square (pool, i);
+
+  start = g_get_monotonic_time ();
+  for (gint64 i = 0; i < n; i++)
+    if (apply_square (pool, i) != i * i)
+      g_error ("wrong result");
+
+  report ("processing-glib", "apply_rtt", seconds_since (start) * 1e6 / n, "us/call", "lower");
+}
+
+static void
+bench_submit_throughput (PPool *pool)
+{
+  guint n = scaled (100000);
+  g_autofree PResult **results = g_new (PResult *, n);
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; i < n; i++)
+    results[i] = p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = p_result_get (results[i], -1, &error);
+
+      if (value == NULL || g_variant_get_int64 (value) != (gint64) i * i)
+        g_error ("task %u: %s", i, error ? error->message : "wrong result");
+      g_object_unref (results[i]);
+    }
+
+  report ("processing-glib", "submit_throughput", n / seconds_since (start), "tasks/s", "higher");
+}
+
+static void
+bench_map_default (PPool *pool)
+{
+  guint n = scaled (1000000);
+  g_autoptr(GVariant) items = g_variant_ref_sink (range (n));
+  g_autoptr(GVariant) squares = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 sum = 0;
+  gint64 start;
+
+  start = g_get_monotonic_time ();
+  squares = p_pool_map (pool, "square", items, 0, NULL, &error);
+  if (squares == NULL)
+    g_error ("%s", error->message);
+
+  /* Reading the results is part of the work. */
+  for (gsize i = 0; i < g_variant_n_children (squares); i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (squares, i);
+      g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+      sum += g_variant_get_int64 (value);
+    }
+  report ("processing-glib", "map_default", n / seconds_since (start), "items/s", "higher");
+
+  if (sum != (guint64) (n - 1) * n * (2 * (guint64) n - 1) / 6)
+    g_error ("wrong sum");
+}
+
+static void
+bench_imap (PPool      *pool,
+            gboolean    ordered,
+            const char *workload)
+{
+  guint n = scaled (100000);
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *value;
+  guint count = 0;
+  gint64 start;
+
+  start = g_get_monotonic_time ();
+  iter = ordered ? p_pool_imap (pool, "square", range (n), 1, NULL)
+                 : p_pool_imap_unordered (pool, "square", range (n), 1, NULL);
+
+  while ((value = p_map_iter_next (iter, -1, &error)))
+    {
+      if (ordered && g_variant_get_int64 (value) != (gint64) count * count)
+        g_error ("wrong result");
+      g_variant_unref (value);
+      count++;
+    }
+
+  if (error != NULL || count != n)
+    g_error ("imap: %s", error ? error->message : "missing items");
+
+  report ("processing-glib", workload, n / seconds_since (start), "items/s", "higher");
+}
+
+static void
+bench_echo_1mib (PPool *pool)
+{
+  guint n = scaled (500);
+  g_autoptr(GBytes) payload = NULL;
+  g_autoptr(GVariant) items = NULL;
+  g_autoptr(GVariant) echoed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree GVariant **children = g_new (GVariant *, n);
+  guint8 *data = g_malloc (MIB);
+  gint64 start;
+
+  for (gsize i = 0; i < MIB; i++)
+    data[i] = g_random_int ();
+  payload = g_bytes_new_take (data, MIB);
+
+  /* The same bytes n times, shared, not copied. */
+  for (guint i = 0; i < n; i++)
+    children[i] = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, payload, TRUE);
+  items = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_BYTESTRING, children, n));
+
+  start = g_get_monotonic_time ();
+  echoed = p_pool_map (pool, "echo", items, 1, NULL, &error);
+  if (echoed == NULL)
+    g_error ("%s", error->message);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (echoed, i);
+      g_autoptr(GVariant) bytes = g_variant_get_variant (boxed);
+      gsize size;
+      const guint8 *back = g_variant_get_fixed_array (bytes, &size, 1);
+
+      if (size != MIB || memcmp (back, data, MIB) != 0)
+        g_error ("echo %u differs", i);
+    }
+
+  /* Bytes one way, as mp_bench.py counts them. */
+  report ("processing-glib", "echo_1mib", n * (double) MIB / 1e6 / seconds_since (start), "MB/s", "higher");
+}
+
+static void
+bench_start_and_shutdown (void)
+{
+  double best_start = G_MAXDOUBLE, best_shutdown = G_MAXDOUBLE;
+
+  for (int round = 0; round < 5; round++)
+    {
+      g_autoptr(PPool) pool = NULL;
+      g_autoptr(GError) error = NULL;
+      gint64 start = g_get_monotonic_time ();
+
+      pool = new_pool ();
+      apply_square (pool, 3);
+      best_start = MIN (best_start, seconds_since (start) * 1e3);
+
+      start = g_get_monotonic_time ();
+      p_pool_shutdown (pool);
+      if (!p_pool_join (pool, &error))
+        g_error ("%s", error->message);
+      best_shutdown = MIN (best_shutdown, seconds_since (start) * 1e3);
+    }
+
+  if (wanted ("start_to_first_result"))
+    report ("processing-glib", "start_to_first_result", best_start, "ms", "lower");
+  if (wanted ("shutdown_join"))
+    report ("processing-glib", "shutdown_join", best_shutdown, "ms", "lower");
+}
+
+/* }}} */
+/* {{{ The floor: a forked child echoing over a socketpair */
+
+static void
+write_all (int         fd,
+           const void *data,
+           gsize       size)
+{
+  const guint8 *bytes = data;
+
+  while (size > 0)
+    {
+      gssize n = write (fd, bytes, size);
+
+      if (n <= 0)
+        g_error ("write: %s", g_strerror (errno));
+      bytes += n;
+      size -= n;
+    }
+}
+
+static void
+read_all (int    fd,
+          void  *data,
+          gsize  size)
+{
+  guint8 *bytes = data;
+
+  while (size > 0)
+    {
+      gssize n = read (fd, bytes, size);
+
+      if (n <= 0)
+        g_error ("read: %s", n == 0 ? "end of stream" : g_strerror (errno));
+      bytes += n;
+      size -= n;
+    }
+}
+
+/* The child echoes messages of @size bytes until the end of its input. */
+static GPid
+start_echo_child (int   *fd,
+                  gsize  size)
+{
+  int fds[2];
+  GPid pid;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM, 0, fds) != 0)
+    g_error ("socketpair: %s", g_strerror (errno));
+
+  pid = fork ();
+  if (pid == 0)
+    {
+      guint8 *buffer = malloc (size);
+
+      close (fds[0]);
+      for (;;)
+        {
+          gsize got = 0;
+
+          while (got < size)
+            {
+              gssize n = read (fds[1], buffer + got, size - got);
+
+              if (n <= 0)
+                _exit (0);
+              got += n;
+            }
+          write_all (fds[1], buffer, size);
+        }
+    }
+
+  close (fds[1]);
+  *fd = fds[0];
+
+  return pid;
+}
+
+static void
+stop_echo_child (int  fd,
+                 GPid pid)
+{
+  close (fd);
+  waitpid (pid, NULL, 0);
+}
+
+static void
+bench_floor (void)
+{
+  if (wanted ("floor_rtt"))
+    {
+      guint n = scaled (20000);
+      guint64 message = 0;
+      gint64 start;
+      int fd;
+      GPid pid = start_echo_child (&fd, sizeof message);
+
+      for (int i = 0; i < 200; i++)
+        {
+          write_all (fd, &message, sizeof message);
+          read_all (fd, &message, sizeof message);
+        }
+
+      start = g_get_monotonic_time ();
+      for (guint i = 0; i < n; i++)
+        {
+          write_all (fd, &message, sizeof message);
+          read_all (fd, &message, sizeof message);
+        }
+      report ("floor", "floor_rtt", seconds_since (start) * 1e6 / n, "us/call", "lower");
+      stop_echo_child (fd, pid);
+    }
+
+  if (wanted ("floor_echo_1mib"))
+    {
+      guint n = scaled (500);
+      g_autofree guint8 *data = g_malloc (MIB);
+      g_autofree guint8 *back = g_malloc (MIB);
+      gint64 start;
+      int fd;
+      GPid pid = start_echo_child (&fd, MIB);
+
+      for (gsize i = 0; i < MIB; i++)
+        data[i] = g_random_int ();
+
+      start = g_get_monotonic_time ();
+      for (guint i = 0; i < n; i++)
+        {
+          write_all (fd, data, MIB);
+          read_all (fd, back, MIB);
+        }
+      report ("floor", "floor_echo_1mib", n * (double) MIB / 1e6 / seconds_since (start), "MB/s", "higher");
+      stop_echo_child (fd, pid);
+
+      if (memcmp (data, back, MIB) != 0)
+        g_error ("the floor's echo differs");
+    }
+}
+
+/* }}} */
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = NULL;
+  g_autofree char *only_list = NULL;
+  int processes_option = 2;
+  const GOptionEntry entries[] = {
+    { "processes", 0, 0, G_OPTION_ARG_INT, &processes_option, "Worker processes (2)", "N" },
+    { "scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "Multiply every count by S (1.0)", "S" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only_list, "Run only these workloads", "W1,W2" },
+    { NULL }
+  };
+
+  if (p_worker_is_requested ())
+    {
+      g_autoptr(PWorker) worker = p_worker_new ();
+
+      p_worker_add_function (worker, "square", square, NULL, NULL);
+      p_worker_add_function (worker, "echo", echo, NULL, NULL);
+      return p_worker_run (worker, &error) ? 0 : 1;
+    }
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, "processing-glib's side of the benchmark; see bench/compare.py.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+
+  processes = MAX (processes_option, 1);
+  if (only_list != NULL)
+    only = g_strsplit (only_list, ",", -1);
+
+  /* First, on fresh pools. */
+  if (wanted ("start_to_first_result") || wanted ("shutdown_join"))
+    bench_start_and_shutdown ();
+
+  pool = new_pool ();
+  apply_square (pool, 1);
+
+  if (wanted ("apply_rtt"))
+    bench_apply_rtt (pool);
+  if (wanted ("submit_throughput"))
+    bench_submit_throughput (pool);
+  if (wanted ("map_default"))
+    bench_map_default (pool);
+  if (wanted ("imap_chunk1"))
+    bench_imap (pool, TRUE, "imap_chunk1");
+  if (wanted ("imap_unordered_chunk1"))
+    bench_imap (pool, FALSE, "imap_unordered_chunk1");
+  if (wanted ("echo_1mib"))
+    bench_echo_1mib (pool);
+
+  bench_floor ();
+
+  g_strfreev (only);
+  return 0;
+}
