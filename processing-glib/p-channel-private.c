@@ -452,8 +452,9 @@ variant_is_normal (GVariant          *value,
       return TRUE;
     }
 
+  /* At the top, GLib counts depth as we do. */
   if (!g_variant_is_container (value) ||
-      (glib_check_is_exact (value, depth) &&
+      ((depth == 0 || glib_check_is_exact (value, depth)) &&
        (size < options->min_walk_size ||
         !(options->walk_every_container || may_hold_bulk (type_string)))))
     return g_variant_is_normal_form (value);
@@ -493,7 +494,7 @@ p_message_kind_get_body_type (PMessageKind kind)
     case P_MESSAGE_HELLO:        return G_VARIANT_TYPE ("(uxas)");
     case P_MESSAGE_RESULT:       return G_VARIANT_TYPE ("(tv)");
     case P_MESSAGE_ERROR:        return G_VARIANT_TYPE ("(tsis)");
-    case P_MESSAGE_CHUNK_RESULT: return G_VARIANT_TYPE ("(tava(usis))");
+    case P_MESSAGE_CHUNK_RESULT: return G_VARIANT_TYPE ("(tva(usis))");
     default:                     return NULL;
     }
 }
@@ -519,6 +520,146 @@ p_message_kind_is_valid (PMessageKind kind,
       return FALSE;
     }
 }
+
+/* {{{ Message bodies, without format strings (parsing one costs more than
+ * building the message) */
+
+GVariant *
+p_message_new_task (guint64     id,
+                    const char *function,
+                    GVariant   *args)
+{
+  GVariant *fields[3] = {
+    g_variant_new_uint64 (id),
+    g_variant_new_string (function),
+    g_variant_new_variant (args),
+  };
+
+  return g_variant_new_tuple (fields, 3);
+}
+
+GVariant *
+p_message_new_chunk (guint64     id,
+                     const char *function,
+                     GVariant   *items,
+                     gboolean    stop_at_first_error)
+{
+  GVariant *fields[4] = {
+    g_variant_new_uint64 (id),
+    g_variant_new_string (function),
+    g_variant_new_variant (items),
+    g_variant_new_boolean (stop_at_first_error),
+  };
+
+  return g_variant_new_tuple (fields, 4);
+}
+
+GVariant *
+p_message_new_cancel (guint64 id)
+{
+  GVariant *field = g_variant_new_uint64 (id);
+
+  return g_variant_new_tuple (&field, 1);
+}
+
+GVariant *
+p_message_new_result (guint64   id,
+                      GVariant *value)
+{
+  GVariant *fields[2] = {
+    g_variant_new_uint64 (id),
+    g_variant_new_variant (value),
+  };
+
+  return g_variant_new_tuple (fields, 2);
+}
+
+GVariant *
+p_message_new_error (guint64       id,
+                     const GError *error)
+{
+  GVariant *fields[4] = {
+    g_variant_new_uint64 (id),
+    g_variant_new_string (g_quark_to_string (error->domain)),
+    g_variant_new_int32 (error->code),
+    g_variant_new_string (error->message),
+  };
+
+  return g_variant_new_tuple (fields, 4);
+}
+
+/* A chunk's results: when they all have one type T, as an "aT", so that
+ * the pool checks and reads them without a variant around each (an "ax"
+ * of a million squares is checked in constant time); otherwise as an
+ * "av". The failures are (index in the chunk, domain, code, message). */
+GVariant *
+p_message_new_chunk_result (guint64    id,
+                            GVariant **values,
+                            gsize      n_values,
+                            GVariant  *errors)
+{
+  const GVariantType *type = n_values > 0 ? g_variant_get_type (values[0]) : NULL;
+  GVariant *fields[3];
+  GVariant *array;
+
+  for (gsize i = 1; i < n_values && type != NULL; i++)
+    if (!g_variant_type_equal (g_variant_get_type (values[i]), type))
+      type = NULL;
+
+  /* Variants are boxed again: an "av" always holds boxed results. */
+  if (type != NULL && g_variant_type_equal (type, G_VARIANT_TYPE_VARIANT))
+    type = NULL;
+
+  if (type != NULL && g_variant_type_is_basic (type) &&
+      basic_fixed_size (g_variant_type_peek_string (type)[0]) > 0)
+    {
+      gsize size = basic_fixed_size (g_variant_type_peek_string (type)[0]);
+      guint8 *data = g_malloc (n_values * size);
+      g_autoptr(GVariantType) array_type = g_variant_type_new_array (type);
+
+      /* Fixed-size items are their bytes, one after the other. */
+      for (gsize i = 0; i < n_values; i++)
+        g_variant_store (values[i], data + i * size);
+      array = g_variant_new_from_data (array_type, data, n_values * size, TRUE, g_free, data);
+    }
+  else if (type != NULL)
+    {
+      array = g_variant_new_array (type, values, n_values);
+    }
+  else
+    {
+      g_autofree GVariant **boxed = g_new (GVariant *, MAX (n_values, 1));
+
+      for (gsize i = 0; i < n_values; i++)
+        boxed[i] = g_variant_new_variant (values[i]);
+      array = g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n_values);
+    }
+
+  fields[0] = g_variant_new_uint64 (id);
+  fields[1] = g_variant_new_variant (array);
+  fields[2] = errors;
+
+  return g_variant_new_tuple (fields, 3);
+}
+
+/* The @index-th value of a chunk's results ("av" or "aT"). */
+GVariant *
+p_chunk_values_get (GVariant *values,
+                    gsize     index)
+{
+  GVariant *child = g_variant_get_child_value (values, index);
+  GVariant *value;
+
+  if (!g_variant_is_of_type (values, G_VARIANT_TYPE ("av")))
+    return child;
+
+  value = g_variant_get_variant (child);
+  g_variant_unref (child);
+
+  return value;
+}
+
+/* }}} */
 
 /* Serializes @body straight into a frame: one copy of the data at most. */
 GBytes *
@@ -581,6 +722,130 @@ p_message_encode (PMessageKind  kind,
 
   return g_bytes_new_take (frame, P_FRAME_HEADER_SIZE + pad8 (size));
 }
+
+/* {{{ The frames of the hot path, written directly */
+
+static void
+write_offset (guint8 *data,
+              gsize   value,
+              gsize   offset_size)
+{
+  /* Little-endian, whatever the host is. */
+  for (gsize i = 0; i < offset_size; i++)
+    data[i] = (value >> (8 * i)) & 0xff;
+}
+
+/* A frame whose body is a (t[s]v[b]): what a task, a chunk and a result
+ * are. It is laid out here as GVariant lays out a tuple (members aligned,
+ * the end of every variable-size member but the last in a table at the
+ * end, last first), and the payload, the variant's value, is stored
+ * straight into the frame: this skips building a GVariant tuple (five
+ * values, each with a look-up of its type) for every task. The tests
+ * check it against p_message_encode(). */
+static GBytes *
+encode_envelope (PMessageKind   kind,
+                 guint64        id,
+                 const char    *name,
+                 GVariant      *payload,
+                 int            flag,
+                 gsize          max_message_size,
+                 GError       **error)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (payload);
+  g_autoptr(GVariant) normal = NULL;
+  const char *type;
+  gsize type_length, data_size, name_size, name_end, payload_start, payload_end, body_end;
+  gsize n_offsets, size, offset_size;
+  guint32 header[2];
+  guint8 *frame, *body;
+
+  /* Free for trusted values: those built here, or received. */
+  normal = p_variant_is_normal_form (owned) ? g_variant_ref (owned) : g_variant_get_normal_form (owned);
+  type = g_variant_get_type_string (normal);
+  type_length = strlen (type);
+  data_size = g_variant_get_size (normal);
+
+  name_size = name != NULL ? strlen (name) + 1 : 0;
+  name_end = 8 + name_size;
+  payload_start = align_up (name_end, 8);
+  payload_end = payload_start + data_size + 1 + type_length;
+  body_end = payload_end + (flag >= 0 ? 1 : 0);
+  n_offsets = (name != NULL ? 1 : 0) + (flag >= 0 ? 1 : 0);
+  size = container_size_for (body_end, n_offsets);
+  offset_size = offset_size_for (size);
+
+  if (size > max_message_size)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                   _("Message of %" G_GSIZE_FORMAT " bytes is over the limit of %" G_GSIZE_FORMAT " bytes"),
+                   size, max_message_size);
+      return NULL;
+    }
+
+  frame = g_malloc (P_FRAME_HEADER_SIZE + pad8 (size));
+  header[0] = (guint32) size;
+  header[1] = (guint32) kind;
+  memcpy (frame, header, sizeof header);
+  body = frame + P_FRAME_HEADER_SIZE;
+
+  memcpy (body, &id, sizeof id);
+  if (name != NULL)
+    memcpy (body + 8, name, name_size);
+  memset (body + name_end, 0, payload_start - name_end);
+  g_variant_store (normal, body + payload_start);
+  body[payload_start + data_size] = '\0';
+  memcpy (body + payload_start + data_size + 1, type, type_length);
+  if (flag >= 0)
+    body[payload_end] = flag;
+
+  /* The table: the payload's end (when the flag follows it), then the
+   * name's end. */
+  if (flag >= 0)
+    write_offset (body + body_end, payload_end, offset_size);
+  if (name != NULL)
+    write_offset (body + size - offset_size, name_end, offset_size);
+
+  memset (body + size, 0, pad8 (size) - size);
+
+  return g_bytes_new_take (frame, P_FRAME_HEADER_SIZE + pad8 (size));
+}
+
+/* A TASK frame, (tsv): as p_message_encode (P_MESSAGE_TASK,
+ * p_message_new_task (...)), faster. */
+GBytes *
+p_message_encode_task (guint64      id,
+                       const char  *function,
+                       GVariant    *args,
+                       gsize        max_message_size,
+                       GError     **error)
+{
+  return encode_envelope (P_MESSAGE_TASK, id, function, args, -1, max_message_size, error);
+}
+
+/* A CHUNK frame, (tsvb). */
+GBytes *
+p_message_encode_chunk (guint64      id,
+                        const char  *function,
+                        GVariant    *items,
+                        gboolean     stop_at_first_error,
+                        gsize        max_message_size,
+                        GError     **error)
+{
+  return encode_envelope (P_MESSAGE_CHUNK, id, function, items, stop_at_first_error ? 1 : 0,
+                          max_message_size, error);
+}
+
+/* A RESULT frame, (tv). */
+GBytes *
+p_message_encode_result (guint64      id,
+                         GVariant    *value,
+                         gsize        max_message_size,
+                         GError     **error)
+{
+  return encode_envelope (P_MESSAGE_RESULT, id, NULL, value, -1, max_message_size, error);
+}
+
+/* }}} */
 
 struct _PFrameReader
 {
@@ -747,10 +1012,16 @@ decode_body (PMessageKind   kind,
       return NULL;
     }
 
-  /* Checked: marked trusted, so that no later use checks it again (the
-   * fields a worker sends back, say). */
-  g_clear_pointer (&body, g_variant_unref);
-  return g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, TRUE));
+  /* Checked: trusted from now on, so that no later use checks it again
+   * (the fields a worker sends back, say). GLib's own check marks it so;
+   * after ours (large messages), it is made again, trusted. */
+  if (g_bytes_get_size (bytes) > SMALL_VALUE_SIZE)
+    {
+      g_clear_pointer (&body, g_variant_unref);
+      body = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, TRUE));
+    }
+
+  return g_steal_pointer (&body);
 }
 
 /* Returns TRUE and a message when one is complete, FALSE without an error
@@ -926,7 +1197,8 @@ p_chunk_message_holds_array (GVariant *body)
   return g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY);
 }
 
-/* A CHUNK_RESULT for a chunk of @n_items: failures in item order; every
+/* A CHUNK_RESULT for a chunk of @n_items: @values (what its variant
+ * holds) is an array; failures in item order; every
  * item once when the chunk does not stop at its first failure; the items
  * up to and including the first failure when it does. */
 gboolean
@@ -935,10 +1207,14 @@ p_chunk_result_is_valid (GVariant   *values,
                          guint       n_items,
                          PChunkRule  rule)
 {
-  gsize n_values = g_variant_n_children (values);
+  gsize n_values;
   gsize n_errors = g_variant_n_children (errors);
   guint32 first_index = 0;
   guint32 previous = 0;
+
+  if (!g_variant_is_of_type (values, G_VARIANT_TYPE_ARRAY))
+    return FALSE;
+  n_values = g_variant_n_children (values);
 
   for (gsize i = 0; i < n_errors; i++)
     {

@@ -39,7 +39,7 @@ typedef enum
   P_MESSAGE_HELLO        = 16,  /* (uxas)        protocol version, pid, function names */
   P_MESSAGE_RESULT       = 17,  /* (tv)          id, value */
   P_MESSAGE_ERROR        = 18,  /* (tsis)        id, error domain, code, message */
-  P_MESSAGE_CHUNK_RESULT = 19,  /* (tava(usis))  id, values, (item index, domain, code, message) */
+  P_MESSAGE_CHUNK_RESULT = 19,  /* (tva(usis))   id, values ("av", or "aT" when all are T), (item index, domain, code, message) */
 } PMessageKind;
 
 typedef enum
@@ -55,12 +55,47 @@ const GVariantType *p_message_kind_get_body_type (PMessageKind kind);
 gboolean            p_message_kind_is_valid      (PMessageKind kind,
                                                   PDirection   direction);
 
+GVariant           *p_message_new_task           (guint64       id,
+                                                  const char   *function,
+                                                  GVariant     *args);
+GVariant           *p_message_new_chunk          (guint64       id,
+                                                  const char   *function,
+                                                  GVariant     *items,
+                                                  gboolean      stop_at_first_error);
+GVariant           *p_message_new_cancel         (guint64       id);
+GVariant           *p_message_new_result         (guint64       id,
+                                                  GVariant     *value);
+GVariant           *p_message_new_error          (guint64       id,
+                                                  const GError *error);
+GVariant           *p_message_new_chunk_result   (guint64       id,
+                                                  GVariant    **values,
+                                                  gsize         n_values,
+                                                  GVariant     *errors);
+GVariant           *p_chunk_values_get           (GVariant     *values,
+                                                  gsize         index);
+
 GBytes             *p_message_encode             (PMessageKind kind,
                                                   GVariant    *body,
                                                   gsize        max_message_size,
                                                   GError     **error);
 
 typedef struct _PFrameReader PFrameReader;
+
+GBytes             *p_message_encode_task        (guint64       id,
+                                                  const char   *function,
+                                                  GVariant     *args,
+                                                  gsize         max_message_size,
+                                                  GError      **error);
+GBytes             *p_message_encode_chunk       (guint64       id,
+                                                  const char   *function,
+                                                  GVariant     *items,
+                                                  gboolean      stop_at_first_error,
+                                                  gsize         max_message_size,
+                                                  GError      **error);
+GBytes             *p_message_encode_result      (guint64       id,
+                                                  GVariant     *value,
+                                                  gsize         max_message_size,
+                                                  GError      **error);
 
 PFrameReader       *p_frame_reader_new           (PDirection    direction,
                                                   gsize         max_message_size);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "p-map-iter-private.h"
+#include "p-channel-private.h"
 #include "p-i18n-private.h"
 
 /**
@@ -64,6 +65,7 @@ struct _PMapIter
 
   GMutex mutex;
   GCond cond;
+  guint n_waiters;       /* blocked in next(): a broadcast is a system call */
 
   gboolean ordered;
   guint n_items;
@@ -236,7 +238,8 @@ arrived_unlock (PMapIter *self)
   GQueue entries = G_QUEUE_INIT;
   Waiter *waiter;
 
-  g_cond_broadcast (&self->cond);
+  if (self->n_waiters > 0)
+    g_cond_broadcast (&self->cond);
 
   while (!g_queue_is_empty (&self->waiters))
     {
@@ -307,7 +310,8 @@ store_locked (PMapIter *self,
   self->n_received++;
 }
 
-/* A chunk's results: @values holds the successes in item order ("av"),
+/* A chunk's results: @values holds the successes in item order ("av", or
+ * "aT" when they share a type T),
  * @errors the failures as (index in chunk, domain, code, message). */
 void
 p_map_iter_push_chunk (PMapIter *self,
@@ -343,10 +347,7 @@ p_map_iter_push_chunk (PMapIter *self,
         }
       else if (next_value < n_values)
         {
-          GVariant *boxed = g_variant_get_child_value (values, next_value++);
-
-          store_locked (self, first_item + i, g_variant_get_variant (boxed), NULL);
-          g_variant_unref (boxed);
+          store_locked (self, first_item + i, p_chunk_values_get (values, next_value++), NULL);
         }
       else
         {
@@ -439,6 +440,7 @@ p_map_iter_next (PMapIter  *self,
   end_time = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : timeout_usec;
 
   g_mutex_lock (&self->mutex);
+  self->n_waiters++;
   while ((taken = take_locked (self, &entry)) == TAKE_NOTHING_YET)
     {
       if (end_time == 0)
@@ -451,6 +453,7 @@ p_map_iter_next (PMapIter  *self,
           break;
         }
     }
+  self->n_waiters--;
   g_mutex_unlock (&self->mutex);
 
   if (taken == TAKE_NOTHING_YET)

@@ -73,9 +73,13 @@
  * Since: 0.1
  */
 
-/* Tasks sent to a worker ahead of the one it runs, so that it never waits
- * for the next one; those not started are run elsewhere if it dies. */
-#define MAX_IN_FLIGHT_PER_WORKER 2
+/* Messages sent to a worker ahead of the one it runs, so that it never
+ * waits for the next one (those not started run elsewhere if it dies):
+ * one, or for a worker whose tasks are short, enough that their replies
+ * leave together. */
+#define IN_FLIGHT_PER_WORKER 2
+#define IN_FLIGHT_PER_FAST_WORKER 32
+#define FAST_TASK_USEC 100
 /* Consecutive workers that fail to start before tasks fail. */
 #define MAX_START_FAILURES 5
 #define STARTUP_TIMEOUT_SEC 30
@@ -122,7 +126,7 @@ struct _Job
   guint n_chunks;
   guint n_chunks_left;
   Chunk **chunks;         /* a slot is cleared once its chunk is done */
-  GVariant **chunk_values;/* JOB_MAP: each chunk's "av" */
+  GVariant **chunk_values;/* JOB_MAP: each chunk's results ("av" or "aT") */
 
   GList link;             /* in core->jobs */
 };
@@ -161,6 +165,7 @@ struct _Core
   GMainContext *context;
   GThread *thread;
   GSource *wakeup;
+  int wake_pending;       /* atomic: the wake-up source is due */
   GWeakRef pool;
   GMainContext *signal_context;
 
@@ -172,7 +177,7 @@ struct _Core
   gboolean terminate_requested;
   gboolean finished;      /* closed, every worker reaped, nothing left */
   GError *start_error;    /* set while workers keep failing to start */
-  guint64 next_id;
+  gsize next_id;          /* atomic */
   Settings settings;
   gboolean settings_changed;
 
@@ -285,10 +290,13 @@ core_is_current_thread (Core *core)
   return g_main_context_is_owner (core->context);
 }
 
+/* From any thread. One wake-up per batch: only the first caller after the
+ * pool thread looked writes to the context's eventfd. */
 static void
 core_wake (Core *core)
 {
-  g_source_set_ready_time (core->wakeup, 0);
+  if (!g_atomic_int_exchange (&core->wake_pending, TRUE))
+    g_main_context_wakeup (core->context);
 }
 
 /* }}} */
@@ -368,13 +376,7 @@ chunk_free (Chunk *chunk)
 static guint64
 core_next_id (Core *core)
 {
-  guint64 id;
-
-  g_mutex_lock (&core->mutex);
-  id = ++core->next_id;
-  g_mutex_unlock (&core->mutex);
-
-  return id;
+  return (guint64) g_atomic_pointer_add (&core->next_id, 1) + 1;
 }
 
 static Job *
@@ -492,7 +494,7 @@ core_send_cancel (Core    *core,
 {
   g_autoptr(GBytes) frame = NULL;
 
-  frame = p_message_encode (P_MESSAGE_CANCEL, g_variant_new ("(t)", chunk->id),
+  frame = p_message_encode (P_MESSAGE_CANCEL, p_message_new_cancel (chunk->id),
                             core->max_message_size, NULL);
   p_process_send (chunk->process, frame);
 }
@@ -603,7 +605,8 @@ core_chunk_failed (Core   *core,
 }
 
 /* A released chunk's reply: for a task, @values is its "v"; for a chunk,
- * the "av" of its successes and the "a(usis)" of its failures. */
+ * the array of its successes ("av", or "aT" when they share a type) and
+ * the "a(usis)" of its failures. */
 static void
 core_chunk_succeeded (Core     *core,
                       Job      *job,
@@ -1000,7 +1003,9 @@ core_on_reply (Core         *core,
 
   if (kind == P_MESSAGE_CHUNK_RESULT)
     {
-      values = g_variant_get_child_value (body, 1);
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 1);
+
+      values = g_variant_get_variant (boxed);
       errors = g_variant_get_child_value (body, 2);
 
       if (!p_chunk_result_is_valid (values, errors, chunk->n_items,
@@ -1012,9 +1017,15 @@ core_on_reply (Core         *core,
         }
     }
 
-  /* The next one starts now. */
+  /* The next one starts now; how long this one ran tells how deep the
+   * worker's queue should be. */
   if (process->in_flight.head == &chunk->link)
-    process->running_since = g_get_monotonic_time ();
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      process->average_run_usec += ((now - process->running_since) - process->average_run_usec) / 8;
+      process->running_since = now;
+    }
   g_queue_unlink (&process->in_flight, &chunk->link);
   chunk->state = CHUNK_NEW;
   chunk->process = NULL;
@@ -1182,13 +1193,19 @@ process_is_retiring (PProcess       *process,
          process->n_tasks_sent >= settings->max_tasks_per_worker;
 }
 
+static guint
+process_max_in_flight (PProcess *process)
+{
+  return process->average_run_usec < FAST_TASK_USEC ? IN_FLIGHT_PER_FAST_WORKER : IN_FLIGHT_PER_WORKER;
+}
+
 static gboolean
 process_takes_tasks (PProcess       *process,
                      guint           depth,
                      const Settings *settings)
 {
   return process->state == P_PROCESS_READY &&
-         process->in_flight.length < depth &&
+         process->in_flight.length < MIN (depth, process_max_in_flight (process)) &&
          !process_is_retiring (process, settings);
 }
 
@@ -1312,7 +1329,7 @@ core_schedule (Core *core)
   gboolean closed;
 
   /* Breadth first: every idle worker gets a task before any gets two. */
-  for (guint depth = 1; depth <= MAX_IN_FLIGHT_PER_WORKER && !g_queue_is_empty (&core->pending); depth++)
+  for (guint depth = 1; depth <= IN_FLIGHT_PER_FAST_WORKER && !g_queue_is_empty (&core->pending); depth++)
     for (guint i = 0; i < core->processes->len && !g_queue_is_empty (&core->pending); i++)
       {
         PProcess *process = g_ptr_array_index (core->processes, i);
@@ -1399,8 +1416,8 @@ core_wakeup_dispatch (GSource     *source,
   gboolean terminate;
   Job *job;
 
-  /* Re-armed before looking, so that a wake-up during this is not lost. */
-  g_source_set_ready_time (source, -1);
+  /* Cleared before looking, so that a wake-up during this is not lost. */
+  g_atomic_int_set (&core->wake_pending, FALSE);
 
   g_mutex_lock (&core->mutex);
   incoming = core->incoming;
@@ -1435,8 +1452,30 @@ core_wakeup_dispatch (GSource     *source,
   return G_SOURCE_CONTINUE;
 }
 
+typedef struct
+{
+  GSource source;
+  Core *core;
+} WakeupSource;
+
+static gboolean
+core_wakeup_prepare (GSource *source,
+                     gint    *timeout)
+{
+  *timeout = -1;
+  return g_atomic_int_get (&((WakeupSource *) source)->core->wake_pending);
+}
+
+static gboolean
+core_wakeup_check (GSource *source)
+{
+  return g_atomic_int_get (&((WakeupSource *) source)->core->wake_pending);
+}
+
+/* Not g_source_set_ready_time(): it writes to the context's eventfd each
+ * time, the pool thread's re-arming included. */
 static GSourceFuncs wakeup_source_funcs = {
-  NULL, NULL, core_wakeup_dispatch, NULL, NULL, NULL,
+  core_wakeup_prepare, core_wakeup_check, core_wakeup_dispatch, NULL, NULL, NULL,
 };
 
 static gpointer
@@ -1519,7 +1558,8 @@ core_new (PPool              *pool,
   core->context = g_main_context_new ();
   core->signal_context = g_main_context_ref_thread_default ();
 
-  core->wakeup = g_source_new (&wakeup_source_funcs, sizeof (GSource));
+  core->wakeup = g_source_new (&wakeup_source_funcs, sizeof (WakeupSource));
+  ((WakeupSource *) core->wakeup)->core = core;
   g_source_set_callback (core->wakeup, NULL, core, NULL);
   g_source_set_static_name (core->wakeup, "[processing-glib] pool wake-up");
   g_source_set_priority (core->wakeup, G_PRIORITY_DEFAULT);
@@ -1688,9 +1728,7 @@ build_apply_job (PPool         *self,
 
   owned_args = args ? g_variant_ref_sink (args) : g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
   id = core_next_id (self->core);
-  frame = p_message_encode (P_MESSAGE_TASK,
-                            g_variant_new ("(tsv)", id, function, owned_args),
-                            self->core->max_message_size, error);
+  frame = p_message_encode_task (id, function, owned_args, self->core->max_message_size, error);
   if (frame == NULL)
     return NULL;
 
@@ -1751,11 +1789,8 @@ build_map_job (PPool         *self,
       guint64 id = core_next_id (self->core);
       GBytes *frame;
 
-      frame = p_message_encode (P_MESSAGE_CHUNK,
-                                g_variant_new ("(ts@vb)", id, function,
-                                               g_variant_new_variant (slice_items (owned_items, first, n)),
-                                               kind == JOB_MAP),
-                                self->core->max_message_size, error);
+      frame = p_message_encode_chunk (id, function, slice_items (owned_items, first, n),
+                                      kind == JOB_MAP, self->core->max_message_size, error);
       if (frame == NULL)
         {
           for (guint i = 0; i < job->n_chunks; i++)

@@ -192,16 +192,18 @@ process_read (PProcess *self)
 }
 
 static gboolean
-on_readable (GObject  *stream,
-             gpointer  user_data)
+on_readable (GSocket      *socket,
+             GIOCondition  condition,
+             gpointer      user_data)
 {
   process_read (user_data);
   return G_SOURCE_CONTINUE;
 }
 
 static gboolean
-on_writable (GObject  *stream,
-             gpointer  user_data)
+on_writable (GSocket      *socket,
+             GIOCondition  condition,
+             gpointer      user_data)
 {
   PProcess *self = user_data;
 
@@ -320,6 +322,8 @@ p_process_spawn (const char * const      *argv,
   self->callbacks = callbacks;
   self->user_data = user_data;
   self->state = P_PROCESS_STARTING;
+  /* Slow until shown otherwise: a short queue, which balances long tasks. */
+  self->average_run_usec = G_USEC_PER_SEC / 100;
   self->subprocess = g_steal_pointer (&subprocess);
   /* NULL if it already exited: a worker that dies at once has no pid to
    * show. */
@@ -331,8 +335,13 @@ p_process_spawn (const char * const      *argv,
   g_queue_init (&self->in_flight);
   g_queue_init (&self->outgoing);
 
-  self->input_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream)), NULL);
+  /* The socket's own source rather than the pollable stream's, which has
+   * a child source: it may recurse (it never does), because GLib removes
+   * and adds again the descriptors of a source that may not, with two
+   * writes to the context's eventfd, every dispatch. */
+  self->input_source = g_socket_create_source (self->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
   g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_readable), self, NULL);
+  g_source_set_can_recurse (self->input_source, TRUE);
   g_source_attach (self->input_source, g_main_context_get_thread_default ());
 
   g_subprocess_wait_async (self->subprocess, NULL, on_wait_done, self);
@@ -399,8 +408,9 @@ p_process_flush (PProcess *self)
 
       if (ret == G_POLLABLE_RETURN_WOULD_BLOCK)
         {
-          self->output_source = g_pollable_output_stream_create_source (output, NULL);
+          self->output_source = g_socket_create_source (self->socket, G_IO_OUT | G_IO_HUP | G_IO_ERR, NULL);
           g_source_set_callback (self->output_source, G_SOURCE_FUNC (on_writable), self, NULL);
+          g_source_set_can_recurse (self->output_source, TRUE);
           g_source_attach (self->output_source, g_main_context_get_thread_default ());
           return;
         }

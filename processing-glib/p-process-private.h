@@ -54,6 +54,7 @@ struct _PProcess
   GQueue in_flight;          /* messages sent, not answered; the head runs */
   guint n_tasks_sent;
   gint64 running_since;      /* when the head started */
+  gint64 average_run_usec;   /* of its tasks, lately */
   GSource *running_timer;    /* for the head's time-out or cancel grace */
 
   /*< private >*/

@@ -54,6 +54,7 @@ struct _PResult
 
   GMutex mutex;
   GCond cond;
+  guint n_waiters;             /* under the mutex: a broadcast is a system call */
 
   /* Written once under the mutex, then read-only. */
   int ready;                   /* atomic */
@@ -76,6 +77,8 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+static guint notify_signal_id;
+static GQuark ready_quark;
 
 G_DEFINE_FINAL_TYPE (PResult, p_result, G_TYPE_OBJECT)
 
@@ -148,6 +151,9 @@ p_result_class_init (PResultClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
+  ready_quark = g_quark_from_static_string ("ready");
+
   p_i18n_init ();
 }
 
@@ -185,6 +191,7 @@ static void
 complete (PResult *self)
 {
   PResultReadyFunc ready_func;
+  gboolean waited_for;
 
   /* Let go of the pool before anybody can see the result: a waiter that
    * then drops the pool must be the one whose unref reaps the workers. */
@@ -192,14 +199,18 @@ complete (PResult *self)
 
   g_mutex_lock (&self->mutex);
   g_atomic_int_set (&self->ready, TRUE);
-  g_cond_broadcast (&self->cond);
+  waited_for = self->n_waiters > 0;
   ready_func = g_steal_pointer (&self->ready_func);
   g_mutex_unlock (&self->mutex);
 
+  /* After the unlock, so that the waiter does not wake to a held mutex;
+   * the caller holds a reference meanwhile. */
+  if (waited_for)
+    g_cond_broadcast (&self->cond);
+
   /* Only when somebody listens: a notification nobody dispatches would
    * keep the result alive in a context that is never run. */
-  if (g_signal_has_handler_pending (self, g_signal_lookup ("notify", G_TYPE_OBJECT),
-                                    g_quark_from_static_string ("ready"), FALSE))
+  if (g_signal_has_handler_pending (self, notify_signal_id, ready_quark, FALSE))
     g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
                                 notify_ready_in_context,
                                 g_object_ref (self), g_object_unref);
@@ -229,8 +240,9 @@ p_result_return_error (PResult *self,
   complete (self);
 }
 
-/* A map's result: the "av" of every chunk, in order; the single "av" of
- * the whole map is assembled by whoever reads it, not by the pool thread. */
+/* A map's result: the results of every chunk ("av" or "aT"), in order;
+ * the single "av" of the whole map is assembled by whoever reads it, not
+ * by the pool thread. */
 void
 p_result_return_chunks (PResult   *self,
                         GVariant **chunk_values,
@@ -311,6 +323,7 @@ p_result_wait (PResult *self,
   end_time = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : -1;
 
   g_mutex_lock (&self->mutex);
+  self->n_waiters++;
   while (!g_atomic_int_get (&self->ready))
     {
       if (end_time < 0)
@@ -318,6 +331,7 @@ p_result_wait (PResult *self,
       else if (!g_cond_wait_until (&self->cond, &self->mutex, end_time))
         break;
     }
+  self->n_waiters--;
   g_mutex_unlock (&self->mutex);
 
   return p_result_ready (self);
@@ -334,8 +348,17 @@ assemble_chunks (PResult *self)
     {
       gsize n = g_variant_n_children (self->chunk_values[i]);
 
+      gboolean boxed = g_variant_is_of_type (self->chunk_values[i], G_VARIANT_TYPE ("av"));
+
+      /* "av" items are variants already; "aT" items get one. */
       for (gsize j = 0; j < n && k < self->n_items; j++)
-        children[k++] = g_variant_get_child_value (self->chunk_values[i], j);
+        {
+          GVariant *child = g_variant_get_child_value (self->chunk_values[i], j);
+
+          children[k++] = boxed ? child : g_variant_ref_sink (g_variant_new_variant (child));
+          if (!boxed)
+            g_variant_unref (child);
+        }
     }
 
   g_assert (k == self->n_items);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <glib-unix.h>
 
@@ -70,6 +71,12 @@
  * Since: 0.1
  */
 
+/* A reply kept back, to leave with the next ones, waits this long at most
+ * (the next task may be a long one). */
+#define REPLY_DELAY_USEC 200
+#define MAX_BATCHED_REPLIES 64
+#define MAX_BATCHED_BYTES (64 * 1024)
+
 typedef struct
 {
   PTaskFunc func;
@@ -77,21 +84,12 @@ typedef struct
   GDestroyNotify destroy;
 } Function;
 
-/* What the reader thread hands to the task thread. */
-typedef enum
-{
-  INCOMING_MESSAGE,
-  INCOMING_END,      /* the pool closed the channel: finish and exit */
-  INCOMING_FAILED,   /* the channel broke */
-} IncomingKind;
-
+/* A task or chunk received and not started. */
 typedef struct
 {
-  IncomingKind kind;
-  PMessageKind message_kind;
+  PMessageKind kind;
   GVariant *body;
-  GError *error;
-} Incoming;
+} Message;
 
 struct _PWorker
 {
@@ -99,16 +97,30 @@ struct _PWorker
 
   GHashTable *functions;   /* name → Function */
 
-  /* While running. */
+  /* While running. The channel is read by the reader thread, which queues
+   * the tasks for the thread that runs them and passes a CANCEL to the
+   * running task at once. */
   gsize max_message_size;
-  GSocket *read_socket;
-  GSocket *write_socket;
-  GAsyncQueue *incoming;   /* Incoming * */
+  GSocket *socket;
+  int wakeup_fd;           /* eventfd: pulls the reader out of poll() */
+  GThread *reader_thread;
 
   GMutex mutex;            /* for what follows */
+  GCond queued_cond;       /* for the task thread */
+  PFrameReader *reader;
+  GQueue queue;            /* Message *, in order */
+  GHashTable *queued;      /* ids received, not started: id → cancelled? */
   guint64 running_id;
   GCancellable *running_cancellable;
-  GHashTable *queued;      /* ids received, not started: id → cancelled? */
+  gboolean task_running;
+  gboolean task_thread_waiting;
+  gboolean stopping;
+  gboolean input_ended;    /* the pool closed its end: finish and exit */
+  GError *input_error;     /* the channel broke, or carried garbage */
+  GError *output_error;    /* sending failed: the pool is gone */
+  GByteArray *output;      /* replies not sent yet */
+  guint n_output;
+  gint64 output_since;
 };
 
 G_DEFINE_FINAL_TYPE (PWorker, p_worker, G_TYPE_OBJECT)
@@ -124,11 +136,10 @@ function_free (gpointer data)
 }
 
 static void
-incoming_free (Incoming *incoming)
+message_free (Message *message)
 {
-  g_clear_pointer (&incoming->body, g_variant_unref);
-  g_clear_error (&incoming->error);
-  g_free (incoming);
+  g_variant_unref (message->body);
+  g_free (message);
 }
 
 static void
@@ -138,10 +149,16 @@ p_worker_finalize (GObject *object)
 
   g_clear_pointer (&self->functions, g_hash_table_unref);
   g_clear_pointer (&self->queued, g_hash_table_unref);
-  g_clear_pointer (&self->incoming, g_async_queue_unref);
-  g_clear_object (&self->read_socket);
-  g_clear_object (&self->write_socket);
+  g_queue_clear_full (&self->queue, (GDestroyNotify) message_free);
+  g_clear_pointer (&self->reader, p_frame_reader_free);
+  g_clear_pointer (&self->output, g_byte_array_unref);
+  g_clear_object (&self->socket);
   g_clear_object (&self->running_cancellable);
+  g_clear_error (&self->input_error);
+  g_clear_error (&self->output_error);
+  if (self->wakeup_fd >= 0)
+    close (self->wakeup_fd);
+  g_cond_clear (&self->queued_cond);
   g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (p_worker_parent_class)->finalize (object);
@@ -162,7 +179,10 @@ p_worker_init (PWorker *self)
 {
   self->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, function_free);
   self->queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  self->incoming = g_async_queue_new_full ((GDestroyNotify) incoming_free);
+  self->output = g_byte_array_new ();
+  self->wakeup_fd = -1;
+  g_cond_init (&self->queued_cond);
+  g_queue_init (&self->queue);
   g_mutex_init (&self->mutex);
 }
 
@@ -239,180 +259,257 @@ p_worker_add_function (PWorker        *self,
   g_hash_table_replace (self->functions, g_strdup (name), function);
 }
 
-static void
-push_incoming (PWorker      *self,
-               IncomingKind  kind,
-               PMessageKind  message_kind,
-               GVariant     *body,
-               GError       *error)
-{
-  Incoming *incoming = g_new0 (Incoming, 1);
+/* {{{ Reading, by whichever thread holds the mutex */
 
-  incoming->kind = kind;
-  incoming->message_kind = message_kind;
-  incoming->body = body;
-  incoming->error = error;
-  g_async_queue_push (self->incoming, incoming);
-}
-
-/* On the reader thread: a cancel reaches a running task at once. */
+/* A cancel reaches a running task at once, and keeps a queued one from
+ * starting. One already answered is let be: cancels and replies cross. */
 static void
-handle_cancel (PWorker  *self,
-               GVariant *body)
+handle_cancel_locked (PWorker  *self,
+                      GVariant *body)
 {
   guint64 id;
 
   g_variant_get (body, "(t)", &id);
 
-  /* One already answered is let be: cancels and replies cross. */
-  g_mutex_lock (&self->mutex);
-  if (self->running_id == id)
+  if (self->task_running && self->running_id == id)
     g_cancellable_cancel (self->running_cancellable);
   else if (g_hash_table_contains (self->queued, &id))
     g_hash_table_insert (self->queued, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (TRUE));
-  g_mutex_unlock (&self->mutex);
 }
 
-/* On the reader thread: a task or chunk waits its turn. */
 static void
-queue_task (PWorker      *self,
-            PMessageKind  kind,
-            GVariant     *body)
+handle_message_locked (PWorker      *self,
+                       PMessageKind  kind,
+                       GVariant     *body)
 {
+  Message *message;
   guint64 id;
 
+  if (kind == P_MESSAGE_CANCEL)
+    {
+      handle_cancel_locked (self, body);
+      g_variant_unref (body);
+      return;
+    }
+
+  if (kind == P_MESSAGE_CHUNK && !p_chunk_message_holds_array (body))
+    {
+      g_variant_unref (body);
+      g_set_error_literal (&self->input_error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                           _("A chunk message holds no array of items"));
+      return;
+    }
+
   g_variant_get_child (body, 0, "t", &id);
-
-  g_mutex_lock (&self->mutex);
   g_hash_table_insert (self->queued, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (FALSE));
-  g_mutex_unlock (&self->mutex);
 
-  push_incoming (self, INCOMING_MESSAGE, kind, body, NULL);
+  message = g_new (Message, 1);
+  message->kind = kind;
+  message->body = body;
+  g_queue_push_tail (&self->queue, message);
+
+  if (self->task_thread_waiting)
+    g_cond_signal (&self->queued_cond);
 }
 
-static gpointer
-reader_thread_main (gpointer user_data)
+/* Reads what the socket has (it never blocks) and queues the messages. */
+static void
+read_available_locked (PWorker *self)
 {
-  PWorker *self = user_data;
-  g_autoptr(PFrameReader) reader = p_frame_reader_new (P_DIRECTION_TO_WORKER, self->max_message_size);
-
   for (;;)
     {
       g_autoptr(GError) error = NULL;
       PMessageKind kind;
       GVariant *body;
       gsize space;
-      guint8 *buffer = p_frame_reader_get_space (reader, &space);
+      guint8 *buffer;
       gssize n_read;
 
-      n_read = g_socket_receive (self->read_socket, (char *) buffer, space, NULL, &error);
+      if (self->input_ended || self->input_error != NULL)
+        return;
 
-      if (n_read == 0 && p_frame_reader_is_idle (reader))
+      buffer = p_frame_reader_get_space (self->reader, &space);
+      n_read = g_socket_receive_with_blocking (self->socket, (char *) buffer, space, FALSE, NULL, &error);
+
+      if (n_read < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return;
+
+      if (n_read == 0 && p_frame_reader_is_idle (self->reader))
         {
-          push_incoming (self, INCOMING_END, 0, NULL, NULL);
-          break;
+          self->input_ended = TRUE;
+          return;
         }
 
       if (n_read <= 0)
         {
-          if (error == NULL)
-            error = g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
-                                         _("The channel ended in the middle of a message"));
-          push_incoming (self, INCOMING_FAILED, 0, NULL, g_steal_pointer (&error));
-          break;
-        }
-
-      p_frame_reader_commit (reader, n_read);
-
-      while (p_frame_reader_pop (reader, &kind, &body, &error))
-        {
-          if (kind == P_MESSAGE_CANCEL)
-            {
-              handle_cancel (self, body);
-              g_variant_unref (body);
-            }
-          else if (kind == P_MESSAGE_CHUNK && !p_chunk_message_holds_array (body))
-            {
-              g_variant_unref (body);
-              error = g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
-                                           _("A chunk message holds no array of items"));
-              break;
-            }
+          /* A reset: the pool is gone. */
+          if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+            self->input_ended = TRUE;
           else
-            {
-              queue_task (self, kind, body);
-            }
+            self->input_error = error ? g_steal_pointer (&error)
+                                      : g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                                                             _("The channel ended in the middle of a message"));
+          return;
         }
+
+      p_frame_reader_commit (self->reader, n_read);
+
+      while (self->input_error == NULL && p_frame_reader_pop (self->reader, &kind, &body, &error))
+        handle_message_locked (self, kind, body);
 
       if (error != NULL)
         {
-          push_incoming (self, INCOMING_FAILED, 0, NULL, g_steal_pointer (&error));
-          break;
+          g_clear_error (&self->input_error);
+          self->input_error = g_steal_pointer (&error);
+          return;
+        }
+
+      if ((gsize) n_read < space)
+        return;
+    }
+}
+
+/* }}} */
+/* {{{ Writing: replies leave together when more tasks are waiting */
+
+static void
+flush_locked (PWorker *self)
+{
+  const char *data = (const char *) self->output->data;
+  gsize size = self->output->len;
+
+  while (size > 0 && self->output_error == NULL)
+    {
+      gssize n = g_socket_send_with_blocking (self->socket, data, size, TRUE, NULL, &self->output_error);
+
+      if (n > 0)
+        {
+          data += n;
+          size -= n;
         }
     }
+
+  g_byte_array_set_size (self->output, 0);
+  self->n_output = 0;
+}
+
+static void wake_reader (PWorker *self);
+
+/* Queues a reply; it leaves at once unless another task waits to run,
+ * and then at the latest REPLY_DELAY_USEC later (see reader_main()). */
+static void
+add_reply_locked (PWorker *self,
+                  GBytes  *frame)
+{
+  gboolean was_empty = self->output->len == 0;
+
+  g_byte_array_append (self->output, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+  self->n_output++;
+
+  if (g_queue_is_empty (&self->queue) ||
+      self->n_output >= MAX_BATCHED_REPLIES ||
+      self->output->len >= MAX_BATCHED_BYTES ||
+      (!was_empty && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC))
+    {
+      flush_locked (self);
+      return;
+    }
+
+  /* The reader sends it if the next task takes long. */
+  if (was_empty)
+    {
+      self->output_since = g_get_monotonic_time ();
+      wake_reader (self);
+    }
+}
+
+static GBytes *
+encode_error (PWorker      *self,
+              guint64       id,
+              const GError *error)
+{
+  return p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, error),
+                           self->max_message_size, NULL);
+}
+
+/* A reply too large for the channel becomes an error. */
+static GBytes *
+check_reply (PWorker *self,
+             guint64  id,
+             GBytes  *frame,
+             GError  *error)
+{
+  g_autoptr(GError) owned_error = error;
+
+  return frame != NULL ? frame : encode_error (self, id, owned_error);
+}
+
+/* }}} */
+/* {{{ The reader thread */
+
+static void
+drain_fd (int fd)
+{
+  guint64 count;
+
+  /* Non-blocking: nothing there is fine. */
+  if (read (fd, &count, sizeof count) < 0 && errno != EAGAIN)
+    g_warning ("Could not read descriptor %d: %s", fd, g_strerror (errno));
+}
+
+static void
+wake_reader (PWorker *self)
+{
+  guint64 one = 1;
+
+  if (write (self->wakeup_fd, &one, sizeof one) < 0)
+    g_warning ("Could not wake the channel reader: %s", g_strerror (errno));
+}
+
+/* Reads the channel: queues tasks, passes cancels on at once, and sends
+ * the replies kept back for too long. */
+static gpointer
+reader_main (gpointer user_data)
+{
+  PWorker *self = user_data;
+
+  g_mutex_lock (&self->mutex);
+  while (!self->stopping)
+    {
+      gboolean reading = !self->input_ended && self->input_error == NULL;
+      GPollFD fds[2] = {
+        { self->wakeup_fd, G_IO_IN, 0 },
+        { g_socket_get_fd (self->socket), G_IO_IN, 0 },
+      };
+      gint timeout = -1;
+
+      if (self->output->len > 0)
+        timeout = MAX (0, (self->output_since + REPLY_DELAY_USEC - g_get_monotonic_time () + 999) / 1000);
+
+      g_mutex_unlock (&self->mutex);
+      g_poll (fds, reading ? 2 : 1, timeout);
+      if (fds[0].revents != 0)
+        drain_fd (self->wakeup_fd);
+      g_mutex_lock (&self->mutex);
+
+      if (fds[1].revents != 0)
+        {
+          read_available_locked (self);
+          /* The task thread must see the end, too. */
+          if ((self->input_ended || self->input_error != NULL) && self->task_thread_waiting)
+            g_cond_signal (&self->queued_cond);
+        }
+
+      if (self->output->len > 0 && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC)
+        flush_locked (self);
+    }
+  g_mutex_unlock (&self->mutex);
 
   return NULL;
 }
 
-/* Blocking write of a whole frame, from the task thread. */
-static gboolean
-send_message (PWorker       *self,
-              PMessageKind   kind,
-              GVariant      *body,
-              GError       **error)
-{
-  g_autoptr(GBytes) frame = NULL;
-  const guint8 *data;
-  gsize size;
-
-  frame = p_message_encode (kind, body, self->max_message_size, error);
-  if (frame == NULL)
-    return FALSE;
-
-  data = g_bytes_get_data (frame, &size);
-  while (size > 0)
-    {
-      gssize n = g_socket_send (self->write_socket, (const char *) data, size, NULL, error);
-
-      if (n < 0)
-        return FALSE;
-
-      data += n;
-      size -= n;
-    }
-
-  return TRUE;
-}
-
-static GVariant *
-error_reply (guint64       id,
-             const GError *error)
-{
-  return g_variant_new ("(tsis)", id, g_quark_to_string (error->domain),
-                        error->code, error->message);
-}
-
-/* Sends a reply; a reply too large for the channel becomes an error. */
-static gboolean
-send_reply (PWorker       *self,
-            guint64        id,
-            PMessageKind   kind,
-            GVariant      *body,
-            GError       **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  if (send_message (self, kind, body, &local_error))
-    return TRUE;
-
-  if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  return send_message (self, P_MESSAGE_ERROR, error_reply (id, local_error), error);
-}
+/* }}} */
+/* {{{ Running tasks */
 
 /* Calls @function; a NULL without an error is a failure of its own. */
 static GVariant *
@@ -443,143 +540,163 @@ call_function (Function      *function,
   return NULL;
 }
 
-static GVariant *
+static GBytes *
 run_task (PWorker      *self,
           Function     *function,
           const char   *name,
           guint64       id,
           GVariant     *body,
-          GCancellable *cancellable,
-          PMessageKind *reply_kind)
+          GCancellable *cancellable)
 {
-  g_autoptr(GVariant) args = NULL;
+  g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
+  g_autoptr(GVariant) args = g_variant_get_variant (boxed);
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
-
-  g_variant_get_child (body, 2, "v", &args);
+  GError *too_large = NULL;
+  GBytes *frame;
 
   result = call_function (function, name, args, cancellable, &error);
   if (result == NULL)
-    {
-      *reply_kind = P_MESSAGE_ERROR;
-      return error_reply (id, error);
-    }
+    return encode_error (self, id, error);
 
-  *reply_kind = P_MESSAGE_RESULT;
-  return g_variant_new ("(tv)", id, result);
+  frame = p_message_encode_result (id, g_steal_pointer (&result), self->max_message_size, &too_large);
+  return check_reply (self, id, frame, too_large);
 }
 
-static GVariant *
+static GBytes *
 run_chunk (PWorker      *self,
            Function     *function,
            const char   *name,
            guint64       id,
            GVariant     *body,
-           GCancellable *cancellable,
-           PMessageKind *reply_kind)
+           GCancellable *cancellable)
 {
-  g_auto(GVariantBuilder) values = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("av"));
   g_auto(GVariantBuilder) errors = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(usis)"));
-  g_autoptr(GVariant) items = NULL;
-  gboolean stop_on_error;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
+  g_autoptr(GVariant) items = g_variant_get_variant (boxed);
+  gboolean stop_at_first_error;
   gsize n_items;
 
-  g_variant_get (body, "(t&svb)", NULL, NULL, &items, &stop_on_error);
-  g_assert (g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY));
+  g_variant_get_child (body, 3, "b", &stop_at_first_error);
 
   n_items = g_variant_n_children (items);
+  values = g_ptr_array_new_full (n_items, (GDestroyNotify) g_variant_unref);
+
   for (gsize i = 0; i < n_items; i++)
     {
       g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
-      g_autoptr(GVariant) result = NULL;
       g_autoptr(GError) error = NULL;
+      GVariant *result;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, &error))
-        {
-          *reply_kind = P_MESSAGE_ERROR;
-          return error_reply (id, error);
-        }
+        return encode_error (self, id, error);
 
       result = call_function (function, name, item, cancellable, &error);
       if (result != NULL)
         {
-          g_variant_builder_add (&values, "v", result);
+          g_ptr_array_add (values, result);
           continue;
         }
 
       g_variant_builder_add (&errors, "(usis)", (guint32) i,
                              g_quark_to_string (error->domain), error->code, error->message);
-      if (stop_on_error)
+      if (stop_at_first_error)
         break;
     }
 
-  *reply_kind = P_MESSAGE_CHUNK_RESULT;
-  return g_variant_new ("(t@av@a(usis))", id,
-                        g_variant_builder_end (&values),
-                        g_variant_builder_end (&errors));
+  {
+    GError *too_large = NULL;
+    GBytes *frame;
+
+    frame = p_message_encode (P_MESSAGE_CHUNK_RESULT,
+                              p_message_new_chunk_result (id, (GVariant **) values->pdata, values->len,
+                                                          g_variant_builder_end (&errors)),
+                              self->max_message_size, &too_large);
+    return check_reply (self, id, frame, too_large);
+  }
 }
 
-/* Runs one task or chunk and replies; FALSE if the channel failed. */
-static gboolean
-serve_message (PWorker       *self,
-               PMessageKind   kind,
-               GVariant      *body,
-               GError       **error)
+/* Runs one task or chunk and queues its reply. */
+static void
+serve_message (PWorker *self,
+               Message *message)
 {
   g_autoptr(GCancellable) cancellable = NULL;
-  GVariant *reply;
-  PMessageKind reply_kind;
+  g_autoptr(GBytes) frame = NULL;
   const char *name;
   Function *function;
   gboolean was_cancelled;
   guint64 id;
 
-  g_variant_get_child (body, 0, "t", &id);
-  g_variant_get_child (body, 1, "&s", &name);
+  g_variant_get_child (message->body, 0, "t", &id);
+  g_variant_get_child (message->body, 1, "&s", &name);
+  function = g_hash_table_lookup (self->functions, name);
 
   g_mutex_lock (&self->mutex);
   was_cancelled = GPOINTER_TO_INT (g_hash_table_lookup (self->queued, &id));
   g_hash_table_remove (self->queued, &id);
   if (!was_cancelled)
     {
+      cancellable = g_cancellable_new ();
       self->running_id = id;
-      self->running_cancellable = cancellable = g_cancellable_new ();
-      g_object_ref (cancellable);
+      self->running_cancellable = g_object_ref (cancellable);
+      self->task_running = TRUE;
     }
   g_mutex_unlock (&self->mutex);
-
-  function = g_hash_table_lookup (self->functions, name);
 
   if (was_cancelled)
     {
       g_autoptr(GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                          _("Operation was cancelled"));
-      reply_kind = P_MESSAGE_ERROR;
-      reply = error_reply (id, cancelled);
+      frame = encode_error (self, id, cancelled);
     }
   else if (function == NULL)
     {
       g_autoptr(GError) unknown = g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
                                                _("No worker serves a function named “%s”"), name);
-      reply_kind = P_MESSAGE_ERROR;
-      reply = error_reply (id, unknown);
+      frame = encode_error (self, id, unknown);
     }
-  else if (kind == P_MESSAGE_TASK)
+  else if (message->kind == P_MESSAGE_TASK)
     {
-      reply = run_task (self, function, name, id, body, cancellable, &reply_kind);
+      frame = run_task (self, function, name, id, message->body, cancellable);
     }
   else
     {
-      reply = run_chunk (self, function, name, id, body, cancellable, &reply_kind);
+      frame = run_chunk (self, function, name, id, message->body, cancellable);
     }
 
   g_mutex_lock (&self->mutex);
+  self->task_running = FALSE;
   self->running_id = 0;
   g_clear_object (&self->running_cancellable);
+  add_reply_locked (self, frame);
+  g_mutex_unlock (&self->mutex);
+}
+
+/* The next message to run; NULL at the end of the input or on an error. */
+static Message *
+next_message (PWorker *self)
+{
+  Message *message = NULL;
+
+  g_mutex_lock (&self->mutex);
+  while (g_queue_is_empty (&self->queue) &&
+         !self->input_ended && self->input_error == NULL && self->output_error == NULL)
+    {
+      self->task_thread_waiting = TRUE;
+      g_cond_wait (&self->queued_cond, &self->mutex);
+      self->task_thread_waiting = FALSE;
+    }
+
+  if (self->input_error == NULL && self->output_error == NULL)
+    message = g_queue_pop_head (&self->queue);
   g_mutex_unlock (&self->mutex);
 
-  return send_reply (self, id, reply_kind, reply, error);
+  return message;
 }
+
+/* }}} */
 
 static int
 compare_strings (gconstpointer a,
@@ -588,9 +705,8 @@ compare_strings (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-static gboolean
-send_hello (PWorker  *self,
-            GError  **error)
+static GBytes *
+encode_hello (PWorker *self)
 {
   g_autofree const char **names = NULL;
   guint n_names;
@@ -598,10 +714,10 @@ send_hello (PWorker  *self,
   names = (const char **) g_hash_table_get_keys_as_array (self->functions, &n_names);
   qsort (names, n_names, sizeof (char *), compare_strings);
 
-  return send_message (self, P_MESSAGE_HELLO,
-                       g_variant_new ("(ux^as)", (guint32) P_PROTOCOL_VERSION,
-                                      (gint64) getpid (), names),
-                       error);
+  return p_message_encode (P_MESSAGE_HELLO,
+                           g_variant_new ("(ux^as)", (guint32) P_PROTOCOL_VERSION,
+                                          (gint64) getpid (), names),
+                           self->max_message_size, NULL);
 }
 
 static gboolean
@@ -636,13 +752,13 @@ p_worker_run (PWorker  *self,
               GError  **error)
 {
   g_autoptr(GError) local_error = NULL;
-  GThread *reader;
-  gboolean ok = TRUE;
+  g_autoptr(GBytes) hello = NULL;
+  Message *message;
   GPid parent;
   int fd;
 
   g_return_val_if_fail (P_IS_WORKER (self), FALSE);
-  g_return_val_if_fail (self->read_socket == NULL, FALSE);
+  g_return_val_if_fail (self->socket == NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!p_channel_parse_env (g_getenv (P_CHANNEL_ENV), &fd, &parent, &self->max_message_size))
@@ -653,76 +769,59 @@ p_worker_run (PWorker  *self,
       return FALSE;
     }
 
-  g_unix_set_fd_nonblocking (fd, FALSE, NULL);
   /* What a task starts must not inherit the channel. */
   fcntl (fd, F_SETFD, FD_CLOEXEC);
 
-  /* One GSocket per thread: the reader's and the writer's. */
-  self->read_socket = g_socket_new_from_fd (fd, &local_error);
-  if (self->read_socket != NULL)
-    {
-      int write_fd = fcntl (fd, F_DUPFD_CLOEXEC, 0);
-
-      self->write_socket = write_fd >= 0 ? g_socket_new_from_fd (write_fd, &local_error) : NULL;
-      if (write_fd < 0)
-        local_error = g_error_new_literal (G_IO_ERROR, g_io_error_from_errno (errno), g_strerror (errno));
-    }
-
-  if (self->write_socket == NULL)
+  self->socket = g_socket_new_from_fd (fd, &local_error);
+  if (self->socket == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
                    _("The worker channel (descriptor %d) is unusable: %s"), fd, local_error->message);
       return FALSE;
     }
+  /* Both threads poll before they read or write. */
+  g_socket_set_blocking (self->socket, FALSE);
 
-  if (!send_hello (self, &local_error))
+  self->wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (self->wakeup_fd < 0)
     {
-      /* The pool went away before we were ready: nothing to serve. */
-      if (is_disconnection (local_error))
-        return TRUE;
+      int saved_errno = errno;
 
-      g_propagate_error (error, g_steal_pointer (&local_error));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "eventfd: %s", g_strerror (saved_errno));
       return FALSE;
     }
 
-  reader = g_thread_new ("worker-channel", reader_thread_main, self);
+  self->reader = p_frame_reader_new (P_DIRECTION_TO_WORKER, self->max_message_size);
 
-  for (;;)
+  hello = encode_hello (self);
+  g_mutex_lock (&self->mutex);
+  add_reply_locked (self, hello);
+  g_mutex_unlock (&self->mutex);
+
+  self->reader_thread = g_thread_new ("worker-channel", reader_main, self);
+
+  while ((message = next_message (self)) != NULL)
     {
-      Incoming *incoming = g_async_queue_pop (self->incoming);
-
-      if (incoming->kind == INCOMING_MESSAGE)
-        ok = serve_message (self, incoming->message_kind, incoming->body, &local_error);
-      else if (incoming->kind == INCOMING_FAILED)
-        {
-          ok = FALSE;
-          local_error = g_steal_pointer (&incoming->error);
-        }
-
-      if (incoming->kind == INCOMING_END || !ok)
-        {
-          incoming_free (incoming);
-          break;
-        }
-
-      incoming_free (incoming);
+      serve_message (self, message);
+      message_free (message);
     }
 
-  /* A write failure means the pool is gone; so the reader ends too. */
-  if (!ok && is_disconnection (local_error))
+  g_mutex_lock (&self->mutex);
+  flush_locked (self);
+  self->stopping = TRUE;
+  wake_reader (self);
+  g_mutex_unlock (&self->mutex);
+  g_thread_join (g_steal_pointer (&self->reader_thread));
+
+  g_socket_close (self->socket, NULL);
+
+  /* A pool that went away is an end like any other. */
+  if (self->input_error != NULL && !is_disconnection (self->input_error))
     {
-      ok = TRUE;
-      g_clear_error (&local_error);
+      g_propagate_error (error, g_steal_pointer (&self->input_error));
+      return FALSE;
     }
 
-  g_socket_shutdown (self->write_socket, TRUE, TRUE, NULL);
-  g_thread_join (reader);
-
-  g_socket_close (self->read_socket, NULL);
-  g_socket_close (self->write_socket, NULL);
-
-  if (!ok)
-    g_propagate_error (error, g_steal_pointer (&local_error));
-
-  return ok;
+  return TRUE;
 }

@@ -206,6 +206,64 @@ test_encode_untrusted (void)
 }
 
 static void
+assert_same_bytes (GBytes *a,
+                   GBytes *b)
+{
+  g_assert_cmpuint (g_bytes_get_size (a), ==, g_bytes_get_size (b));
+  g_assert_true (g_bytes_equal (a, b));
+}
+
+/* The frames written directly are the ones GLib would serialize, for
+ * offsets of every size. */
+static void
+test_direct_encoding (void)
+{
+  gsize name_lengths[] = { 1, 6, 7, 8, 200, 300, 70000 };
+  gsize payload_sizes[] = { 0, 1, 9, 240, 250, 70000 };
+
+  for (gsize n = 0; n < G_N_ELEMENTS (name_lengths); n++)
+    for (gsize p = 0; p < G_N_ELEMENTS (payload_sizes); p++)
+      {
+        g_autofree char *name = g_strnfill (name_lengths[n], 'f');
+        g_autofree guint8 *data = g_malloc0 (MAX (payload_sizes[p], 1));
+        g_autoptr(GVariant) bytes = NULL;
+        g_autoptr(GVariant) text = g_variant_ref_sink (g_variant_new_string (name));
+        g_autoptr(GBytes) direct = NULL;
+        g_autoptr(GBytes) reference = NULL;
+
+        for (gsize i = 0; i < payload_sizes[p]; i++)
+          data[i] = i * 3;
+        bytes = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, payload_sizes[p], 1));
+
+        direct = p_message_encode_task (42, name, bytes, MAX_SIZE, NULL);
+        reference = encode (P_MESSAGE_TASK, p_message_new_task (42, name, bytes));
+        assert_same_bytes (direct, reference);
+        g_clear_pointer (&direct, g_bytes_unref);
+        g_clear_pointer (&reference, g_bytes_unref);
+
+        for (int stop = 0; stop < 2; stop++)
+          {
+            direct = p_message_encode_chunk (7, name, bytes, stop, MAX_SIZE, NULL);
+            reference = encode (P_MESSAGE_CHUNK, p_message_new_chunk (7, name, bytes, stop));
+            assert_same_bytes (direct, reference);
+            g_clear_pointer (&direct, g_bytes_unref);
+            g_clear_pointer (&reference, g_bytes_unref);
+          }
+
+        direct = p_message_encode_result (9, bytes, MAX_SIZE, NULL);
+        reference = encode (P_MESSAGE_RESULT, p_message_new_result (9, bytes));
+        assert_same_bytes (direct, reference);
+        g_clear_pointer (&direct, g_bytes_unref);
+        g_clear_pointer (&reference, g_bytes_unref);
+
+        /* Other payloads: tuples, strings, nested variants. */
+        direct = p_message_encode_result (9, text, MAX_SIZE, NULL);
+        reference = encode (P_MESSAGE_RESULT, p_message_new_result (9, text));
+        assert_same_bytes (direct, reference);
+      }
+}
+
+static void
 test_env (void)
 {
   gsize max;
@@ -505,6 +563,7 @@ main (int   argc,
   g_test_add_func ("/channel/encode-limit", test_encode_limit);
   g_test_add_func ("/channel/encode-untrusted", test_encode_untrusted);
   g_test_add_func ("/channel/env", test_env);
+  g_test_add_func ("/channel/direct-encoding", test_direct_encoding);
   g_test_add_func ("/channel/chunk-results", test_chunk_results);
   g_test_add_func ("/channel/error-domains", test_error_domains);
   g_test_add_func ("/normal-form/differential", test_normal_form_differential);

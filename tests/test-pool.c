@@ -1491,7 +1491,7 @@ test_no_fd_leak (void)
       if (g_str_has_prefix (target, "/proc/"))
         continue;
       /* GLib's own wake-up descriptors in the worker. */
-      if (g_str_equal (target, "anon_inode:[eventfd]"))
+      if (g_str_equal (target, "anon_inode:[eventfd]") || g_str_equal (target, "anon_inode:[timerfd]"))
         continue;
       g_error ("descriptor %d (%s) leaked into the worker", fd, target);
     }
