@@ -201,6 +201,16 @@ read_offset (const guint8 *data,
   return value;
 }
 
+static void
+write_offset (guint8 *data,
+              gsize   value,
+              gsize   offset_size)
+{
+  /* Little-endian, whatever the host is. */
+  for (gsize i = 0; i < offset_size; i++)
+    data[i] = (value >> (8 * i)) & 0xff;
+}
+
 static gboolean
 is_zero (const guint8 *data,
          gsize         size)
@@ -723,107 +733,321 @@ p_message_encode (PMessageKind  kind,
   return g_bytes_new_take (frame, P_FRAME_HEADER_SIZE + pad8 (size));
 }
 
-/* {{{ The frames of the hot path, written directly */
+/* {{{ The frames of the hot path, written directly
+ *
+ * A task, a chunk, a result and a chunk's results are written here as
+ * GVariant lays out their tuples (members aligned; the end of every
+ * variable-size member but the last in a table at the end, last first;
+ * see the specification), without building GVariant containers for them:
+ * five GVariants and their type look-ups per task otherwise. Large values
+ * already serialized are not copied at all: the frame is a list of
+ * segments, and they are segments of their own, written with writev().
+ * The tests check every frame against p_message_encode().
+ */
+
+/* Values at least this large are shared, not copied, into a frame. */
+#define SHARE_THRESHOLD (16 * 1024)
+
+typedef struct
+{
+  GPtrArray *segments;     /* GBytes */
+  GByteArray *buffer;      /* bytes copied since the last shared segment */
+  gsize position;          /* in the body */
+} Writer;
 
 static void
-write_offset (guint8 *data,
-              gsize   value,
-              gsize   offset_size)
+writer_init (Writer *writer,
+             guint32 body_size,
+             guint32 kind)
 {
-  /* Little-endian, whatever the host is. */
-  for (gsize i = 0; i < offset_size; i++)
-    data[i] = (value >> (8 * i)) & 0xff;
+  guint32 header[2] = { body_size, kind };
+
+  writer->segments = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  writer->buffer = g_byte_array_sized_new (256);
+  writer->position = 0;
+  g_byte_array_append (writer->buffer, (const guint8 *) header, sizeof header);
 }
 
-/* A frame whose body is a (t[s]v[b]): what a task, a chunk and a result
- * are. It is laid out here as GVariant lays out a tuple (members aligned,
- * the end of every variable-size member but the last in a table at the
- * end, last first), and the payload, the variant's value, is stored
- * straight into the frame: this skips building a GVariant tuple (five
- * values, each with a look-up of its type) for every task. The tests
- * check it against p_message_encode(). */
-static GBytes *
-encode_envelope (PMessageKind   kind,
-                 guint64        id,
-                 const char    *name,
-                 GVariant      *payload,
-                 int            flag,
-                 gsize          max_message_size,
-                 GError       **error)
+static guint8 *
+writer_reserve (Writer *writer,
+                gsize   size)
 {
-  g_autoptr(GVariant) owned = g_variant_ref_sink (payload);
-  g_autoptr(GVariant) normal = NULL;
-  const char *type;
-  gsize type_length, data_size, name_size, name_end, payload_start, payload_end, body_end;
-  gsize n_offsets, size, offset_size;
-  guint32 header[2];
-  guint8 *frame, *body;
+  guint old_length = writer->buffer->len;
 
-  /* Free for trusted values: those built here, or received. */
-  normal = p_variant_is_normal_form (owned) ? g_variant_ref (owned) : g_variant_get_normal_form (owned);
-  type = g_variant_get_type_string (normal);
-  type_length = strlen (type);
-  data_size = g_variant_get_size (normal);
+  g_byte_array_set_size (writer->buffer, old_length + size);
+  writer->position += size;
 
-  name_size = name != NULL ? strlen (name) + 1 : 0;
-  name_end = 8 + name_size;
-  payload_start = align_up (name_end, 8);
-  payload_end = payload_start + data_size + 1 + type_length;
-  body_end = payload_end + (flag >= 0 ? 1 : 0);
-  n_offsets = (name != NULL ? 1 : 0) + (flag >= 0 ? 1 : 0);
-  size = container_size_for (body_end, n_offsets);
-  offset_size = offset_size_for (size);
+  return writer->buffer->data + old_length;
+}
 
-  if (size > max_message_size)
+static void
+writer_append (Writer     *writer,
+               const void *data,
+               gsize       size)
+{
+  if (size > 0)
+    memcpy (writer_reserve (writer, size), data, size);
+}
+
+static void
+writer_zeros (Writer *writer,
+              gsize   size)
+{
+  if (size > 0)
+    memset (writer_reserve (writer, size), 0, size);
+}
+
+static void
+writer_align (Writer *writer,
+              gsize   alignment)
+{
+  writer_zeros (writer, align_up (writer->position, alignment) - writer->position);
+}
+
+static void
+writer_flush (Writer *writer)
+{
+  if (writer->buffer->len > 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                   _("Message of %" G_GSIZE_FORMAT " bytes is over the limit of %" G_GSIZE_FORMAT " bytes"),
-                   size, max_message_size);
-      return NULL;
+      g_ptr_array_add (writer->segments, g_byte_array_free_to_bytes (writer->buffer));
+      writer->buffer = g_byte_array_sized_new (256);
+    }
+}
+
+/* A value's serialization: shared when it is large and serialized already
+ * (g_variant_get_data_as_bytes() is then a reference), copied otherwise. */
+static void
+writer_value (Writer   *writer,
+              GVariant *value)
+{
+  gsize size = g_variant_get_size (value);
+
+  if (size >= SHARE_THRESHOLD)
+    {
+      writer_flush (writer);
+      g_ptr_array_add (writer->segments, g_variant_get_data_as_bytes (value));
+      writer->position += size;
+    }
+  else if (size > 0)
+    {
+      /* Copied from its serialization: after a shared segment, the buffer
+       * is not aligned as the body is, and g_variant_store() wants it so. */
+      memcpy (writer_reserve (writer, size), g_variant_get_data (value), size);
+    }
+}
+
+static GPtrArray *
+writer_finish (Writer *writer)
+{
+  /* The frame ends 8-aligned. */
+  writer_zeros (writer, pad8 (writer->position) - writer->position);
+  writer_flush (writer);
+  g_byte_array_unref (writer->buffer);
+
+  return writer->segments;
+}
+
+/* An array of items, given one by one, or as a serialized array of
+ * fixed-size items (sliced, not walked). */
+typedef struct
+{
+  const GVariantType *element;
+  GVariant **items;        /* n_items of them, or NULL: */
+  GVariant *fixed;         /* a serialized "aT" of fixed-size T */
+  gsize first;             /* in it */
+  gsize n_items;
+  gsize alignment;
+  gsize fixed_size;
+  gsize size;              /* of the serialized array */
+  gsize offset_size;
+} Items;
+
+static void
+items_layout (Items *items)
+{
+  gsize end = 0;
+
+  type_layout (items->element, &items->alignment, &items->fixed_size);
+
+  if (items->fixed_size > 0)
+    {
+      items->size = items->n_items * items->fixed_size;
+      items->offset_size = 0;
+      return;
     }
 
-  frame = g_malloc (P_FRAME_HEADER_SIZE + pad8 (size));
-  header[0] = (guint32) size;
-  header[1] = (guint32) kind;
-  memcpy (frame, header, sizeof header);
-  body = frame + P_FRAME_HEADER_SIZE;
+  for (gsize i = 0; i < items->n_items; i++)
+    end = align_up (end, items->alignment) + g_variant_get_size (items->items[i]);
 
-  memcpy (body, &id, sizeof id);
-  if (name != NULL)
-    memcpy (body + 8, name, name_size);
-  memset (body + name_end, 0, payload_start - name_end);
-  g_variant_store (normal, body + payload_start);
-  body[payload_start + data_size] = '\0';
-  memcpy (body + payload_start + data_size + 1, type, type_length);
-  if (flag >= 0)
-    body[payload_end] = flag;
-
-  /* The table: the payload's end (when the flag follows it), then the
-   * name's end. */
-  if (flag >= 0)
-    write_offset (body + body_end, payload_end, offset_size);
-  if (name != NULL)
-    write_offset (body + size - offset_size, name_end, offset_size);
-
-  memset (body + size, 0, pad8 (size) - size);
-
-  return g_bytes_new_take (frame, P_FRAME_HEADER_SIZE + pad8 (size));
+  items->size = container_size_for (end, items->n_items);
+  items->offset_size = offset_size_for (items->size);
 }
 
-/* A TASK frame, (tsv): as p_message_encode (P_MESSAGE_TASK,
- * p_message_new_task (...)), faster. */
-GBytes *
+static void
+writer_items (Writer      *writer,
+              const Items *items)
+{
+  gsize start = writer->position;
+
+  if (items->fixed != NULL)
+    {
+      g_autoptr(GBytes) all = g_variant_get_data_as_bytes (items->fixed);
+      g_autoptr(GBytes) slice = g_bytes_new_from_bytes (all, items->first * items->fixed_size, items->size);
+
+      if (items->size >= SHARE_THRESHOLD)
+        {
+          writer_flush (writer);
+          g_ptr_array_add (writer->segments, g_steal_pointer (&slice));
+          writer->position += items->size;
+        }
+      else
+        writer_append (writer, g_bytes_get_data (slice, NULL), items->size);
+      return;
+    }
+
+  for (gsize i = 0; i < items->n_items; i++)
+    {
+      writer_align (writer, items->alignment);
+      writer_value (writer, items->items[i]);
+    }
+
+  /* Fixed-size items need no offsets; the others' ends, relative to the
+   * array's start, in order. */
+  if (items->fixed_size == 0)
+    {
+      gsize end = 0;
+
+      for (gsize i = 0; i < items->n_items; i++)
+        {
+          end = align_up (end, items->alignment) + g_variant_get_size (items->items[i]);
+          write_offset (writer_reserve (writer, items->offset_size), end, items->offset_size);
+        }
+    }
+
+  g_assert (writer->position - start == items->size);
+}
+
+/* What a message's variant holds: a value, or an array of items. */
+typedef struct
+{
+  GVariant *value;
+  const Items *items;
+  char *type;
+} Payload;
+
+static gsize
+payload_size (const Payload *payload)
+{
+  return payload->value != NULL ? g_variant_get_size (payload->value) : payload->items->size;
+}
+
+static void
+writer_payload (Writer        *writer,
+                const Payload *payload)
+{
+  if (payload->value != NULL)
+    writer_value (writer, payload->value);
+  else
+    writer_items (writer, payload->items);
+
+  writer_zeros (writer, 1);
+  writer_append (writer, payload->type, strlen (payload->type));
+}
+
+static gboolean
+check_size (gsize    size,
+            gsize    max_message_size,
+            GError **error)
+{
+  if (size <= max_message_size)
+    return TRUE;
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+               _("Message of %" G_GSIZE_FORMAT " bytes is over the limit of %" G_GSIZE_FORMAT " bytes"),
+               size, max_message_size);
+  return FALSE;
+}
+
+/* A (t[s]v[b]) frame: a task, a chunk, or a result. */
+static GPtrArray *
+encode_envelope (PMessageKind    kind,
+                 guint64         id,
+                 const char     *name,
+                 const Payload  *payload,
+                 int             flag,
+                 gsize           max_message_size,
+                 GError        **error)
+{
+  gsize name_size = name != NULL ? strlen (name) + 1 : 0;
+  gsize name_end = 8 + name_size;
+  gsize payload_start = align_up (name_end, 8);
+  gsize payload_end = payload_start + payload_size (payload) + 1 + strlen (payload->type);
+  gsize body_end = payload_end + (flag >= 0 ? 1 : 0);
+  gsize n_offsets = (name != NULL ? 1 : 0) + (flag >= 0 ? 1 : 0);
+  gsize size = container_size_for (body_end, n_offsets);
+  gsize offset_size = offset_size_for (size);
+  Writer writer;
+
+  if (!check_size (size, max_message_size, error))
+    return NULL;
+
+  writer_init (&writer, size, kind);
+  writer_append (&writer, &id, sizeof id);
+  if (name != NULL)
+    writer_append (&writer, name, name_size);
+  writer_align (&writer, 8);
+  writer_payload (&writer, payload);
+  if (flag >= 0)
+    {
+      guint8 byte = flag;
+
+      writer_append (&writer, &byte, 1);
+      write_offset (writer_reserve (&writer, offset_size), payload_end, offset_size);
+    }
+  if (name != NULL)
+    write_offset (writer_reserve (&writer, offset_size), name_end, offset_size);
+
+  g_assert (writer.position == size);
+  return writer_finish (&writer);
+}
+
+/* The normal form of @value, a new reference: free for trusted values,
+ * those built here or received. */
+static GVariant *
+normal_form (GVariant *value)
+{
+  return p_variant_is_normal_form (value) ? g_variant_ref (value) : g_variant_get_normal_form (value);
+}
+
+static GPtrArray *
+encode_value_envelope (PMessageKind   kind,
+                       guint64        id,
+                       const char    *name,
+                       GVariant      *value,
+                       int            flag,
+                       gsize          max_message_size,
+                       GError       **error)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+  g_autoptr(GVariant) normal = normal_form (owned);
+  Payload payload = { normal, NULL, (char *) g_variant_get_type_string (normal) };
+
+  return encode_envelope (kind, id, name, &payload, flag, max_message_size, error);
+}
+
+/* A TASK frame, (tsv). */
+GPtrArray *
 p_message_encode_task (guint64      id,
                        const char  *function,
                        GVariant    *args,
                        gsize        max_message_size,
                        GError     **error)
 {
-  return encode_envelope (P_MESSAGE_TASK, id, function, args, -1, max_message_size, error);
+  return encode_value_envelope (P_MESSAGE_TASK, id, function, args, -1, max_message_size, error);
 }
 
-/* A CHUNK frame, (tsvb). */
-GBytes *
+/* A CHUNK frame, (tsvb), holding @items as they are. */
+GPtrArray *
 p_message_encode_chunk (guint64      id,
                         const char  *function,
                         GVariant    *items,
@@ -831,18 +1055,243 @@ p_message_encode_chunk (guint64      id,
                         gsize        max_message_size,
                         GError     **error)
 {
-  return encode_envelope (P_MESSAGE_CHUNK, id, function, items, stop_at_first_error ? 1 : 0,
+  return encode_value_envelope (P_MESSAGE_CHUNK, id, function, items, stop_at_first_error ? 1 : 0,
+                                max_message_size, error);
+}
+
+/* A CHUNK frame holding items [first, first + n) of the array @items,
+ * without making that slice a GVariant: a fixed-size array is sliced, the
+ * items of another are written one by one (large ones shared). */
+GPtrArray *
+p_message_encode_chunk_items (guint64      id,
+                              const char  *function,
+                              GVariant    *all_items,
+                              gsize        first,
+                              gsize        n,
+                              gboolean     stop_at_first_error,
+                              gsize        max_message_size,
+                              GError     **error)
+{
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  Items items = { g_variant_type_element (g_variant_get_type (all_items)), NULL, NULL, first, n };
+  Payload payload = { NULL, &items, (char *) g_variant_get_type_string (all_items) };
+  gsize alignment, fixed_size;
+
+  type_layout (items.element, &alignment, &fixed_size);
+
+  if (fixed_size > 0 && p_variant_is_normal_form (all_items))
+    items.fixed = all_items;
+  else
+    {
+      for (gsize i = 0; i < n; i++)
+        {
+          g_autoptr(GVariant) item = g_variant_get_child_value (all_items, first + i);
+
+          g_ptr_array_add (owned, normal_form (item));
+        }
+      items.items = (GVariant **) owned->pdata;
+    }
+
+  items_layout (&items);
+  return encode_envelope (P_MESSAGE_CHUNK, id, function, &payload, stop_at_first_error ? 1 : 0,
                           max_message_size, error);
 }
 
 /* A RESULT frame, (tv). */
-GBytes *
+GPtrArray *
 p_message_encode_result (guint64      id,
                          GVariant    *value,
                          gsize        max_message_size,
                          GError     **error)
 {
-  return encode_envelope (P_MESSAGE_RESULT, id, NULL, value, -1, max_message_size, error);
+  return encode_value_envelope (P_MESSAGE_RESULT, id, NULL, value, -1, max_message_size, error);
+}
+
+/* A CHUNK_RESULT frame, (tva(usis)): the @n_values results, as an "aT"
+ * when they share a type T (large ones shared), as an "av" otherwise; and
+ * the failures. As p_message_encode (P_MESSAGE_CHUNK_RESULT,
+ * p_message_new_chunk_result (...)). */
+GPtrArray *
+p_message_encode_chunk_result (guint64     id,
+                               GVariant  **values,
+                               gsize       n_values,
+                               GVariant   *errors,
+                               gsize       max_message_size,
+                               GError    **error)
+{
+  g_autoptr(GVariant) owned_errors = g_variant_ref_sink (errors);
+  const GVariantType *type = n_values > 0 ? g_variant_get_type (values[0]) : NULL;
+  g_autofree char *array_type = NULL;
+  g_autoptr(GVariant) boxed = NULL;
+  g_autoptr(GPtrArray) normals = g_ptr_array_new_full (n_values, (GDestroyNotify) g_variant_unref);
+  Items items = { NULL, NULL, NULL, 0, n_values };
+  Payload payload = { NULL, &items, NULL };
+  gsize payload_end, errors_start, body_end, size, offset_size;
+  Writer writer;
+
+  for (gsize i = 1; i < n_values && type != NULL; i++)
+    if (!g_variant_type_equal (g_variant_get_type (values[i]), type))
+      type = NULL;
+  if (type != NULL && g_variant_type_equal (type, G_VARIANT_TYPE_VARIANT))
+    type = NULL;
+
+  if (type == NULL)
+    {
+      /* Mixed types: an "av", built by GLib. */
+      g_autofree GVariant **children = g_new (GVariant *, MAX (n_values, 1));
+
+      for (gsize i = 0; i < n_values; i++)
+        children[i] = g_variant_new_variant (values[i]);
+      boxed = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, n_values));
+      payload.value = boxed;
+      payload.type = (char *) "av";
+    }
+  else
+    {
+      for (gsize i = 0; i < n_values; i++)
+        g_ptr_array_add (normals, normal_form (values[i]));
+      /* (A GVariantType's string is not nul-terminated.) */
+      array_type = g_strconcat ("a", g_variant_get_type_string (values[0]), NULL);
+      items.element = type;
+      items.items = (GVariant **) normals->pdata;
+      payload.type = array_type;
+      items_layout (&items);
+    }
+
+  payload_end = 8 + payload_size (&payload) + 1 + strlen (payload.type);
+  errors_start = align_up (payload_end, 4);
+  body_end = errors_start + g_variant_get_size (owned_errors);
+  size = container_size_for (body_end, 1);
+  offset_size = offset_size_for (size);
+
+  if (!check_size (size, max_message_size, error))
+    return NULL;
+
+  writer_init (&writer, size, P_MESSAGE_CHUNK_RESULT);
+  writer_append (&writer, &id, sizeof id);
+  writer_payload (&writer, &payload);
+  writer_align (&writer, 4);
+  writer_value (&writer, owned_errors);
+  write_offset (writer_reserve (&writer, offset_size), payload_end, offset_size);
+
+  g_assert (writer.position == size);
+  return writer_finish (&writer);
+}
+
+/* A frame in one piece, as a list of segments. */
+GPtrArray *
+p_frame_from_bytes (GBytes *frame)
+{
+  GPtrArray *segments = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  g_ptr_array_add (segments, frame);
+  return segments;
+}
+
+/* }}} */
+
+/* How p_variant_join_boxed() reads one of its arrays. */
+typedef struct
+{
+  GVariant *array;
+  gsize n_items;
+  const guint8 *data;      /* of a fixed-size array, read in place */
+  gsize fixed_size;
+  const char *item_type;   /* NULL: items are variants already */
+  gsize item_type_length;
+} JoinSource;
+
+/* The @index-th item's bytes; @hold keeps them alive when needed. */
+static const guint8 *
+join_item (const JoinSource  *source,
+           gsize              index,
+           gsize             *size,
+           GVariant         **hold)
+{
+  if (source->fixed_size > 0)
+    {
+      *size = source->fixed_size;
+      *hold = NULL;
+      return source->data + index * source->fixed_size;
+    }
+
+  *hold = g_variant_get_child_value (source->array, index);
+  *size = g_variant_get_size (*hold);
+  return g_variant_get_data (*hold);
+}
+
+/* One "av" of every item of @arrays, each boxed in a variant ("av" items
+ * are variants already), serialized here rather than built from a million
+ * GVariants: a map's result. Trusted arrays only. */
+GVariant *
+p_variant_join_boxed (GVariant **arrays,
+                      guint      n_arrays)
+{
+  g_autofree JoinSource *sources = g_new0 (JoinSource, MAX (n_arrays, 1));
+  gsize end = 0, n_items = 0, size, offset_size, k = 0;
+  guint8 *data;
+
+  for (guint a = 0; a < n_arrays; a++)
+    {
+      const char *array_type = g_variant_get_type_string (arrays[a]);
+
+      sources[a].array = arrays[a];
+      sources[a].n_items = g_variant_n_children (arrays[a]);
+      if (array_type[2] == '\0' && basic_fixed_size (array_type[1]) > 0)
+        {
+          sources[a].fixed_size = basic_fixed_size (array_type[1]);
+          sources[a].data = g_variant_get_data (arrays[a]);
+        }
+      if (strcmp (array_type, "av") != 0)
+        {
+          sources[a].item_type = array_type + 1;
+          sources[a].item_type_length = strlen (array_type + 1);
+        }
+      n_items += sources[a].n_items;
+    }
+
+  if (n_items == 0)
+    return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0));
+
+  /* Where everything goes: items 8-aligned, each followed by its type. */
+  for (guint a = 0; a < n_arrays; a++)
+    for (gsize i = 0; i < sources[a].n_items; i++)
+      {
+        g_autoptr(GVariant) hold = NULL;
+        gsize item_size;
+
+        join_item (&sources[a], i, &item_size, &hold);
+        end = align_up (end, 8) + item_size + (sources[a].item_type != NULL ? 1 + sources[a].item_type_length : 0);
+      }
+
+  size = container_size_for (end, n_items);
+  offset_size = offset_size_for (size);
+  data = g_malloc0 (size);
+
+  end = 0;
+  for (guint a = 0; a < n_arrays; a++)
+    for (gsize i = 0; i < sources[a].n_items; i++)
+      {
+        g_autoptr(GVariant) hold = NULL;
+        gsize item_size;
+        const guint8 *item = join_item (&sources[a], i, &item_size, &hold);
+
+        end = align_up (end, 8);
+        if (item_size > 0)
+          memcpy (data + end, item, item_size);
+        end += item_size;
+        if (sources[a].item_type != NULL)
+          {
+            data[end++] = '\0';
+            memcpy (data + end, sources[a].item_type, sources[a].item_type_length);
+            end += sources[a].item_type_length;
+          }
+
+        write_offset (data + size - (n_items - k) * offset_size, end, offset_size);
+        k++;
+      }
+
+  return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE ("av"), data, size, TRUE, g_free, data));
 }
 
 /* }}} */

@@ -73,6 +73,8 @@ GVariant           *p_message_new_chunk_result   (guint64       id,
                                                   GVariant     *errors);
 GVariant           *p_chunk_values_get           (GVariant     *values,
                                                   gsize         index);
+GVariant           *p_variant_join_boxed         (GVariant    **arrays,
+                                                  guint         n_arrays);
 
 GBytes             *p_message_encode             (PMessageKind kind,
                                                   GVariant    *body,
@@ -81,21 +83,37 @@ GBytes             *p_message_encode             (PMessageKind kind,
 
 typedef struct _PFrameReader PFrameReader;
 
-GBytes             *p_message_encode_task        (guint64       id,
+/* These return a frame as a list of GBytes segments. */
+GPtrArray          *p_message_encode_task        (guint64       id,
                                                   const char   *function,
                                                   GVariant     *args,
                                                   gsize         max_message_size,
                                                   GError      **error);
-GBytes             *p_message_encode_chunk       (guint64       id,
+GPtrArray          *p_message_encode_chunk       (guint64       id,
                                                   const char   *function,
                                                   GVariant     *items,
                                                   gboolean      stop_at_first_error,
                                                   gsize         max_message_size,
                                                   GError      **error);
-GBytes             *p_message_encode_result      (guint64       id,
+GPtrArray          *p_message_encode_chunk_items (guint64       id,
+                                                  const char   *function,
+                                                  GVariant     *all_items,
+                                                  gsize         first,
+                                                  gsize         n,
+                                                  gboolean      stop_at_first_error,
+                                                  gsize         max_message_size,
+                                                  GError      **error);
+GPtrArray          *p_message_encode_result      (guint64       id,
                                                   GVariant     *value,
                                                   gsize         max_message_size,
                                                   GError      **error);
+GPtrArray          *p_message_encode_chunk_result (guint64      id,
+                                                  GVariant    **values,
+                                                  gsize         n_values,
+                                                  GVariant     *errors,
+                                                  gsize         max_message_size,
+                                                  GError      **error);
+GPtrArray          *p_frame_from_bytes           (GBytes       *frame);
 
 PFrameReader       *p_frame_reader_new           (PDirection    direction,
                                                   gsize         max_message_size);

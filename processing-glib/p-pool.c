@@ -139,7 +139,7 @@ struct _Chunk
   guint first_item;
   guint n_items;
   guint64 id;
-  GBytes *frame;
+  GPtrArray *frame;       /* GBytes segments */
   ChunkState state;
   PProcess *process;
   gint64 orphaned_at;     /* when its job ended while it was in flight */
@@ -369,7 +369,7 @@ core_emit (Core  *core,
 static void
 chunk_free (Chunk *chunk)
 {
-  g_clear_pointer (&chunk->frame, g_bytes_unref);
+  g_clear_pointer (&chunk->frame, g_ptr_array_unref);
   g_free (chunk);
 }
 
@@ -426,7 +426,7 @@ job_add_chunk (Job      *job,
                guint64   id,
                guint     first_item,
                guint     n_items,
-               GBytes   *frame)
+               GPtrArray *frame)
 {
   Chunk *chunk = g_new0 (Chunk, 1);
 
@@ -492,10 +492,10 @@ static void
 core_send_cancel (Core    *core,
                   Chunk   *chunk)
 {
-  g_autoptr(GBytes) frame = NULL;
+  g_autoptr(GPtrArray) frame = NULL;
 
-  frame = p_message_encode (P_MESSAGE_CANCEL, p_message_new_cancel (chunk->id),
-                            core->max_message_size, NULL);
+  frame = p_frame_from_bytes (p_message_encode (P_MESSAGE_CANCEL, p_message_new_cancel (chunk->id),
+                                                core->max_message_size, NULL));
   p_process_send (chunk->process, frame);
 }
 
@@ -1659,61 +1659,6 @@ core_wait_finished (Core *core)
 /* }}} */
 /* {{{ Building jobs, in the caller's thread */
 
-static gsize
-fixed_element_size (const GVariantType *element)
-{
-  if (!g_variant_type_is_basic (element))
-    return 0;
-
-  switch (g_variant_type_peek_string (element)[0])
-    {
-    case 'b': case 'y':
-      return 1;
-    case 'n': case 'q':
-      return 2;
-    case 'i': case 'u': case 'h':
-      return 4;
-    case 'x': case 't': case 'd':
-      return 8;
-    default:
-      return 0;
-    }
-}
-
-/* Items [first, first + n) of @items as an array of the same type. Arrays
- * of fixed-size items are sliced without touching each item. */
-static GVariant *
-slice_items (GVariant *items,
-             gsize     first,
-             gsize     n)
-{
-  const GVariantType *type = g_variant_get_type (items);
-  const GVariantType *element = g_variant_type_element (type);
-  gsize fixed_size = fixed_element_size (element);
-  g_autofree GVariant **children = NULL;
-
-  if (fixed_size > 0)
-    {
-      g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (items);
-      g_autoptr(GBytes) slice = g_bytes_new_from_bytes (bytes, first * fixed_size, n * fixed_size);
-
-      return g_variant_new_from_bytes (type, slice, FALSE);
-    }
-
-  children = g_new (GVariant *, n);
-  for (gsize i = 0; i < n; i++)
-    children[i] = g_variant_get_child_value (items, first + i);
-
-  {
-    GVariant *slice = g_variant_new_array (element, children, n);
-
-    for (gsize i = 0; i < n; i++)
-      g_variant_unref (children[i]);
-
-    return slice;
-  }
-}
-
 static Job *
 build_apply_job (PPool         *self,
                  const char    *function,
@@ -1722,7 +1667,7 @@ build_apply_job (PPool         *self,
                  GError       **error)
 {
   g_autoptr(GVariant) owned_args = NULL;
-  GBytes *frame;
+  GPtrArray *frame;
   Job *job;
   guint64 id;
 
@@ -1787,10 +1732,10 @@ build_map_job (PPool         *self,
     {
       gsize n = MIN (chunksize, n_items - first);
       guint64 id = core_next_id (self->core);
-      GBytes *frame;
+      GPtrArray *frame;
 
-      frame = p_message_encode_chunk (id, function, slice_items (owned_items, first, n),
-                                      kind == JOB_MAP, self->core->max_message_size, error);
+      frame = p_message_encode_chunk_items (id, function, owned_items, first, n, kind == JOB_MAP,
+                                            self->core->max_message_size, error);
       if (frame == NULL)
         {
           for (guint i = 0; i < job->n_chunks; i++)

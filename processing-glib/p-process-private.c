@@ -364,14 +364,16 @@ p_process_set_ready (PProcess *self)
   replace_timer (self, 0, NULL);
 }
 
+/* Queues @frame, a list of GBytes segments, for p_process_flush(). */
 void
-p_process_send (PProcess *self,
-                GBytes   *frame)
+p_process_send (PProcess  *self,
+                GPtrArray *frame)
 {
   if (self->channel_closed)
     return;
 
-  g_queue_push_tail (&self->outgoing, g_bytes_ref (frame));
+  for (guint i = 0; i < frame->len; i++)
+    g_queue_push_tail (&self->outgoing, g_bytes_ref (frame->pdata[i]));
 }
 
 /* Writes as much as the socket takes, many frames per system call. */

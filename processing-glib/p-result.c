@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "p-result-private.h"
+#include "p-channel-private.h"
 #include "p-i18n-private.h"
 
 /**
@@ -337,39 +338,6 @@ p_result_wait (PResult *self,
   return p_result_ready (self);
 }
 
-static GVariant *
-assemble_chunks (PResult *self)
-{
-  g_autofree GVariant **children = g_new (GVariant *, MAX (self->n_items, 1));
-  GVariant *value;
-  gsize k = 0;
-
-  for (guint i = 0; i < self->n_chunks; i++)
-    {
-      gsize n = g_variant_n_children (self->chunk_values[i]);
-
-      gboolean boxed = g_variant_is_of_type (self->chunk_values[i], G_VARIANT_TYPE ("av"));
-
-      /* "av" items are variants already; "aT" items get one. */
-      for (gsize j = 0; j < n && k < self->n_items; j++)
-        {
-          GVariant *child = g_variant_get_child_value (self->chunk_values[i], j);
-
-          children[k++] = boxed ? child : g_variant_ref_sink (g_variant_new_variant (child));
-          if (!boxed)
-            g_variant_unref (child);
-        }
-    }
-
-  g_assert (k == self->n_items);
-
-  value = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, children, k));
-  for (gsize i = 0; i < k; i++)
-    g_variant_unref (children[i]);
-
-  return value;
-}
-
 /**
  * p_result_get:
  * @self: a #PResult
@@ -419,7 +387,7 @@ p_result_get (PResult  *self,
   g_mutex_lock (&self->mutex);
   if (self->value == NULL && self->chunk_values != NULL)
     {
-      self->value = assemble_chunks (self);
+      self->value = p_variant_join_boxed (self->chunk_values, self->n_chunks);
       free_chunk_values (self);
     }
   else if (self->value == NULL)

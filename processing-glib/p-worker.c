@@ -118,7 +118,8 @@ struct _PWorker
   gboolean input_ended;    /* the pool closed its end: finish and exit */
   GError *input_error;     /* the channel broke, or carried garbage */
   GError *output_error;    /* sending failed: the pool is gone */
-  GByteArray *output;      /* replies not sent yet */
+  GQueue output;           /* GBytes: segments of the replies not sent yet */
+  gsize output_size;
   guint n_output;
   gint64 output_since;
 };
@@ -151,7 +152,7 @@ p_worker_finalize (GObject *object)
   g_clear_pointer (&self->queued, g_hash_table_unref);
   g_queue_clear_full (&self->queue, (GDestroyNotify) message_free);
   g_clear_pointer (&self->reader, p_frame_reader_free);
-  g_clear_pointer (&self->output, g_byte_array_unref);
+  g_queue_clear_full (&self->output, (GDestroyNotify) g_bytes_unref);
   g_clear_object (&self->socket);
   g_clear_object (&self->running_cancellable);
   g_clear_error (&self->input_error);
@@ -179,7 +180,7 @@ p_worker_init (PWorker *self)
 {
   self->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, function_free);
   self->queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  self->output = g_byte_array_new ();
+  g_queue_init (&self->output);
   self->wakeup_fd = -1;
   g_cond_init (&self->queued_cond);
   g_queue_init (&self->queue);
@@ -375,21 +376,49 @@ read_available_locked (PWorker *self)
 static void
 flush_locked (PWorker *self)
 {
-  const char *data = (const char *) self->output->data;
-  gsize size = self->output->len;
+  gsize offset = 0;    /* into the first segment */
 
-  while (size > 0 && self->output_error == NULL)
+  /* Many segments per system call, waiting for room as needed. */
+  while (!g_queue_is_empty (&self->output) && self->output_error == NULL)
     {
-      gssize n = g_socket_send_with_blocking (self->socket, data, size, TRUE, NULL, &self->output_error);
+      GOutputVector vectors[64];
+      gsize n_vectors = 0, written = 0;
+      GPollableReturn ret;
 
-      if (n > 0)
+      for (GList *l = self->output.head; l != NULL && n_vectors < G_N_ELEMENTS (vectors); l = l->next)
         {
-          data += n;
-          size -= n;
+          gsize size;
+          const guint8 *data = g_bytes_get_data (l->data, &size);
+          gsize skip = n_vectors == 0 ? offset : 0;
+
+          vectors[n_vectors].buffer = data + skip;
+          vectors[n_vectors].size = size - skip;
+          n_vectors++;
+        }
+
+      ret = g_socket_send_message_with_timeout (self->socket, NULL, vectors, n_vectors, NULL, 0, 0,
+                                                -1, &written, NULL, &self->output_error);
+      if (ret != G_POLLABLE_RETURN_OK)
+        break;
+
+      for (gsize i = 0; i < n_vectors && written > 0; i++)
+        {
+          if (written >= vectors[i].size)
+            {
+              written -= vectors[i].size;
+              g_bytes_unref (g_queue_pop_head (&self->output));
+              offset = 0;
+            }
+          else
+            {
+              offset += written;
+              written = 0;
+            }
         }
     }
 
-  g_byte_array_set_size (self->output, 0);
+  g_queue_clear_full (&self->output, (GDestroyNotify) g_bytes_unref);
+  self->output_size = 0;
   self->n_output = 0;
 }
 
@@ -398,17 +427,21 @@ static void wake_reader (PWorker *self);
 /* Queues a reply; it leaves at once unless another task waits to run,
  * and then at the latest REPLY_DELAY_USEC later (see reader_main()). */
 static void
-add_reply_locked (PWorker *self,
-                  GBytes  *frame)
+add_reply_locked (PWorker   *self,
+                  GPtrArray *frame)
 {
-  gboolean was_empty = self->output->len == 0;
+  gboolean was_empty = g_queue_is_empty (&self->output);
 
-  g_byte_array_append (self->output, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+  for (guint i = 0; i < frame->len; i++)
+    {
+      g_queue_push_tail (&self->output, g_bytes_ref (frame->pdata[i]));
+      self->output_size += g_bytes_get_size (frame->pdata[i]);
+    }
   self->n_output++;
 
   if (g_queue_is_empty (&self->queue) ||
       self->n_output >= MAX_BATCHED_REPLIES ||
-      self->output->len >= MAX_BATCHED_BYTES ||
+      self->output_size >= MAX_BATCHED_BYTES ||
       (!was_empty && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC))
     {
       flush_locked (self);
@@ -423,21 +456,21 @@ add_reply_locked (PWorker *self,
     }
 }
 
-static GBytes *
+static GPtrArray *
 encode_error (PWorker      *self,
               guint64       id,
               const GError *error)
 {
-  return p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, error),
-                           self->max_message_size, NULL);
+  return p_frame_from_bytes (p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, error),
+                                               self->max_message_size, NULL));
 }
 
 /* A reply too large for the channel becomes an error. */
-static GBytes *
-check_reply (PWorker *self,
-             guint64  id,
-             GBytes  *frame,
-             GError  *error)
+static GPtrArray *
+check_reply (PWorker   *self,
+             guint64    id,
+             GPtrArray *frame,
+             GError    *error)
 {
   g_autoptr(GError) owned_error = error;
 
@@ -483,7 +516,7 @@ reader_main (gpointer user_data)
       };
       gint timeout = -1;
 
-      if (self->output->len > 0)
+      if (!g_queue_is_empty (&self->output))
         timeout = MAX (0, (self->output_since + REPLY_DELAY_USEC - g_get_monotonic_time () + 999) / 1000);
 
       g_mutex_unlock (&self->mutex);
@@ -500,7 +533,7 @@ reader_main (gpointer user_data)
             g_cond_signal (&self->queued_cond);
         }
 
-      if (self->output->len > 0 && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC)
+      if (!g_queue_is_empty (&self->output) && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC)
         flush_locked (self);
     }
   g_mutex_unlock (&self->mutex);
@@ -540,7 +573,7 @@ call_function (Function      *function,
   return NULL;
 }
 
-static GBytes *
+static GPtrArray *
 run_task (PWorker      *self,
           Function     *function,
           const char   *name,
@@ -553,7 +586,7 @@ run_task (PWorker      *self,
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
   GError *too_large = NULL;
-  GBytes *frame;
+  GPtrArray *frame;
 
   result = call_function (function, name, args, cancellable, &error);
   if (result == NULL)
@@ -563,7 +596,7 @@ run_task (PWorker      *self,
   return check_reply (self, id, frame, too_large);
 }
 
-static GBytes *
+static GPtrArray *
 run_chunk (PWorker      *self,
            Function     *function,
            const char   *name,
@@ -607,12 +640,11 @@ run_chunk (PWorker      *self,
 
   {
     GError *too_large = NULL;
-    GBytes *frame;
+    GPtrArray *frame;
 
-    frame = p_message_encode (P_MESSAGE_CHUNK_RESULT,
-                              p_message_new_chunk_result (id, (GVariant **) values->pdata, values->len,
-                                                          g_variant_builder_end (&errors)),
-                              self->max_message_size, &too_large);
+    frame = p_message_encode_chunk_result (id, (GVariant **) values->pdata, values->len,
+                                           g_variant_builder_end (&errors),
+                                           self->max_message_size, &too_large);
     return check_reply (self, id, frame, too_large);
   }
 }
@@ -623,7 +655,7 @@ serve_message (PWorker *self,
                Message *message)
 {
   g_autoptr(GCancellable) cancellable = NULL;
-  g_autoptr(GBytes) frame = NULL;
+  g_autoptr(GPtrArray) frame = NULL;
   const char *name;
   Function *function;
   gboolean was_cancelled;
@@ -705,7 +737,7 @@ compare_strings (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-static GBytes *
+static GPtrArray *
 encode_hello (PWorker *self)
 {
   g_autofree const char **names = NULL;
@@ -714,10 +746,10 @@ encode_hello (PWorker *self)
   names = (const char **) g_hash_table_get_keys_as_array (self->functions, &n_names);
   qsort (names, n_names, sizeof (char *), compare_strings);
 
-  return p_message_encode (P_MESSAGE_HELLO,
-                           g_variant_new ("(ux^as)", (guint32) P_PROTOCOL_VERSION,
-                                          (gint64) getpid (), names),
-                           self->max_message_size, NULL);
+  return p_frame_from_bytes (p_message_encode (P_MESSAGE_HELLO,
+                                              g_variant_new ("(ux^as)", (guint32) P_PROTOCOL_VERSION,
+                                                             (gint64) getpid (), names),
+                                              self->max_message_size, NULL));
 }
 
 static gboolean
@@ -752,7 +784,7 @@ p_worker_run (PWorker  *self,
               GError  **error)
 {
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GBytes) hello = NULL;
+  g_autoptr(GPtrArray) hello = NULL;
   Message *message;
   GPid parent;
   int fd;

@@ -205,21 +205,38 @@ test_encode_untrusted (void)
   g_assert_no_error (error);
 }
 
-static void
-assert_same_bytes (GBytes *a,
-                   GBytes *b)
+/* A frame's segments, joined. */
+static GBytes *
+joined (GPtrArray *segments)
 {
-  g_assert_cmpuint (g_bytes_get_size (a), ==, g_bytes_get_size (b));
-  g_assert_true (g_bytes_equal (a, b));
+  GByteArray *frame = g_byte_array_new ();
+
+  for (guint i = 0; i < segments->len; i++)
+    g_byte_array_append (frame, g_bytes_get_data (segments->pdata[i], NULL),
+                         g_bytes_get_size (segments->pdata[i]));
+  g_ptr_array_unref (segments);
+
+  return g_byte_array_free_to_bytes (frame);
+}
+
+static void
+assert_same_frame (GPtrArray *direct,
+                   GBytes    *reference)
+{
+  g_autoptr(GBytes) frame = joined (direct);
+
+  g_assert_cmpuint (g_bytes_get_size (frame), ==, g_bytes_get_size (reference));
+  g_assert_true (g_bytes_equal (frame, reference));
+  g_bytes_unref (reference);
 }
 
 /* The frames written directly are the ones GLib would serialize, for
- * offsets of every size. */
+ * offsets of every size, with values copied and shared. */
 static void
 test_direct_encoding (void)
 {
   gsize name_lengths[] = { 1, 6, 7, 8, 200, 300, 70000 };
-  gsize payload_sizes[] = { 0, 1, 9, 240, 250, 70000 };
+  gsize payload_sizes[] = { 0, 1, 9, 240, 250, 20000, 70000 };
 
   for (gsize n = 0; n < G_N_ELEMENTS (name_lengths); n++)
     for (gsize p = 0; p < G_N_ELEMENTS (payload_sizes); p++)
@@ -228,39 +245,79 @@ test_direct_encoding (void)
         g_autofree guint8 *data = g_malloc0 (MAX (payload_sizes[p], 1));
         g_autoptr(GVariant) bytes = NULL;
         g_autoptr(GVariant) text = g_variant_ref_sink (g_variant_new_string (name));
-        g_autoptr(GBytes) direct = NULL;
-        g_autoptr(GBytes) reference = NULL;
 
         for (gsize i = 0; i < payload_sizes[p]; i++)
           data[i] = i * 3;
         bytes = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, payload_sizes[p], 1));
 
-        direct = p_message_encode_task (42, name, bytes, MAX_SIZE, NULL);
-        reference = encode (P_MESSAGE_TASK, p_message_new_task (42, name, bytes));
-        assert_same_bytes (direct, reference);
-        g_clear_pointer (&direct, g_bytes_unref);
-        g_clear_pointer (&reference, g_bytes_unref);
+        assert_same_frame (p_message_encode_task (42, name, bytes, MAX_SIZE, NULL),
+                           encode (P_MESSAGE_TASK, p_message_new_task (42, name, bytes)));
 
         for (int stop = 0; stop < 2; stop++)
-          {
-            direct = p_message_encode_chunk (7, name, bytes, stop, MAX_SIZE, NULL);
-            reference = encode (P_MESSAGE_CHUNK, p_message_new_chunk (7, name, bytes, stop));
-            assert_same_bytes (direct, reference);
-            g_clear_pointer (&direct, g_bytes_unref);
-            g_clear_pointer (&reference, g_bytes_unref);
-          }
+          assert_same_frame (p_message_encode_chunk (7, name, bytes, stop, MAX_SIZE, NULL),
+                             encode (P_MESSAGE_CHUNK, p_message_new_chunk (7, name, bytes, stop)));
 
-        direct = p_message_encode_result (9, bytes, MAX_SIZE, NULL);
-        reference = encode (P_MESSAGE_RESULT, p_message_new_result (9, bytes));
-        assert_same_bytes (direct, reference);
-        g_clear_pointer (&direct, g_bytes_unref);
-        g_clear_pointer (&reference, g_bytes_unref);
-
-        /* Other payloads: tuples, strings, nested variants. */
-        direct = p_message_encode_result (9, text, MAX_SIZE, NULL);
-        reference = encode (P_MESSAGE_RESULT, p_message_new_result (9, text));
-        assert_same_bytes (direct, reference);
+        assert_same_frame (p_message_encode_result (9, bytes, MAX_SIZE, NULL),
+                           encode (P_MESSAGE_RESULT, p_message_new_result (9, bytes)));
+        assert_same_frame (p_message_encode_result (9, text, MAX_SIZE, NULL),
+                           encode (P_MESSAGE_RESULT, p_message_new_result (9, text)));
       }
+}
+
+/* Chunks written from a slice of the items, and chunk results. */
+static void
+test_direct_encoding_arrays (void)
+{
+  g_autofree guint8 *big = g_malloc (40000);
+  const char *arrays[] = {
+    "@ax []", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "[true, false]", "[1.5, -2.0, 3.25]",
+    "['a', '', 'ccc']", "[<1>, <'two'>, <[3.0]>]", "[(1, 'a'), (2, 'bb')]", "[@ay [1, 2], [3]]",
+  };
+  GVariant *big_items[3];
+  g_autoptr(GVariant) big_array = NULL;
+
+  for (gsize i = 0; i < 40000; i++)
+    big[i] = i;
+  for (int i = 0; i < 3; i++)
+    big_items[i] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, big, 40000 - i * 17, 1);
+  big_array = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_BYTESTRING, big_items, 3));
+
+  for (gsize a = 0; a <= G_N_ELEMENTS (arrays); a++)
+    {
+      g_autoptr(GVariant) items = a < G_N_ELEMENTS (arrays)
+        ? g_variant_ref_sink (g_variant_parse (NULL, arrays[a], NULL, NULL, NULL))
+        : g_variant_ref (big_array);
+      gsize n_items = g_variant_n_children (items);
+
+      for (gsize first = 0; first <= n_items; first++)
+        for (gsize n = 0; first + n <= n_items; n++)
+          {
+            g_autoptr(GPtrArray) children = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+            g_autoptr(GVariant) slice = NULL;
+            g_auto(GVariantBuilder) errors = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(usis)"));
+
+            for (gsize i = 0; i < n; i++)
+              g_ptr_array_add (children, g_variant_get_child_value (items, first + i));
+            slice = g_variant_ref_sink (g_variant_new_array (g_variant_type_element (g_variant_get_type (items)),
+                                                             (GVariant **) children->pdata, n));
+
+            assert_same_frame (p_message_encode_chunk_items (3, "f", items, first, n, TRUE, MAX_SIZE, NULL),
+                               encode (P_MESSAGE_CHUNK, p_message_new_chunk (3, "f", slice, TRUE)));
+
+            if (n > 1)
+              g_variant_builder_add (&errors, "(usis)", (guint32) 1, "d", 4, "message");
+            {
+              GVariant *errors_value = g_variant_ref_sink (g_variant_builder_end (&errors));
+
+              assert_same_frame (p_message_encode_chunk_result (5, (GVariant **) children->pdata, n,
+                                                                g_variant_ref (errors_value), MAX_SIZE, NULL),
+                                 encode (P_MESSAGE_CHUNK_RESULT,
+                                         p_message_new_chunk_result (5, (GVariant **) children->pdata, n,
+                                                                     g_variant_ref (errors_value))));
+              g_variant_unref (errors_value);
+            }
+          }
+    }
 }
 
 static void
@@ -564,6 +621,7 @@ main (int   argc,
   g_test_add_func ("/channel/encode-untrusted", test_encode_untrusted);
   g_test_add_func ("/channel/env", test_env);
   g_test_add_func ("/channel/direct-encoding", test_direct_encoding);
+  g_test_add_func ("/channel/direct-encoding-arrays", test_direct_encoding_arrays);
   g_test_add_func ("/channel/chunk-results", test_chunk_results);
   g_test_add_func ("/channel/error-domains", test_error_domains);
   g_test_add_func ("/normal-form/differential", test_normal_form_differential);
