@@ -487,6 +487,11 @@ main (int   argc,
   if (wanted ("echo_1mib"))
     bench_echo_1mib (pool);
 
+  /* Workers that exit by themselves (profilers see them out). */
+  p_pool_shutdown (pool);
+  if (!p_pool_join (pool, &error))
+    g_error ("%s", error->message);
+
   bench_floor ();
 
   g_strfreev (only);

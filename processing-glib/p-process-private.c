@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,6 +214,42 @@ on_writable (GSocket      *socket,
   return G_SOURCE_REMOVE;
 }
 
+/* GLib 2.74 reports a child's exit as soon as its pidfd is readable,
+ * which can come a moment before the child can be reaped; its waitid()
+ * then reaps nothing, the child stays a zombie and its status reads 0.
+ * Our own pidfd of it finishes the job: it names that process and no
+ * other, and waitid() on it fails at once if GLib did reap it. */
+static int
+finish_reaping (PProcess *self,
+                int       status)
+{
+  siginfo_t info = { 0, };
+
+  if (self->pidfd < 0)
+    return status;
+
+  while (waitid (P_PIDFD, self->pidfd, &info, WEXITED) < 0 && errno == EINTR)
+    ;
+
+  close (self->pidfd);
+  self->pidfd = -1;
+
+  if (info.si_pid == 0)
+    return status;
+
+  switch (info.si_code)
+    {
+    case CLD_EXITED:
+      return W_EXITCODE (info.si_status, 0);
+    case CLD_KILLED:
+      return W_EXITCODE (0, info.si_status);
+    case CLD_DUMPED:
+      return W_EXITCODE (0, info.si_status | WCOREFLAG);
+    default:
+      return status;
+    }
+}
+
 static void
 on_wait_done (GObject      *object,
               GAsyncResult *result,
@@ -223,7 +260,7 @@ on_wait_done (GObject      *object,
   g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
 
   self->reaped = TRUE;
-  self->wait_status = g_subprocess_get_status (self->subprocess);
+  self->wait_status = finish_reaping (self, g_subprocess_get_status (self->subprocess));
   self->state = P_PROCESS_DEAD;
   replace_timer (self, 0, NULL);
 
@@ -327,8 +364,13 @@ p_process_spawn (const char * const      *argv,
   self->subprocess = g_steal_pointer (&subprocess);
   /* NULL if it already exited: a worker that dies at once has no pid to
    * show. */
+  self->pidfd = -1;
   if (g_subprocess_get_identifier (self->subprocess) != NULL)
-    self->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+    {
+      self->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+      /* Fails (harmlessly) if it was reaped meanwhile. */
+      self->pidfd = syscall (SYS_pidfd_open, self->pid, 0);
+    }
   self->socket = g_steal_pointer (&socket);
   self->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (self->socket));
   self->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, max_message_size);
@@ -529,6 +571,8 @@ p_process_free (PProcess *self)
       g_source_destroy (self->running_timer);
       g_source_unref (self->running_timer);
     }
+  if (self->pidfd >= 0)
+    close (self->pidfd);
   g_clear_error (&self->kill_reason);
   g_clear_object (&self->stream);
   g_clear_object (&self->socket);

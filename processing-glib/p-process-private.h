@@ -61,6 +61,7 @@ struct _PProcess
   const PProcessCallbacks *callbacks;
   gpointer user_data;
   GSubprocess *subprocess;
+  int pidfd;
   GSocket *socket;
   GIOStream *stream;
   GSource *input_source;

@@ -410,6 +410,8 @@ test_list_children (void)
         {
           GPid pid = atoi (name);
           g_array_append_val (pids, pid);
+          if (g_getenv ("P_TEST_SHOW_CHILDREN"))
+            g_printerr ("child %d: %s\n", pid, status);
         }
     }
 
