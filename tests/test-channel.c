@@ -285,7 +285,7 @@ test_direct_encoding_arrays (void)
   for (gsize a = 0; a <= G_N_ELEMENTS (arrays); a++)
     {
       g_autoptr(GVariant) items = a < G_N_ELEMENTS (arrays)
-        ? g_variant_ref_sink (g_variant_parse (NULL, arrays[a], NULL, NULL, NULL))
+        ? g_variant_parse (NULL, arrays[a], NULL, NULL, NULL)
         : g_variant_ref (big_array);
       gsize n_items = g_variant_n_children (items);
 
@@ -309,11 +309,12 @@ test_direct_encoding_arrays (void)
             {
               GVariant *errors_value = g_variant_ref_sink (g_variant_builder_end (&errors));
 
+              /* (Both take a floating reference, or borrow a full one.) */
               assert_same_frame (p_message_encode_chunk_result (5, (GVariant **) children->pdata, n,
-                                                                g_variant_ref (errors_value), MAX_SIZE, NULL),
+                                                                errors_value, MAX_SIZE, NULL),
                                  encode (P_MESSAGE_CHUNK_RESULT,
                                          p_message_new_chunk_result (5, (GVariant **) children->pdata, n,
-                                                                     g_variant_ref (errors_value))));
+                                                                     errors_value)));
               g_variant_unref (errors_value);
             }
           }

@@ -40,7 +40,7 @@ value_seed (const char *dir,
             const char *name,
             const char *text)
 {
-  g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_parse (NULL, text, NULL, NULL, NULL));
+  g_autoptr(GVariant) value = g_variant_parse (NULL, text, NULL, NULL, NULL);
   g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (value);
   const char *type = g_variant_get_type_string (value);
   g_autofree char *path = g_build_filename (dir, name, NULL);
