@@ -19,6 +19,9 @@ void      p_map_iter_push_chunk     (PMapIter     *self,
                                      guint         n_items,
                                      GVariant     *values,
                                      GVariant     *errors);
+void      p_map_iter_push_value     (PMapIter     *self,
+                                     guint         item,
+                                     GVariant     *value);
 void      p_map_iter_push_error     (PMapIter     *self,
                                      guint         first_item,
                                      guint         n_items,

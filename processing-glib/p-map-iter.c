@@ -360,6 +360,19 @@ p_map_iter_push_chunk (PMapIter *self,
   arrived_unlock (self);
 }
 
+/* A single item's result (taken). */
+void
+p_map_iter_push_value (PMapIter *self,
+                       guint     item,
+                       GVariant *value)
+{
+  release_pool_before_last (self, 1, FALSE);
+
+  g_mutex_lock (&self->mutex);
+  store_locked (self, item, value, NULL);
+  arrived_unlock (self);
+}
+
 /* Every item of a chunk failed with @error. */
 void
 p_map_iter_push_error (PMapIter     *self,

@@ -140,6 +140,7 @@ struct _Chunk
   guint n_items;
   guint64 id;
   GPtrArray *frame;       /* GBytes segments */
+  gboolean is_task;       /* a single item, sent as a TASK (a lighter reply) */
   ChunkState state;
   PProcess *process;
   gint64 orphaned_at;     /* when its job ended while it was in flight */
@@ -180,6 +181,9 @@ struct _Core
   gsize next_id;          /* atomic */
   Settings settings;
   gboolean settings_changed;
+  /* The pool thread's copies, taken at each wake-up: no lock per task. */
+  Settings current;
+  gboolean closed_seen;
 
   GArray *cancelled_jobs; /* guint64 ids of jobs whose cancellable fired */
 
@@ -627,6 +631,15 @@ core_chunk_succeeded (Core     *core,
       break;
 
     case JOB_MAP:
+      /* A single item's RESULT: its "v", as the "av" of its chunk. */
+      if (chunk->is_task)
+        {
+          job->chunk_values[chunk->index] = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, &values, 1));
+          if (job->n_chunks_left == 0)
+            job_succeed (core, job);
+          break;
+        }
+
       if (g_variant_n_children (errors) > 0)
         {
           const char *domain, *message;
@@ -655,7 +668,10 @@ core_chunk_succeeded (Core     *core,
             return;
           }
 
-        p_map_iter_push_chunk (iter, chunk->first_item, chunk->n_items, values, errors);
+        if (chunk->is_task)
+          p_map_iter_push_value (iter, chunk->first_item, g_variant_get_variant (values));
+        else
+          p_map_iter_push_chunk (iter, chunk->first_item, chunk->n_items, values, errors);
         if (job->n_chunks_left == 0)
           job_succeed (core, job);
       }
@@ -866,13 +882,7 @@ respawn_timer_fired (gpointer user_data)
 static gboolean
 core_needs_workers (Core *core)
 {
-  gboolean closed;
-
-  g_mutex_lock (&core->mutex);
-  closed = core->closed;
-  g_mutex_unlock (&core->mutex);
-
-  return !core->terminated && (!closed || !g_queue_is_empty (&core->pending));
+  return !core->terminated && (!core->closed_seen || !g_queue_is_empty (&core->pending));
 }
 
 /* Replaces missing workers; after start failures, with an exponential
@@ -980,7 +990,7 @@ core_on_reply (Core         *core,
 
   /* Orphans do not know what they were; a live chunk must get the
    * reply that matches its message. */
-  is_chunk = chunk->job != NULL && chunk->job->kind != JOB_APPLY;
+  is_chunk = chunk->job != NULL && !chunk->is_task;
   if (chunk->job != NULL &&
       ((kind == P_MESSAGE_RESULT && is_chunk) ||
        (kind == P_MESSAGE_CHUNK_RESULT && !is_chunk)))
@@ -1173,16 +1183,11 @@ core_on_exited (PProcess *process,
 /* }}} */
 /* {{{ Scheduling, on the pool thread */
 
+/* On the pool thread. */
 static Settings
 core_get_settings (Core *core)
 {
-  Settings settings;
-
-  g_mutex_lock (&core->mutex);
-  settings = core->settings;
-  g_mutex_unlock (&core->mutex);
-
-  return settings;
+  return core->current;
 }
 
 static gboolean
@@ -1338,9 +1343,7 @@ core_schedule (Core *core)
           core_dispatch_chunk (core, process, g_queue_peek_head (&core->pending));
       }
 
-  g_mutex_lock (&core->mutex);
-  closed = core->closed;
-  g_mutex_unlock (&core->mutex);
+  closed = core->closed_seen;
 
   for (guint i = 0; i < core->processes->len; i++)
     {
@@ -1425,6 +1428,8 @@ core_wakeup_dispatch (GSource     *source,
   terminate = core->terminate_requested && !core->terminated;
   settings_changed = core->settings_changed;
   core->settings_changed = FALSE;
+  core->current = core->settings;
+  core->closed_seen = core->closed;
   cancelled = g_steal_pointer (&core->cancelled_jobs);
   core->cancelled_jobs = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_unlock (&core->mutex);
@@ -1517,7 +1522,7 @@ core_start_in_thread (gpointer user_data)
   if (error != NULL)
     {
       g_mutex_lock (&core->mutex);
-      core->closed = TRUE;
+      core->closed = core->closed_seen = TRUE;
       g_mutex_unlock (&core->mutex);
       core_terminate_now (core);
       core_check_finished (core);
@@ -1551,7 +1556,7 @@ core_new (PPool              *pool,
   core->worker_argv = g_strdupv ((char **) worker_argv);
   core->n_processes = n_processes;
   core->max_message_size = max_message_size;
-  core->settings = *settings;
+  core->settings = core->current = *settings;
   core->processes = g_ptr_array_new ();
   core->jobs_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   core->cancelled_jobs = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -1679,7 +1684,7 @@ build_apply_job (PPool         *self,
 
   job = job_new (self->core, JOB_APPLY, function, cancellable);
   job->n_items = 1;
-  job_add_chunk (job, id, 0, 1, frame);
+  job_add_chunk (job, id, 0, 1, frame)->is_task = TRUE;
 
   return job;
 }
@@ -1734,8 +1739,16 @@ build_map_job (PPool         *self,
       guint64 id = core_next_id (self->core);
       GPtrArray *frame;
 
-      frame = p_message_encode_chunk_items (id, function, owned_items, first, n, kind == JOB_MAP,
-                                            self->core->max_message_size, error);
+      /* A chunk of one item travels as a task: its reply is lighter. */
+      if (n == 1)
+        {
+          g_autoptr(GVariant) item = g_variant_get_child_value (owned_items, first);
+
+          frame = p_message_encode_task (id, function, item, self->core->max_message_size, error);
+        }
+      else
+        frame = p_message_encode_chunk_items (id, function, owned_items, first, n, kind == JOB_MAP,
+                                              self->core->max_message_size, error);
       if (frame == NULL)
         {
           for (guint i = 0; i < job->n_chunks; i++)
@@ -1745,7 +1758,7 @@ build_map_job (PPool         *self,
           return NULL;
         }
 
-      job_add_chunk (job, id, first, n, frame);
+      job_add_chunk (job, id, first, n, frame)->is_task = n == 1;
     }
 
   if (kind == JOB_MAP)
@@ -1850,7 +1863,16 @@ p_pool_finalize (GObject *object)
 static Settings
 p_pool_get_settings (PPool *self)
 {
-  return self->core != NULL ? core_get_settings (self->core) : self->settings;
+  Settings settings;
+
+  if (self->core == NULL)
+    return self->settings;
+
+  g_mutex_lock (&self->core->mutex);
+  settings = self->core->settings;
+  g_mutex_unlock (&self->core->mutex);
+
+  return settings;
 }
 
 /* Settings apply at once, to running tasks' clocks too. */
