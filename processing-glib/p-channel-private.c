@@ -1220,9 +1220,23 @@ join_item (const JoinSource  *source,
   return g_variant_get_data (*hold);
 }
 
+static GVariant *
+join_tree (GVariant **boxed,
+           gsize      n_items)
+{
+  GVariant *array = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n_items));
+
+  for (gsize i = 0; i < n_items; i++)
+    g_variant_unref (boxed[i]);
+
+  return array;
+}
+
 /* One "av" of every item of @arrays, each boxed in a variant ("av" items
- * are variants already), serialized here rather than built from a million
- * GVariants: a map's result. Trusted arrays only. */
+ * are variants already): a map's result. Small items are serialized here
+ * rather than built from a million GVariants; large ones stay where they
+ * were received, referenced by a tree of GVariants that GLib serializes
+ * only if someone asks for its bytes. Trusted arrays only. */
 GVariant *
 p_variant_join_boxed (GVariant **arrays,
                       guint      n_arrays)
@@ -1263,6 +1277,22 @@ p_variant_join_boxed (GVariant **arrays,
         join_item (&sources[a], i, &item_size, &hold);
         end = align_up (end, 8) + item_size + (sources[a].item_type != NULL ? 1 + sources[a].item_type_length : 0);
       }
+
+  if (end / n_items >= SHARE_THRESHOLD)
+    {
+      g_autofree GVariant **boxed = g_new (GVariant *, n_items);
+
+      for (guint a = 0; a < n_arrays; a++)
+        for (gsize i = 0; i < sources[a].n_items; i++)
+          {
+            g_autoptr(GVariant) item = g_variant_get_child_value (sources[a].array, i);
+
+            boxed[k++] = sources[a].item_type != NULL ? g_variant_ref_sink (g_variant_new_variant (item))
+                                                      : g_steal_pointer (&item);
+          }
+
+      return join_tree (boxed, n_items);
+    }
 
   size = container_size_for (end, n_items);
   offset_size = offset_size_for (size);

@@ -378,6 +378,116 @@ test_chunk_results (void)
     }
 }
 
+/* An array of @n byte strings of @size bytes, the k-th filled with k + @first. */
+static GVariant *
+byte_strings (guint n,
+              gsize size,
+              guint first)
+{
+  g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("aay"));
+
+  for (guint k = 0; k < n; k++)
+    {
+      guint8 *data = g_malloc (size);
+
+      memset (data, (int) (k + first), size);
+      g_variant_builder_add_value (builder, g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
+                                                                     TRUE, g_free, data));
+    }
+
+  return g_variant_ref_sink (g_variant_builder_end (builder));
+}
+
+/* Adds @value (a full reference, taken) to @builder of an "av". */
+static void
+add_boxed (GVariantBuilder *builder,
+           GVariant        *value)
+{
+  g_variant_builder_add_value (builder, g_variant_new_variant (value));
+  g_variant_unref (value);
+}
+
+/* A map's result is every item of every chunk, boxed, in order, whether
+ * small items are copied into one array or large ones referenced. */
+static void
+test_join (void)
+{
+  static const struct {
+    const char *chunks[3];
+  } cases[] = {
+    { { "[@x 1, 4, 9]", "[@x 16]", NULL } },
+    { { "[<1>, <'two'>]", "@ax [3, 4]", "[('five', @u 5)]" } },
+    { { "[<<@ay [1, 2]>>]", "@av []", NULL } },
+    { { "@ax []", NULL } },
+  };
+  static const struct { guint n; gsize size; } large[] = {
+    { 3, 20 * 1024 }, { 1, 1024 * 1024 }, { 4, 1000 },
+  };
+
+  for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      GVariant *chunks[3];
+      g_autoptr(GVariantBuilder) expected = g_variant_builder_new (G_VARIANT_TYPE ("av"));
+      g_autoptr(GVariant) joined = NULL;
+      g_autoptr(GVariant) wanted = NULL;
+      guint n = 0;
+
+      for (; n < 3 && cases[c].chunks[n] != NULL; n++)
+        {
+          GVariantIter iter;
+          GVariant *item;
+
+          /* Serialized, as received. */
+          g_autoptr(GVariant) parsed = g_variant_ref_sink (g_variant_new_parsed (cases[c].chunks[n]));
+          g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (parsed);
+
+          chunks[n] = g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (parsed), bytes, TRUE));
+          g_variant_iter_init (&iter, chunks[n]);
+          while ((item = g_variant_iter_next_value (&iter)))
+            {
+              add_boxed (expected, g_variant_is_of_type (chunks[n], G_VARIANT_TYPE ("av"))
+                                   ? g_variant_get_variant (item) : g_variant_ref (item));
+              g_variant_unref (item);
+            }
+        }
+
+      joined = p_variant_join_boxed (chunks, n);
+      wanted = g_variant_ref_sink (g_variant_builder_end (expected));
+      g_assert_cmpvariant (joined, wanted);
+      for (guint i = 0; i < n; i++)
+        g_variant_unref (chunks[i]);
+    }
+
+  /* Large items: byte strings, and the same boxed, beside a small one. */
+  for (gsize c = 0; c < G_N_ELEMENTS (large); c++)
+    {
+      g_autoptr(GVariant) strings = byte_strings (large[c].n, large[c].size, 1);
+      g_autoptr(GVariantBuilder) boxed_builder = g_variant_builder_new (G_VARIANT_TYPE ("av"));
+      g_autoptr(GVariantBuilder) expected = g_variant_builder_new (G_VARIANT_TYPE ("av"));
+      g_autoptr(GVariant) boxed = NULL;
+      g_autoptr(GVariant) joined = NULL;
+      g_autoptr(GVariant) wanted = NULL;
+      GVariant *chunks[2];
+
+      for (guint k = 0; k < large[c].n; k++)
+        add_boxed (boxed_builder, g_variant_get_child_value (strings, k));
+      g_variant_builder_add (boxed_builder, "v", g_variant_new_int32 (7));
+      boxed = g_variant_ref_sink (g_variant_builder_end (boxed_builder));
+
+      for (guint round = 0; round < 2; round++)
+        for (guint k = 0; k < large[c].n; k++)
+          add_boxed (expected, g_variant_get_child_value (strings, k));
+      g_variant_builder_add (expected, "v", g_variant_new_int32 (7));
+
+      chunks[0] = strings;
+      chunks[1] = boxed;
+      joined = p_variant_join_boxed (chunks, 2);
+      wanted = g_variant_ref_sink (g_variant_builder_end (expected));
+      g_assert_cmpvariant (joined, wanted);
+      g_assert_cmpuint (g_variant_n_children (joined), ==, 2 * large[c].n + 1);
+    }
+}
+
 static void
 test_error_domains (void)
 {
@@ -625,6 +735,7 @@ main (int   argc,
   g_test_add_func ("/channel/direct-encoding-arrays", test_direct_encoding_arrays);
   g_test_add_func ("/channel/chunk-results", test_chunk_results);
   g_test_add_func ("/channel/error-domains", test_error_domains);
+  g_test_add_func ("/channel/join", test_join);
   g_test_add_func ("/normal-form/differential", test_normal_form_differential);
   g_test_add_func ("/normal-form/bulk", test_normal_form_bulk);
 

@@ -1036,6 +1036,45 @@ test_payload_sizes (void)
     check_big_payload (pool, sizes[i]);
 }
 
+/* A map's large results are kept where they arrived rather than copied
+ * into one array; they must come back the same, in order, whatever the
+ * chunks. */
+static void
+test_payload_map (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("aay"));
+  g_autoptr(GVariant) items = NULL;
+  const gsize sizes[] = { 64 * 1024, 20 * 1024, 0, 1, 300 * 1024, 16 * 1024 };
+
+  for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      guint8 *data = g_malloc (sizes[k]);
+
+      memset (data, (int) k + 1, sizes[k]);
+      g_variant_builder_add_value (builder, g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, sizes[k],
+                                                                     TRUE, g_free, data));
+    }
+  items = g_variant_ref_sink (g_variant_builder_end (builder));
+
+  for (guint chunk_size = 1; chunk_size <= 4; chunk_size++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) echoed = p_pool_map (pool, "echo", items, chunk_size, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_variant_n_children (echoed), ==, G_N_ELEMENTS (sizes));
+      for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
+        {
+          g_autoptr(GVariant) boxed = g_variant_get_child_value (echoed, k);
+          g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+          g_autoptr(GVariant) item = g_variant_get_child_value (items, k);
+
+          g_assert_cmpvariant (value, item);
+        }
+    }
+}
+
 static void
 test_payload_256mib (void)
 {
@@ -1583,6 +1622,7 @@ main (int   argc,
   g_test_add_func ("/pool/cancel/map-queued", test_cancel_map_queued);
   g_test_add_func ("/pool/threads", test_threads);
   g_test_add_func ("/pool/payload/sizes", test_payload_sizes);
+  g_test_add_func ("/pool/payload/map", test_payload_map);
   g_test_add_func ("/pool/payload/256mib", test_payload_256mib);
   g_test_add_func ("/pool/payload/too-large", test_payload_too_large);
   g_test_add_func ("/pool/lifecycle/shutdown", test_shutdown);
