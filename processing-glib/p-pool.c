@@ -979,7 +979,7 @@ core_on_reply (Core         *core,
   Chunk *chunk;
   Job *job;
 
-  g_variant_get_child (body, 0, "t", &id);
+  id = p_message_get_id (body);
   chunk = process_find_in_flight (process, id);
   if (chunk == NULL)
     {
@@ -1001,9 +1001,8 @@ core_on_reply (Core         *core,
 
   if (kind == P_MESSAGE_ERROR)
     {
-      const char *domain;
+      const char *domain = p_message_peek_name (body);
 
-      g_variant_get_child (body, 1, "&s", &domain);
       if (!p_error_domain_is_valid (domain))
         {
           p_process_protocol_error (process, "it sent an error with an invalid domain");

@@ -112,6 +112,7 @@ struct _PWorker
   GHashTable *queued;      /* ids received, not started: id → cancelled? */
   guint64 running_id;
   GCancellable *running_cancellable;
+  GCancellable *spare_cancellable; /* the last task's, unused: for the next */
   gboolean task_running;
   gboolean task_thread_waiting;
   gboolean stopping;
@@ -155,6 +156,7 @@ p_worker_finalize (GObject *object)
   g_queue_clear_full (&self->output, (GDestroyNotify) g_bytes_unref);
   g_clear_object (&self->socket);
   g_clear_object (&self->running_cancellable);
+  g_clear_object (&self->spare_cancellable);
   g_clear_error (&self->input_error);
   g_clear_error (&self->output_error);
   if (self->wakeup_fd >= 0)
@@ -270,7 +272,7 @@ handle_cancel_locked (PWorker  *self,
 {
   guint64 id;
 
-  g_variant_get (body, "(t)", &id);
+  id = p_message_get_id (body);
 
   if (self->task_running && self->running_id == id)
     g_cancellable_cancel (self->running_cancellable);
@@ -301,7 +303,7 @@ handle_message_locked (PWorker      *self,
       return;
     }
 
-  g_variant_get_child (body, 0, "t", &id);
+  id = p_message_get_id (body);
   g_hash_table_insert (self->queued, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (FALSE));
 
   message = g_new (Message, 1);
@@ -661,8 +663,8 @@ serve_message (PWorker *self,
   gboolean was_cancelled;
   guint64 id;
 
-  g_variant_get_child (message->body, 0, "t", &id);
-  g_variant_get_child (message->body, 1, "&s", &name);
+  id = p_message_get_id (message->body);
+  name = p_message_peek_name (message->body);
   function = g_hash_table_lookup (self->functions, name);
 
   g_mutex_lock (&self->mutex);
@@ -670,7 +672,8 @@ serve_message (PWorker *self,
   g_hash_table_remove (self->queued, &id);
   if (!was_cancelled)
     {
-      cancellable = g_cancellable_new ();
+      cancellable = self->spare_cancellable ? g_steal_pointer (&self->spare_cancellable)
+                                            : g_cancellable_new ();
       self->running_id = id;
       self->running_cancellable = g_object_ref (cancellable);
       self->task_running = TRUE;
@@ -704,6 +707,13 @@ serve_message (PWorker *self,
   g_clear_object (&self->running_cancellable);
   add_reply_locked (self, frame);
   g_mutex_unlock (&self->mutex);
+
+  /* A cancellable nobody else holds and nobody cancelled is as good as
+   * new, and a GObject less per task. */
+  if (cancellable != NULL &&
+      g_atomic_int_get (&G_OBJECT (cancellable)->ref_count) == 1 &&
+      !g_cancellable_is_cancelled (cancellable))
+    self->spare_cancellable = g_steal_pointer (&cancellable);
 }
 
 /* The next message to run; NULL at the end of the input or on an error. */
