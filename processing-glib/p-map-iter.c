@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "p-map-iter-private.h"
+#include "p-result-private.h"
 #include "p-channel-private.h"
 #include "p-i18n-private.h"
 
@@ -239,7 +240,7 @@ arrived_unlock (PMapIter *self)
   Waiter *waiter;
 
   if (self->n_waiters > 0)
-    g_cond_broadcast (&self->cond);
+    p_wake_waiters (G_OBJECT (self), &self->cond);
 
   while (!g_queue_is_empty (&self->waiters))
     {

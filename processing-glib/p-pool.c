@@ -197,6 +197,7 @@ struct _Core
   GSource *respawn_timer;
   gboolean terminated;
   gboolean thread_should_exit;
+  gboolean wake_batch_open; /* replies being read: waiters woken after */
 };
 
 struct _PPool
@@ -1085,6 +1086,12 @@ core_on_message (PProcess     *process,
 {
   Core *core = user_data;
 
+  if (!core->wake_batch_open)
+    {
+      p_wake_batch_begin ();
+      core->wake_batch_open = TRUE;
+    }
+
   if (kind == P_MESSAGE_HELLO)
     {
       core_on_hello (core, process, body);
@@ -1104,7 +1111,16 @@ static void
 core_on_read_done (PProcess *process,
                    gpointer  user_data)
 {
-  core_schedule (user_data);
+  Core *core = user_data;
+
+  /* Before the next messages leave: the waiters' turn. */
+  if (core->wake_batch_open)
+    {
+      core->wake_batch_open = FALSE;
+      p_wake_batch_end ();
+    }
+
+  core_schedule (core);
 }
 
 static GError *

@@ -28,4 +28,11 @@ void     p_result_return_chunks (PResult          *self,
                                  guint             n_chunks,
                                  guint             n_items);
 
+/* Wake-ups of blocked callers, held back in the calling thread between
+ * begin and end so that a batch of replies wakes each waiter once. */
+void     p_wake_batch_begin     (void);
+void     p_wake_batch_end       (void);
+void     p_wake_waiters         (GObject          *owner,
+                                 GCond            *cond);
+
 G_END_DECLS

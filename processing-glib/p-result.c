@@ -187,6 +187,75 @@ notify_ready_in_context (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* {{{ Wake-up batches
+ *
+ * A waiter woken for the first of thirty replies the pool thread reads at
+ * once would wake, take it, and block again for the second: a system call
+ * and a thread switch per reply. Within a batch, the pool thread wakes each
+ * waiter once, after the last of them. */
+
+typedef struct
+{
+  GObject *owner;          /* keeps @cond alive */
+  GCond *cond;
+} HeldWakeup;
+
+static void
+held_wakeup_clear (HeldWakeup *held)
+{
+  g_object_unref (held->owner);
+}
+
+static GPrivate wake_batch = G_PRIVATE_INIT ((GDestroyNotify) g_array_unref);
+
+void
+p_wake_batch_begin (void)
+{
+  GArray *held = g_array_new (FALSE, FALSE, sizeof (HeldWakeup));
+
+  g_assert (g_private_get (&wake_batch) == NULL);
+  g_array_set_clear_func (held, (GDestroyNotify) held_wakeup_clear);
+  g_private_set (&wake_batch, held);
+}
+
+void
+p_wake_batch_end (void)
+{
+  GArray *held = g_private_get (&wake_batch);
+
+  g_assert (held != NULL);
+  g_private_set (&wake_batch, NULL);
+
+  for (guint i = 0; i < held->len; i++)
+    g_cond_broadcast (g_array_index (held, HeldWakeup, i).cond);
+  g_array_unref (held);
+}
+
+/* Wakes what waits on @cond, owned by @owner, now or at the end of the
+ * batch. The state change it announces is made already, under the lock. */
+void
+p_wake_waiters (GObject *owner,
+                GCond   *cond)
+{
+  GArray *held = g_private_get (&wake_batch);
+  HeldWakeup wakeup = { NULL, cond };
+
+  if (held == NULL)
+    {
+      g_cond_broadcast (cond);
+      return;
+    }
+
+  /* Replies for one handle come together: the last one is enough to look at. */
+  if (held->len > 0 && g_array_index (held, HeldWakeup, held->len - 1).cond == cond)
+    return;
+
+  wakeup.owner = g_object_ref (owner);
+  g_array_append_val (held, wakeup);
+}
+
+/* }}} */
+
 /* Everything after the state change, outside the lock. */
 static void
 complete (PResult *self)
@@ -207,7 +276,7 @@ complete (PResult *self)
   /* After the unlock, so that the waiter does not wake to a held mutex;
    * the caller holds a reference meanwhile. */
   if (waited_for)
-    g_cond_broadcast (&self->cond);
+    p_wake_waiters (G_OBJECT (self), &self->cond);
 
   /* Only when somebody listens: a notification nobody dispatches would
    * keep the result alive in a context that is never run. */
