@@ -390,7 +390,8 @@ byte_strings (guint n,
     {
       guint8 *data = g_malloc (size);
 
-      memset (data, (int) (k + first), size);
+      if (size > 0)  /* g_malloc (0) is NULL, which memset must not see */
+        memset (data, (int) (k + first), size);
       g_variant_builder_add_value (builder, g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
                                                                      TRUE, g_free, data));
     }
