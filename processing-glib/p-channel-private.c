@@ -1146,33 +1146,149 @@ p_message_encode_result (guint64      id,
   return encode_value_envelope (P_MESSAGE_RESULT, id, NULL, value, -1, max_message_size, error);
 }
 
-/* A CHUNK_RESULT frame, (tva(usis)): the @n_values results, as an "aT"
- * when they share a type T (large ones shared), as an "av" otherwise; and
- * the failures. As p_message_encode (P_MESSAGE_CHUNK_RESULT,
- * p_message_new_chunk_result (...)). */
+/* A chunk's results, gathered as they are computed.
+ *
+ * Results of one fixed-size type, the common case (numbers, tuples of
+ * numbers), are packed into an "aT" at once and their GVariants dropped:
+ * the worker then frees each result in the iteration that made it, from
+ * the allocator's warm caches, rather than a chunk's worth at the end, and
+ * the frame is written with one copy. Anything else is kept as given.
+ */
+
+struct _PChunkResults
+{
+  gsize n_values;
+  GVariantType *packed_type;   /* the fixed-size type of every result so far, */
+  gsize packed_size;           /* its size, */
+  gboolean packed_any_bytes;   /* whether any bytes of that size are normal, */
+  GByteArray *packed;          /* their serializations end to end; */
+  GPtrArray *values;           /* or the results as given */
+};
+
+PChunkResults *
+p_chunk_results_new (void)
+{
+  PChunkResults *self = g_new0 (PChunkResults, 1);
+
+  self->values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  return self;
+}
+
+void
+p_chunk_results_free (PChunkResults *self)
+{
+  g_clear_pointer (&self->packed_type, g_variant_type_free);
+  g_clear_pointer (&self->packed, g_byte_array_unref);
+  g_ptr_array_unref (self->values);
+  g_free (self);
+}
+
+gsize
+p_chunk_results_get_count (PChunkResults *self)
+{
+  return self->n_values;
+}
+
+/* The packed results become GVariants again: a result of another type came. */
+static void
+chunk_results_unpack (PChunkResults *self)
+{
+  g_autoptr(GBytes) all = g_byte_array_free_to_bytes (g_steal_pointer (&self->packed));
+  g_autoptr(GVariantType) type = g_steal_pointer (&self->packed_type);
+  gsize alignment, size;
+
+  type_layout (type, &alignment, &size);
+
+  for (gsize i = 0; i < self->n_values; i++)
+    {
+      g_autoptr(GBytes) slice = g_bytes_new_from_bytes (all, i * size, size);
+
+      g_ptr_array_add (self->values, g_variant_ref_sink (g_variant_new_from_bytes (type, slice, TRUE)));
+    }
+}
+
+/* Adds @value, taking its reference, floating or not. */
+void
+p_chunk_results_add (PChunkResults *self,
+                     GVariant      *value)
+{
+  g_autoptr(GVariant) owned = g_variant_take_ref (value);
+  const GVariantType *type = g_variant_get_type (owned);
+
+  if (self->n_values == 0)
+    {
+      gsize alignment, fixed_size;
+
+      type_layout (type, &alignment, &fixed_size);
+      if (fixed_size > 0)
+        {
+          self->packed_type = g_variant_type_copy (type);
+          self->packed_size = fixed_size;
+          /* Numbers: no normal form to check, that is most of the cost. */
+          self->packed_any_bytes = g_variant_type_is_basic (type) &&
+                                   !g_variant_type_equal (type, G_VARIANT_TYPE_BOOLEAN);
+          self->packed = g_byte_array_new ();
+        }
+    }
+  else if (self->packed_type != NULL && !g_variant_type_equal (type, self->packed_type))
+    chunk_results_unpack (self);
+
+  if (self->packed_type != NULL && self->packed_any_bytes && g_variant_get_size (owned) == self->packed_size)
+    g_byte_array_append (self->packed, g_variant_get_data (owned), self->packed_size);
+  else if (self->packed_type != NULL)
+    {
+      g_autoptr(GVariant) normal = normal_form (owned);
+
+      g_byte_array_append (self->packed, g_variant_get_data (normal), g_variant_get_size (normal));
+    }
+  else
+    g_ptr_array_add (self->values, g_steal_pointer (&owned));
+
+  self->n_values++;
+}
+
+/* A CHUNK_RESULT frame, (tva(usis)): the results, as an "aT" when they
+ * share a type T (large ones shared), as an "av" otherwise; and the
+ * failures. As p_message_encode (P_MESSAGE_CHUNK_RESULT,
+ * p_message_new_chunk_result (...)) of the same results. */
 GPtrArray *
-p_message_encode_chunk_result (guint64     id,
-                               GVariant  **values,
-                               gsize       n_values,
-                               GVariant   *errors,
-                               gsize       max_message_size,
-                               GError    **error)
+p_message_encode_chunk_result (guint64         id,
+                               PChunkResults  *results,
+                               GVariant       *errors,
+                               gsize           max_message_size,
+                               GError        **error)
 {
   g_autoptr(GVariant) owned_errors = g_variant_ref_sink (errors);
-  const GVariantType *type = n_values > 0 ? g_variant_get_type (values[0]) : NULL;
+  GVariant **values = (GVariant **) results->values->pdata;
+  gsize n_values = results->n_values;
+  const GVariantType *type = NULL;
   g_autofree char *array_type = NULL;
   g_autoptr(GVariant) boxed = NULL;
+  g_autoptr(GVariant) packed = NULL;
   g_autoptr(GPtrArray) normals = g_ptr_array_new_full (n_values, (GDestroyNotify) g_variant_unref);
   Items items = { NULL, NULL, NULL, 0, n_values };
   Payload payload = { NULL, &items, NULL };
   gsize payload_end, errors_start, body_end, size, offset_size;
   Writer writer;
 
-  for (gsize i = 1; i < n_values && type != NULL; i++)
-    if (!g_variant_type_equal (g_variant_get_type (values[i]), type))
-      type = NULL;
-  if (type != NULL && g_variant_type_equal (type, G_VARIANT_TYPE_VARIANT))
-    type = NULL;
+  if (results->packed_type != NULL)
+    {
+      g_autofree char *element = g_variant_type_dup_string (results->packed_type);
+
+      type = results->packed_type;
+      array_type = g_strconcat ("a", element, NULL);
+    }
+  else if (n_values > 0)
+    {
+      type = g_variant_get_type (values[0]);
+      for (gsize i = 1; i < n_values && type != NULL; i++)
+        if (!g_variant_type_equal (g_variant_get_type (values[i]), type))
+          type = NULL;
+      if (type != NULL && g_variant_type_equal (type, G_VARIANT_TYPE_VARIANT))
+        type = NULL;
+      if (type != NULL)
+        array_type = g_strconcat ("a", g_variant_get_type_string (values[0]), NULL);
+    }
 
   if (type == NULL)
     {
@@ -1187,13 +1303,24 @@ p_message_encode_chunk_result (guint64     id,
     }
   else
     {
-      for (gsize i = 0; i < n_values; i++)
-        g_ptr_array_add (normals, normal_form (values[i]));
-      /* (A GVariantType's string is not nul-terminated.) */
-      array_type = g_strconcat ("a", g_variant_get_type_string (values[0]), NULL);
       items.element = type;
-      items.items = (GVariant **) normals->pdata;
       payload.type = array_type;
+      if (results->packed_type != NULL)
+        {
+          /* The frame may share them: it keeps them alive. */
+          g_autoptr(GBytes) bytes = g_bytes_new_with_free_func (results->packed->data, results->packed->len,
+                                                                (GDestroyNotify) g_byte_array_unref,
+                                                                g_byte_array_ref (results->packed));
+
+          packed = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (array_type), bytes, TRUE));
+          items.fixed = packed;
+        }
+      else
+        {
+          for (gsize i = 0; i < n_values; i++)
+            g_ptr_array_add (normals, normal_form (values[i]));
+          items.items = (GVariant **) normals->pdata;
+        }
       items_layout (&items);
     }
 

@@ -84,6 +84,7 @@ GBytes             *p_message_encode             (PMessageKind kind,
                                                   GError     **error);
 
 typedef struct _PFrameReader PFrameReader;
+typedef struct _PChunkResults PChunkResults;
 
 /* These return a frame as a list of GBytes segments. */
 GPtrArray          *p_message_encode_task        (guint64       id,
@@ -110,11 +111,17 @@ GPtrArray          *p_message_encode_result      (guint64       id,
                                                   gsize         max_message_size,
                                                   GError      **error);
 GPtrArray          *p_message_encode_chunk_result (guint64      id,
-                                                  GVariant    **values,
-                                                  gsize         n_values,
+                                                  PChunkResults *results,
                                                   GVariant     *errors,
                                                   gsize         max_message_size,
                                                   GError      **error);
+PChunkResults      *p_chunk_results_new          (void);
+void                p_chunk_results_free         (PChunkResults *self);
+void                p_chunk_results_add          (PChunkResults *self,
+                                                  GVariant      *value);
+gsize               p_chunk_results_get_count    (PChunkResults *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PChunkResults, p_chunk_results_free)
+
 GPtrArray          *p_frame_from_bytes           (GBytes       *frame);
 
 PFrameReader       *p_frame_reader_new           (PDirection    direction,

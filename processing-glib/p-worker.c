@@ -607,16 +607,17 @@ run_chunk (PWorker      *self,
            GCancellable *cancellable)
 {
   g_auto(GVariantBuilder) errors = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(usis)"));
-  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(PChunkResults) results = p_chunk_results_new ();
   g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
   g_autoptr(GVariant) items = g_variant_get_variant (boxed);
   gboolean stop_at_first_error;
   gsize n_items;
+  GError *too_large = NULL;
+  GPtrArray *frame;
 
   g_variant_get_child (body, 3, "b", &stop_at_first_error);
 
   n_items = g_variant_n_children (items);
-  values = g_ptr_array_new_full (n_items, (GDestroyNotify) g_variant_unref);
 
   for (gsize i = 0; i < n_items; i++)
     {
@@ -630,7 +631,7 @@ run_chunk (PWorker      *self,
       result = call_function (function, name, item, cancellable, &error);
       if (result != NULL)
         {
-          g_ptr_array_add (values, result);
+          p_chunk_results_add (results, result);
           continue;
         }
 
@@ -640,15 +641,9 @@ run_chunk (PWorker      *self,
         break;
     }
 
-  {
-    GError *too_large = NULL;
-    GPtrArray *frame;
-
-    frame = p_message_encode_chunk_result (id, (GVariant **) values->pdata, values->len,
-                                           g_variant_builder_end (&errors),
-                                           self->max_message_size, &too_large);
-    return check_reply (self, id, frame, too_large);
-  }
+  frame = p_message_encode_chunk_result (id, results, g_variant_builder_end (&errors),
+                                         self->max_message_size, &too_large);
+  return check_reply (self, id, frame, too_large);
 }
 
 /* Runs one task or chunk and queues its reply. */

@@ -310,8 +310,11 @@ test_direct_encoding_arrays (void)
               GVariant *errors_value = g_variant_ref_sink (g_variant_builder_end (&errors));
 
               /* (Both take a floating reference, or borrow a full one.) */
-              assert_same_frame (p_message_encode_chunk_result (5, (GVariant **) children->pdata, n,
-                                                                errors_value, MAX_SIZE, NULL),
+              g_autoptr(PChunkResults) results = p_chunk_results_new ();
+
+              for (gsize i = 0; i < n; i++)
+                p_chunk_results_add (results, g_variant_ref (children->pdata[i]));
+              assert_same_frame (p_message_encode_chunk_result (5, results, errors_value, MAX_SIZE, NULL),
                                  encode (P_MESSAGE_CHUNK_RESULT,
                                          p_message_new_chunk_result (5, (GVariant **) children->pdata, n,
                                                                      errors_value)));
@@ -340,6 +343,61 @@ test_env (void)
   g_assert_false (p_channel_parse_env ("x:1234:536870912", &fd, &pid, &max));
   g_assert_false (p_channel_parse_env ("3:1234:536870912:7", &fd, &pid, &max));
   g_assert_false (p_channel_parse_env ("-3:1234:536870912", &fd, &pid, &max));
+}
+
+/* A chunk's results gathered one by one: packed while they share a
+ * fixed-size type, given back as they were when another type comes. */
+static void
+test_chunk_results_gathered (void)
+{
+  const char *cases[] = {
+    "[<@x 1>, <@x 2>, <@x 3>]", "[<@x 1>, <@i 2>, <@x 3>]", "[<@x 1>, <@x 2>, <'three'>]",
+    "[<'one'>, <@x 2>]", "[<(1, 2.5)>, <(3, 4.5)>]", "[<@y 1>, <true>]", "[<<1>>, <<2>>]",
+    "[<@x 1>, <<@x 2>>]", "[<@x 7>]", "@av []",
+  };
+  /* A boolean serialized as 2: not in normal form. */
+  static const guint8 two = 2;
+
+  for (gsize c = 0; c <= G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr(GVariant) boxed = NULL;
+      g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+      g_autoptr(PChunkResults) results = p_chunk_results_new ();
+      g_autoptr(GVariant) errors = g_variant_ref_sink (g_variant_new_parsed ("[(@u 9, 'd', 0, 'm')]"));
+
+      if (c < G_N_ELEMENTS (cases))
+        {
+          boxed = g_variant_ref_sink (g_variant_new_parsed (cases[c]));
+          for (gsize i = 0; i < g_variant_n_children (boxed); i++)
+            {
+              g_autoptr(GVariant) child = g_variant_get_child_value (boxed, i);
+
+              g_ptr_array_add (values, g_variant_get_variant (child));
+            }
+        }
+      else
+        {
+          g_ptr_array_add (values, g_variant_ref_sink (g_variant_new_boolean (TRUE)));
+          g_ptr_array_add (values, g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BOOLEAN, &two, 1,
+                                                                                FALSE, NULL, NULL)));
+        }
+
+      for (guint i = 0; i < values->len; i++)
+        p_chunk_results_add (results, g_variant_ref (values->pdata[i]));
+      g_assert_cmpuint (p_chunk_results_get_count (results), ==, values->len);
+
+      /* What goes out is in normal form. */
+      for (guint i = 0; i < values->len; i++)
+        {
+          GVariant *value = values->pdata[i];
+
+          values->pdata[i] = g_variant_get_normal_form (value);
+          g_variant_unref (value);
+        }
+      assert_same_frame (p_message_encode_chunk_result (4, results, errors, MAX_SIZE, NULL),
+                         encode (P_MESSAGE_CHUNK_RESULT,
+                                 p_message_new_chunk_result (4, (GVariant **) values->pdata, values->len, errors)));
+    }
 }
 
 static void
@@ -735,6 +793,7 @@ main (int   argc,
   g_test_add_func ("/channel/direct-encoding", test_direct_encoding);
   g_test_add_func ("/channel/direct-encoding-arrays", test_direct_encoding_arrays);
   g_test_add_func ("/channel/chunk-results", test_chunk_results);
+  g_test_add_func ("/channel/chunk-results-gathered", test_chunk_results_gathered);
   g_test_add_func ("/channel/error-domains", test_error_domains);
   g_test_add_func ("/channel/join", test_join);
   g_test_add_func ("/normal-form/differential", test_normal_form_differential);
