@@ -1514,11 +1514,36 @@ struct _PFrameReader
   gboolean failed;
 };
 
+/* GLib 2.74 frees a container type's description with the last value of
+ * that type, under a global lock, and builds it again for the next one:
+ * for every message, since each is freed before the next arrives. A value
+ * of each type the channel uses, kept for ever, keeps them. */
+static const char * const pinned_types[] = {
+  "(tsv)", "(tsvb)", "(t)", "(uxas)", "(tv)", "(tsis)", "(tva(usis))", "a(usis)", "(usis)", "av",
+};
+static GVariant *pinned_values[G_N_ELEMENTS (pinned_types)];
+
+static void
+pin_message_types (void)
+{
+  static gsize pinned = 0;
+
+  if (g_once_init_enter (&pinned))
+    {
+      for (gsize i = 0; i < G_N_ELEMENTS (pinned_types); i++)
+        pinned_values[i] = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE (pinned_types[i]), NULL, 0,
+                                                                 FALSE, NULL, NULL));
+      g_once_init_leave (&pinned, 1);
+    }
+}
+
 PFrameReader *
 p_frame_reader_new (PDirection direction,
                     gsize      max_message_size)
 {
   PFrameReader *self = g_new0 (PFrameReader, 1);
+
+  pin_message_types ();
 
   self->direction = direction;
   self->max_message_size = max_message_size;
