@@ -23,6 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+# The same argument checks as the Python side (beside this script).
+from mp_bench import positive_float, positive_int
+
 PG = "processing-glib"
 MP = "multiprocessing"
 FLOOR = "floor"
@@ -281,20 +284,6 @@ def write_json(path, host, args, results, rows, checks):
     with open(path, "w", encoding="utf-8") as out:
         json.dump(document, out, indent=2, ensure_ascii=False)
         out.write("\n")
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
-
-
-def positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
 
 
 def parse_args(argv):
