@@ -1518,22 +1518,24 @@ struct _PFrameReader
  * that type, under a global lock, and builds it again for the next one:
  * for every message, since each is freed before the next arrives. A value
  * of each type the channel uses, kept for ever, keeps them. */
-static const char * const pinned_types[] = {
-  "(tsv)", "(tsvb)", "(t)", "(uxas)", "(tv)", "(tsis)", "(tva(usis))", "a(usis)", "(usis)", "av",
-};
-static GVariant *pinned_values[G_N_ELEMENTS (pinned_types)];
-
 static void
 pin_message_types (void)
 {
-  static gsize pinned = 0;
+  static const char * const types[] = {
+    "(tsv)", "(tsvb)", "(t)", "(uxas)", "(tv)", "(tsis)", "(tva(usis))", "a(usis)", "(usis)", "av",
+  };
+  /* (Where they are kept is read, so that no compiler drops it and leak
+   * checkers see them.) */
+  static GPtrArray *pinned = NULL;
 
   if (g_once_init_enter (&pinned))
     {
-      for (gsize i = 0; i < G_N_ELEMENTS (pinned_types); i++)
-        pinned_values[i] = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE (pinned_types[i]), NULL, 0,
-                                                                 FALSE, NULL, NULL));
-      g_once_init_leave (&pinned, 1);
+      GPtrArray *values = g_ptr_array_new ();
+
+      for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
+        g_ptr_array_add (values, g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE (types[i]), NULL, 0,
+                                                                              FALSE, NULL, NULL)));
+      g_once_init_leave (&pinned, values);
     }
 }
 
