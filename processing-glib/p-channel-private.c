@@ -1655,17 +1655,6 @@ p_frame_reader_is_idle (PFrameReader *self)
   return self->body == NULL && self->start == self->end;
 }
 
-static gboolean
-padding_is_zero (const guint8 *padding,
-                 gsize         size)
-{
-  for (gsize i = 0; i < size; i++)
-    if (padding[i] != 0)
-      return FALSE;
-
-  return TRUE;
-}
-
 static GVariant *
 decode_body (PMessageKind   kind,
              GBytes        *bytes,
@@ -1727,7 +1716,7 @@ p_frame_reader_pop (PFrameReader  *self,
       if (self->body_filled < self->body_padded)
         return FALSE;
 
-      if (!padding_is_zero (self->body + self->body_size, self->body_padded - self->body_size))
+      if (!is_zero (self->body + self->body_size, self->body_padded - self->body_size))
         goto bad_padding;
 
       memset (self->body + self->body_padded, 0, BODY_SLACK);
@@ -1786,7 +1775,7 @@ p_frame_reader_pop (PFrameReader  *self,
     const guint8 *data = self->buffer + self->start + P_FRAME_HEADER_SIZE;
     g_autoptr(GBytes) bytes = NULL;
 
-    if (!padding_is_zero (data + header[0], padded - header[0]))
+    if (!is_zero (data + header[0], padded - header[0]))
       goto bad_padding;
 
     {
