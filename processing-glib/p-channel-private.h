@@ -75,6 +75,7 @@ GVariant           *p_chunk_values_get           (GVariant     *values,
                                                   gsize         index);
 guint64             p_message_get_id             (GVariant     *body);
 const char         *p_message_peek_name          (GVariant     *body);
+GVariant           *p_message_dup_value          (GVariant     *body);
 GVariant           *p_variant_join_boxed         (GVariant    **arrays,
                                                   guint         n_arrays);
 

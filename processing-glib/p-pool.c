@@ -609,7 +609,7 @@ core_chunk_failed (Core   *core,
     job_succeed (core, job);
 }
 
-/* A released chunk's reply: for a task, @values is its "v"; for a chunk,
+/* A released chunk's reply: for a task, @values is its value; for a chunk,
  * the array of its successes ("av", or "aT" when they share a type) and
  * the "a(usis)" of its failures. */
 static void
@@ -626,16 +626,18 @@ core_chunk_succeeded (Core     *core,
         g_autoptr(PResult) result = g_weak_ref_get (&job->sink);
 
         if (result != NULL)
-          p_result_return_value (result, g_variant_get_variant (values));
+          p_result_return_value (result, g_variant_ref (values));
         job_succeed (core, job);
       }
       break;
 
     case JOB_MAP:
-      /* A single item's RESULT: its "v", as the "av" of its chunk. */
+      /* A single item's RESULT: its value, as the "av" of its chunk. */
       if (chunk->is_task)
         {
-          job->chunk_values[chunk->index] = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, &values, 1));
+          GVariant *boxed = g_variant_new_variant (values);
+
+          job->chunk_values[chunk->index] = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, &boxed, 1));
           if (job->n_chunks_left == 0)
             job_succeed (core, job);
           break;
@@ -670,7 +672,7 @@ core_chunk_succeeded (Core     *core,
           }
 
         if (chunk->is_task)
-          p_map_iter_push_value (iter, chunk->first_item, g_variant_get_variant (values));
+          p_map_iter_push_value (iter, chunk->first_item, g_variant_ref (values));
         else
           p_map_iter_push_chunk (iter, chunk->first_item, chunk->n_items, values, errors);
         if (job->n_chunks_left == 0)
@@ -1053,7 +1055,7 @@ core_on_reply (Core         *core,
   switch (kind)
     {
     case P_MESSAGE_RESULT:
-      values = g_variant_get_child_value (body, 1);
+      values = p_message_dup_value (body);
       core_chunk_succeeded (core, job, chunk, values, NULL);
       break;
 
@@ -1221,11 +1223,10 @@ process_max_in_flight (PProcess *process)
 
 static gboolean
 process_takes_tasks (PProcess       *process,
-                     guint           depth,
                      const Settings *settings)
 {
   return process->state == P_PROCESS_READY &&
-         process->in_flight.length < MIN (depth, process_max_in_flight (process)) &&
+         process->in_flight.length < process_max_in_flight (process) &&
          !process_is_retiring (process, settings);
 }
 
@@ -1348,15 +1349,26 @@ core_schedule (Core *core)
   Settings settings = core_get_settings (core);
   gboolean closed;
 
-  /* Breadth first: every idle worker gets a task before any gets two. */
-  for (guint depth = 1; depth <= IN_FLIGHT_PER_FAST_WORKER && !g_queue_is_empty (&core->pending); depth++)
-    for (guint i = 0; i < core->processes->len && !g_queue_is_empty (&core->pending); i++)
-      {
-        PProcess *process = g_ptr_array_index (core->processes, i);
+  /* Breadth first: each task goes to the least busy worker that takes
+   * one, so every idle worker gets a task before any gets two. */
+  while (!g_queue_is_empty (&core->pending))
+    {
+      PProcess *least_busy = NULL;
 
-        if (process_takes_tasks (process, depth, &settings))
-          core_dispatch_chunk (core, process, g_queue_peek_head (&core->pending));
-      }
+      for (guint i = 0; i < core->processes->len; i++)
+        {
+          PProcess *process = g_ptr_array_index (core->processes, i);
+
+          if (process_takes_tasks (process, &settings) &&
+              (least_busy == NULL || process->in_flight.length < least_busy->in_flight.length))
+            least_busy = process;
+        }
+
+      if (least_busy == NULL)
+        break;
+
+      core_dispatch_chunk (core, least_busy, g_queue_peek_head (&core->pending));
+    }
 
   closed = core->closed_seen;
 

@@ -583,8 +583,7 @@ run_task (PWorker      *self,
           GVariant     *body,
           GCancellable *cancellable)
 {
-  g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
-  g_autoptr(GVariant) args = g_variant_get_variant (boxed);
+  g_autoptr(GVariant) args = p_message_dup_value (body);
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
   GError *too_large = NULL;

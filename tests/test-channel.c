@@ -672,6 +672,36 @@ random_value (GRand              *rand,
     }
 }
 
+/* A copy of @bytes with one random change: a bit flipped, cut short,
+ * zeros added, a byte near the end replaced, or (when @type_char_at is
+ * not negative) the type character there replaced by another. */
+static GBytes *
+damaged_copy (GRand  *rand,
+              GBytes *bytes,
+              gssize  type_char_at)
+{
+  static const char types[] = "bynqiuxthdsogv";
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  g_autoptr(GByteArray) damaged = g_byte_array_new ();
+  int how = g_rand_int_range (rand, 0, type_char_at >= 0 ? 5 : 4);
+
+  if (size > 0)
+    g_byte_array_append (damaged, data, size);
+  if (how == 0 && size > 0)
+    damaged->data[g_rand_int_range (rand, 0, size)] ^= 1 << g_rand_int_range (rand, 0, 8);
+  else if (how == 1 && size > 0)
+    g_byte_array_set_size (damaged, g_rand_int_range (rand, 0, size));
+  else if (how == 2)
+    g_byte_array_append (damaged, (const guint8 *) "\0\0\0\0\0\0\0\0", g_rand_int_range (rand, 1, 9));
+  else if (how == 3 && size > 0)
+    damaged->data[size - 1 - g_rand_int_range (rand, 0, MIN (size, 8))] = g_rand_int (rand);
+  else if (how == 4)
+    damaged->data[type_char_at] = types[g_rand_int_range (rand, 0, strlen (types))];
+
+  return g_bytes_new (damaged->data, damaged->len);
+}
+
 static void
 assert_same_verdict (const GVariantType *type,
                      GBytes             *bytes,
@@ -726,29 +756,114 @@ test_normal_form_differential (void)
       const GVariantType *type = G_VARIANT_TYPE (type_string);
       g_autoptr(GVariant) value = g_variant_ref_sink (random_value (rand, type, 0));
       g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (value);
-      gsize size = g_bytes_get_size (bytes);
 
       assert_same_verdict (type, bytes, TRUE);
 
       /* Damaged copies: GLib and we must agree on every one. */
       for (int mutation = 0; mutation < 8; mutation++)
         {
-          g_autoptr(GByteArray) damaged = g_byte_array_new ();
-          g_autoptr(GBytes) damaged_bytes = NULL;
-          int how = g_rand_int_range (rand, 0, 4);
+          g_autoptr(GBytes) damaged = damaged_copy (rand, bytes, -1);
 
-          g_byte_array_append (damaged, g_bytes_get_data (bytes, NULL), size);
-          if (how == 0 && size > 0)
-            damaged->data[g_rand_int_range (rand, 0, size)] ^= 1 << g_rand_int_range (rand, 0, 8);
-          else if (how == 1 && size > 0)
-            g_byte_array_set_size (damaged, g_rand_int_range (rand, 0, size));
-          else if (how == 2)
-            g_byte_array_append (damaged, (const guint8 *) "\0\0\0\0\0\0\0\0", g_rand_int_range (rand, 1, 9));
-          else if (size > 0)
-            damaged->data[size - 1 - g_rand_int_range (rand, 0, MIN (size, 8))] = g_rand_int (rand);
+          assert_same_verdict (type, damaged, FALSE);
+        }
+    }
+}
 
-          damaged_bytes = g_bytes_new (damaged->data, damaged->len);
-          assert_same_verdict (type, damaged_bytes, FALSE);
+/* A TASK or RESULT body as the frame reader sees it: accepted exactly when
+ * GLib's serializer would have written those bytes, and then with the
+ * value that GLib finds in it. */
+static void
+assert_envelope_verdict (PMessageKind  kind,
+                         GBytes       *body_bytes,
+                         gboolean      expect_normal)
+{
+  const GVariantType *type = p_message_kind_get_body_type (kind);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (body_bytes, &size);
+  g_autofree guint8 *padded = g_malloc0 (size + 8);
+  g_autoptr(GBytes) frame = NULL;
+  g_autoptr(PFrameReader) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) body = NULL;
+  gboolean expected = normal_form_oracle (type, body_bytes);
+  PMessageKind popped_kind;
+
+  if (size > 0)
+    memcpy (padded, data, size);
+  frame = raw_frame (size, kind, padded, (size + 7) & ~(gsize) 7);
+  reader = p_frame_reader_new (kind == P_MESSAGE_TASK ? P_DIRECTION_TO_WORKER : P_DIRECTION_TO_POOL, MAX_SIZE);
+  p_frame_reader_feed (reader, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+
+  if (p_frame_reader_pop (reader, &popped_kind, &body, &error) != expected)
+    {
+      g_autofree char *hex = g_strdup ("");
+
+      for (gsize i = 0; i < MIN (size, 64); i++)
+        {
+          char *more = g_strdup_printf ("%s%02x", hex, data[i]);
+          g_free (hex);
+          hex = more;
+        }
+      g_error ("%s of %" G_GSIZE_FORMAT " bytes (%s...): the reader says %d, GLib says %d (%s)",
+               g_variant_type_peek_string (type), size, hex, !expected, expected,
+               error ? error->message : "no error");
+    }
+
+  if (expect_normal)
+    g_assert_true (expected);
+
+  if (expected)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (body, g_variant_n_children (body) - 1);
+      g_autoptr(GVariant) glib_value = g_variant_get_variant (boxed);
+      g_autoptr(GVariant) our_value = p_message_dup_value (body);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (popped_kind, ==, kind);
+      g_assert_cmpstr (g_variant_get_type_string (our_value), ==, g_variant_get_type_string (glib_value));
+      g_assert_true (g_variant_equal (our_value, glib_value));
+    }
+  else
+    g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL);
+}
+
+static void
+test_envelope_differential (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  guint rounds = g_test_slow () ? 20000 : 2000;
+  /* Long names need 2-byte framing offsets; names must be UTF-8. */
+  g_autofree char *long_name = g_strnfill (300, 'f');
+  const char *names[] = { "square", "", "\xc3\xa9t\xc3\xa9", "a.b-c_d", long_name };
+
+  for (guint round = 0; round < rounds; round++)
+    {
+      PMessageKind kind = g_rand_boolean (rand) ? P_MESSAGE_TASK : P_MESSAGE_RESULT;
+      g_autofree char *type_string = random_type (rand, 0);
+      GVariant *fields[3];
+      gsize n_fields = 0;
+      g_autoptr(GVariant) body = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      gsize size;
+
+      fields[n_fields++] = g_variant_new_uint64 (g_rand_int (rand));
+      if (kind == P_MESSAGE_TASK)
+        fields[n_fields++] = g_variant_new_string (names[g_rand_int_range (rand, 0, G_N_ELEMENTS (names))]);
+      fields[n_fields++] = g_variant_new_variant (random_value (rand, G_VARIANT_TYPE (type_string), 0));
+      body = g_variant_ref_sink (g_variant_new_tuple (fields, n_fields));
+      bytes = g_variant_get_data_as_bytes (body);
+      size = g_bytes_get_size (bytes);
+
+      assert_envelope_verdict (kind, bytes, TRUE);
+
+      /* Damaged copies, many of them near the end, where the value's
+       * type and the framing offset are; some with another type. */
+      for (int mutation = 0; mutation < 8; mutation++)
+        {
+          gsize type_end = size - (kind == P_MESSAGE_TASK ? (size > 255 ? 2 : 1) : 0);
+          g_autoptr(GBytes) damaged = damaged_copy (rand, bytes, type_end - 1);
+
+          assert_envelope_verdict (kind, damaged, FALSE);
         }
     }
 }
@@ -798,6 +913,7 @@ main (int   argc,
   g_test_add_func ("/channel/join", test_join);
   g_test_add_func ("/normal-form/differential", test_normal_form_differential);
   g_test_add_func ("/normal-form/bulk", test_normal_form_bulk);
+  g_test_add_func ("/channel/envelope-differential", test_envelope_differential);
 
   return g_test_run ();
 }
