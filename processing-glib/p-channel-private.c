@@ -571,14 +571,21 @@ envelope_locate (PMessageKind   kind,
   separator--;
 
   type_string = (const char *) data + separator + 1;
+  located->value_start = variant_start;
+  located->value_size = separator - variant_start;
+  located->value_type = (const GVariantType *) type_string;
+
+  /* The usual case, a number or a string, in short. */
+  if (separator + 2 == variant_end && strchr ("bynqiuxthdsog", type_string[0]) != NULL)
+    {
+      fixed_size = basic_fixed_size (type_string[0]);
+      return fixed_size == 0 || fixed_size == located->value_size;
+    }
+
   if (!g_variant_type_string_scan (type_string, (const char *) data + variant_end, &type_end) ||
       type_end != (const char *) data + variant_end ||
       !g_variant_type_is_definite ((const GVariantType *) type_string))
     return FALSE;
-
-  located->value_start = variant_start;
-  located->value_size = separator - variant_start;
-  located->value_type = (const GVariantType *) type_string;
 
   /* As GLib: a fixed-size value has its size, and the variant, at depth 1,
    * holds nothing that would nest too deep. */

@@ -769,9 +769,10 @@ test_normal_form_differential (void)
     }
 }
 
-/* A TASK or RESULT body as the frame reader sees it: accepted exactly when
- * GLib's serializer would have written those bytes, and then with the
- * value that GLib finds in it. */
+/* A TASK or RESULT body as the frame reader sees it: accepted when GLib's
+ * serializer would have written those bytes, refused when GLib does not
+ * call them normal (in between, GLib 2.74's few quirks, either), and when
+ * accepted, with the value that GLib finds in it. */
 static void
 assert_envelope_verdict (PMessageKind  kind,
                          GBytes       *body_bytes,
@@ -782,10 +783,14 @@ assert_envelope_verdict (PMessageKind  kind,
   const guint8 *data = g_bytes_get_data (body_bytes, &size);
   g_autofree guint8 *padded = g_malloc0 (size + 8);
   g_autoptr(GBytes) frame = NULL;
+  g_autoptr(GBytes) with_slack = normal_form_with_slack (body_bytes);
+  g_autoptr(GVariant) as_glib_sees_it = g_variant_ref_sink (g_variant_new_from_bytes (type, with_slack, FALSE));
   g_autoptr(PFrameReader) reader = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) body = NULL;
-  gboolean expected = normal_form_oracle (type, body_bytes);
+  gboolean canonical = normal_form_oracle (type, body_bytes);
+  gboolean glib_normal = g_variant_is_normal_form (as_glib_sees_it);
+  gboolean accepted;
   PMessageKind popped_kind;
 
   if (size > 0)
@@ -793,8 +798,9 @@ assert_envelope_verdict (PMessageKind  kind,
   frame = raw_frame (size, kind, padded, (size + 7) & ~(gsize) 7);
   reader = p_frame_reader_new (kind == P_MESSAGE_TASK ? P_DIRECTION_TO_WORKER : P_DIRECTION_TO_POOL, MAX_SIZE);
   p_frame_reader_feed (reader, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+  accepted = p_frame_reader_pop (reader, &popped_kind, &body, &error);
 
-  if (p_frame_reader_pop (reader, &popped_kind, &body, &error) != expected)
+  if ((accepted && !glib_normal) || (!accepted && canonical))
     {
       g_autofree char *hex = g_strdup ("");
 
@@ -804,15 +810,15 @@ assert_envelope_verdict (PMessageKind  kind,
           g_free (hex);
           hex = more;
         }
-      g_error ("%s of %" G_GSIZE_FORMAT " bytes (%s...): the reader says %d, GLib says %d (%s)",
-               g_variant_type_peek_string (type), size, hex, !expected, expected,
+      g_error ("%s of %" G_GSIZE_FORMAT " bytes (%s...): the reader says %d, GLib %d, GLib's serializer %d (%s)",
+               g_variant_type_peek_string (type), size, hex, accepted, glib_normal, canonical,
                error ? error->message : "no error");
     }
 
   if (expect_normal)
-    g_assert_true (expected);
+    g_assert_true (canonical);
 
-  if (expected)
+  if (accepted)
     {
       g_autoptr(GVariant) boxed = g_variant_get_child_value (body, g_variant_n_children (body) - 1);
       g_autoptr(GVariant) glib_value = g_variant_get_variant (boxed);
