@@ -1376,6 +1376,8 @@ chunk_results_unpack (PChunkResults *self)
   g_autoptr(GVariantType) type = g_steal_pointer (&self->packed_type);
   gsize alignment, size;
 
+  self->packed_any_bytes = FALSE;
+
   type_layout (type, &alignment, &size);
 
   for (gsize i = 0; i < self->n_values; i++)
@@ -1393,6 +1395,18 @@ p_chunk_results_add (PChunkResults *self,
 {
   g_autoptr(GVariant) owned = g_variant_take_ref (value);
   const GVariantType *type = g_variant_get_type (owned);
+
+  /* A number like the ones before: its bytes, at once (one lock of the
+   * value rather than one per accessor, no type comparison). */
+  if (self->packed_any_bytes && g_variant_type_peek_string (type)[0] == g_variant_type_peek_string (self->packed_type)[0])
+    {
+      gsize end = self->packed->len;
+
+      g_byte_array_set_size (self->packed, end + self->packed_size);
+      g_variant_store (owned, self->packed->data + end);
+      self->n_values++;
+      return;
+    }
 
   if (self->n_values == 0)
     {
@@ -1412,8 +1426,11 @@ p_chunk_results_add (PChunkResults *self,
   else if (self->packed_type != NULL && !g_variant_type_equal (type, self->packed_type))
     chunk_results_unpack (self);
 
-  if (self->packed_type != NULL && self->packed_any_bytes && g_variant_get_size (owned) == self->packed_size)
-    g_byte_array_append (self->packed, g_variant_get_data (owned), self->packed_size);
+  if (self->packed_type != NULL && self->packed_any_bytes)
+    {
+      g_byte_array_set_size (self->packed, self->packed_size);
+      g_variant_store (owned, self->packed->data);
+    }
   else if (self->packed_type != NULL)
     {
       g_autoptr(GVariant) normal = normal_form (owned);
@@ -1614,14 +1631,24 @@ p_variant_join_boxed (GVariant **arrays,
 
   /* Where everything goes: items 8-aligned, each followed by its type. */
   for (guint a = 0; a < n_arrays; a++)
-    for (gsize i = 0; i < sources[a].n_items; i++)
-      {
-        g_autoptr(GVariant) hold = NULL;
-        gsize item_size;
+    {
+      if (sources[a].fixed_size > 0 && sources[a].n_items > 0)
+        {
+          gsize span = sources[a].fixed_size + 1 + sources[a].item_type_length;
 
-        join_item (&sources[a], i, &item_size, &hold);
-        end = align_up (end, 8) + item_size + (sources[a].item_type != NULL ? 1 + sources[a].item_type_length : 0);
-      }
+          end = align_up (end, 8) + (sources[a].n_items - 1) * align_up (span, 8) + span;
+          continue;
+        }
+
+      for (gsize i = 0; i < sources[a].n_items; i++)
+        {
+          g_autoptr(GVariant) hold = NULL;
+          gsize item_size;
+
+          join_item (&sources[a], i, &item_size, &hold);
+          end = align_up (end, 8) + item_size + (sources[a].item_type != NULL ? 1 + sources[a].item_type_length : 0);
+        }
+    }
 
   if (end / n_items >= SHARE_THRESHOLD)
     {
@@ -1645,26 +1672,47 @@ p_variant_join_boxed (GVariant **arrays,
 
   end = 0;
   for (guint a = 0; a < n_arrays; a++)
-    for (gsize i = 0; i < sources[a].n_items; i++)
-      {
-        g_autoptr(GVariant) hold = NULL;
-        gsize item_size;
-        const guint8 *item = join_item (&sources[a], i, &item_size, &hold);
+    {
+      /* Numbers, most often: a million of them in a map. */
+      if (sources[a].fixed_size > 0)
+        {
+          const JoinSource *source = &sources[a];
+          guint8 *offsets = data + size - (n_items - k) * offset_size;
 
-        end = align_up (end, 8);
-        if (item_size > 0)
-          memcpy (data + end, item, item_size);
-        end += item_size;
-        if (sources[a].item_type != NULL)
-          {
-            data[end++] = '\0';
-            memcpy (data + end, sources[a].item_type, sources[a].item_type_length);
-            end += sources[a].item_type_length;
-          }
+          for (gsize i = 0; i < source->n_items; i++, offsets += offset_size)
+            {
+              end = align_up (end, 8);
+              memcpy (data + end, source->data + i * source->fixed_size, source->fixed_size);
+              end += source->fixed_size + 1;     /* the zero byte: from g_malloc0() */
+              memcpy (data + end, source->item_type, source->item_type_length);
+              end += source->item_type_length;
+              write_offset (offsets, end, offset_size);
+            }
+          k += source->n_items;
+          continue;
+        }
 
-        write_offset (data + size - (n_items - k) * offset_size, end, offset_size);
-        k++;
-      }
+      for (gsize i = 0; i < sources[a].n_items; i++)
+        {
+          g_autoptr(GVariant) hold = NULL;
+          gsize item_size;
+          const guint8 *item = join_item (&sources[a], i, &item_size, &hold);
+
+          end = align_up (end, 8);
+          if (item_size > 0)
+            memcpy (data + end, item, item_size);
+          end += item_size;
+          if (sources[a].item_type != NULL)
+            {
+              data[end++] = '\0';
+              memcpy (data + end, sources[a].item_type, sources[a].item_type_length);
+              end += sources[a].item_type_length;
+            }
+
+          write_offset (data + size - (n_items - k) * offset_size, end, offset_size);
+          k++;
+        }
+    }
 
   return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE ("av"), data, size, TRUE, g_free, data));
 }

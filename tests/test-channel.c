@@ -517,6 +517,41 @@ test_join (void)
         g_variant_unref (chunks[i]);
     }
 
+  /* Many numbers of several sizes: framing offsets of 1, 2 and 4 bytes. */
+  for (gsize total = 10; total <= 100000; total *= 100)
+    {
+      g_autofree guint8 *bytes = g_malloc (total);
+      g_autofree guint16 *shorts = g_new (guint16, total);
+      g_autofree double *doubles = g_new (double, total);
+      g_autoptr(GVariantBuilder) expected = g_variant_builder_new (G_VARIANT_TYPE ("av"));
+      g_autoptr(GVariant) joined = NULL;
+      g_autoptr(GVariant) wanted = NULL;
+      GVariant *chunks[3];
+
+      for (gsize i = 0; i < total; i++)
+        {
+          bytes[i] = i;
+          shorts[i] = i * 7;
+          doubles[i] = i / 3.0;
+        }
+      chunks[0] = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, bytes, total, 1));
+      chunks[1] = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT16, shorts, total, 2));
+      chunks[2] = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_DOUBLE, doubles, total, 8));
+      for (gsize i = 0; i < total; i++)
+        add_boxed (expected, g_variant_ref_sink (g_variant_new_byte (bytes[i])));
+      for (gsize i = 0; i < total; i++)
+        add_boxed (expected, g_variant_ref_sink (g_variant_new_uint16 (shorts[i])));
+      for (gsize i = 0; i < total; i++)
+        add_boxed (expected, g_variant_ref_sink (g_variant_new_double (doubles[i])));
+
+      joined = p_variant_join_boxed (chunks, 3);
+      wanted = g_variant_ref_sink (g_variant_builder_end (expected));
+      g_assert_true (g_variant_is_normal_form (joined));
+      g_assert_cmpvariant (joined, wanted);
+      for (guint i = 0; i < 3; i++)
+        g_variant_unref (chunks[i]);
+    }
+
   /* Large items: byte strings, and the same boxed, beside a small one. */
   for (gsize c = 0; c < G_N_ELEMENTS (large); c++)
     {
