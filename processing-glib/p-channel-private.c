@@ -604,10 +604,11 @@ envelope_value_new (GBytes              *body_bytes,
   return g_variant_ref_sink (g_variant_new_from_bytes (located->value_type, bytes, trusted));
 }
 
-/* Whether a TASK or RESULT body is in normal form. */
-static gboolean
-envelope_is_normal (PMessageKind  kind,
-                    GBytes       *bytes)
+/* The value of a TASK or RESULT body, sharing its bytes; NULL when the
+ * body is not in normal form. */
+static GVariant *
+envelope_value (PMessageKind  kind,
+                GBytes       *bytes)
 {
   const WalkOptions options = { SMALL_VALUE_SIZE, FALSE };
   gsize size;
@@ -617,35 +618,48 @@ envelope_is_normal (PMessageKind  kind,
   char type_char;
 
   if (!envelope_locate (kind, data, size, &located))
-    return FALSE;
+    return NULL;
 
   type_char = g_variant_type_peek_string (located.value_type)[0];
   if (strchr ("vam({", type_char) == NULL)
-    return basic_is_normal (type_char, data + located.value_start, located.value_size);
+    return basic_is_normal (type_char, data + located.value_start, located.value_size)
+           ? envelope_value_new (bytes, &located, TRUE) : NULL;
 
-  /* The value sits at depth 2: body, variant, value. */
+  /* The value sits at depth 2: body, variant, value. GLib's own check
+   * marks a small one trusted; after ours, it is made again, trusted. */
   value = envelope_value_new (bytes, &located, FALSE);
-  return variant_is_normal (value, 2, &options);
+  if (!variant_is_normal (value, 2, &options))
+    return NULL;
+  if (located.value_size > SMALL_VALUE_SIZE)
+    {
+      g_clear_pointer (&value, g_variant_unref);
+      value = envelope_value_new (bytes, &located, TRUE);
+    }
+
+  return g_steal_pointer (&value);
 }
 
-/* The value of a checked TASK or RESULT body, sharing its bytes. */
+/* The whole body, as a GVariant (made for a TASK or a RESULT). */
 GVariant *
-p_message_dup_value (GVariant *body)
+p_message_dup_body (const PMessage *message)
 {
-  const char *body_type = g_variant_get_type_string (body);
-  PMessageKind kind = strcmp (body_type, "(tv)") == 0 ? P_MESSAGE_RESULT : P_MESSAGE_TASK;
-  g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (body);
-  gsize size;
-  const guint8 *data = g_bytes_get_data (bytes, &size);
-  EnvelopeValue located;
-  gboolean found;
+  if (message->body != NULL)
+    return g_variant_ref (message->body);
 
-  g_assert (kind == P_MESSAGE_RESULT || strcmp (body_type, "(tsv)") == 0);
+  return g_variant_ref_sink (g_variant_new_from_bytes (p_message_kind_get_body_type (message->kind),
+                                                       message->bytes, TRUE));
+}
 
-  found = envelope_locate (kind, data, size, &located);
-  g_assert (found);
+void
+p_message_free (PMessage *message)
+{
+  if (message == NULL)
+    return;
 
-  return envelope_value_new (bytes, &located, TRUE);
+  g_clear_pointer (&message->value, g_variant_unref);
+  g_clear_pointer (&message->body, g_variant_unref);
+  g_clear_pointer (&message->bytes, g_bytes_unref);
+  g_free (message);
 }
 
 /* }}} */
@@ -1882,21 +1896,27 @@ p_frame_reader_is_idle (PFrameReader *self)
   return self->body == NULL && self->start == self->end;
 }
 
-static GVariant *
-decode_body (PMessageKind   kind,
-             GBytes        *bytes,
-             GError       **error)
+static PMessage *
+decode_message (PMessageKind   kind,
+                GBytes        *bytes,
+                GError       **error)
 {
   const GVariantType *type = p_message_kind_get_body_type (kind);
-  g_autoptr(GVariant) body = NULL;
+  g_autoptr(PMessage) message = g_new0 (PMessage, 1);
   gboolean normal;
 
+  message->kind = kind;
+  message->bytes = g_bytes_ref (bytes);
+
   if (kind == P_MESSAGE_TASK || kind == P_MESSAGE_RESULT)
-    normal = envelope_is_normal (kind, bytes);
+    {
+      message->value = envelope_value (kind, bytes);
+      normal = message->value != NULL;
+    }
   else
     {
-      body = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
-      normal = p_variant_is_normal_form (body);
+      message->body = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
+      normal = p_variant_is_normal_form (message->body);
     }
 
   if (!normal)
@@ -1910,13 +1930,20 @@ decode_body (PMessageKind   kind,
   /* Checked: trusted from now on, so that no later use checks it again
    * (the fields a worker sends back, say). GLib's own check marks it so;
    * after ours, it is made again, trusted. */
-  if (body == NULL || g_bytes_get_size (bytes) > SMALL_VALUE_SIZE)
+  if (message->body != NULL && g_bytes_get_size (bytes) > SMALL_VALUE_SIZE)
     {
-      g_clear_pointer (&body, g_variant_unref);
-      body = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, TRUE));
+      g_clear_pointer (&message->body, g_variant_unref);
+      message->body = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, TRUE));
     }
 
-  return g_steal_pointer (&body);
+  /* Every kind but HELLO is a tuple that starts with its "t" id (at least
+   * 8 bytes, being in normal form), and a TASK's function follows it. */
+  if (kind != P_MESSAGE_HELLO)
+    memcpy (&message->id, g_bytes_get_data (bytes, NULL), sizeof message->id);
+  if (kind == P_MESSAGE_TASK)
+    message->name = (const char *) g_bytes_get_data (bytes, NULL) + sizeof (guint64);
+
+  return g_steal_pointer (&message);
 }
 
 /* Returns TRUE and a message when one is complete, FALSE without an error
@@ -1924,8 +1951,7 @@ decode_body (PMessageKind   kind,
  * (after which the reader only fails). */
 gboolean
 p_frame_reader_pop (PFrameReader  *self,
-                    PMessageKind  *kind,
-                    GVariant     **body,
+                    PMessage     **message,
                     GError       **error)
 {
   guint32 header[2];
@@ -1955,10 +1981,9 @@ p_frame_reader_pop (PFrameReader  *self,
 
       memset (self->body + self->body_padded, 0, BODY_SLACK);
       bytes = g_bytes_new_take (g_steal_pointer (&self->body), self->body_size);
-      *kind = self->body_kind;
-      *body = decode_body (self->body_kind, bytes, error);
-      self->failed = *body == NULL;
-      return *body != NULL;
+      *message = decode_message (self->body_kind, bytes, error);
+      self->failed = *message == NULL;
+      return *message != NULL;
     }
 
   available = self->end - self->start;
@@ -1999,7 +2024,7 @@ p_frame_reader_pop (PFrameReader  *self,
       self->body_filled = have;
       self->start += P_FRAME_HEADER_SIZE + have;
 
-      return p_frame_reader_pop (self, kind, body, error);
+      return p_frame_reader_pop (self, message, error);
     }
 
   if (available < P_FRAME_HEADER_SIZE + padded)
@@ -2023,10 +2048,9 @@ p_frame_reader_pop (PFrameReader  *self,
     if (self->start == self->end)
       self->start = self->end = 0;
 
-    *kind = header[1];
-    *body = decode_body (header[1], bytes, error);
-    self->failed = *body == NULL;
-    return *body != NULL;
+    *message = decode_message (header[1], bytes, error);
+    self->failed = *message == NULL;
+    return *message != NULL;
   }
 
 bad_padding:

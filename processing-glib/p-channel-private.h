@@ -75,7 +75,6 @@ GVariant           *p_chunk_values_get           (GVariant     *values,
                                                   gsize         index);
 guint64             p_message_get_id             (GVariant     *body);
 const char         *p_message_peek_name          (GVariant     *body);
-GVariant           *p_message_dup_value          (GVariant     *body);
 GVariant           *p_variant_join_boxed         (GVariant    **arrays,
                                                   guint         n_arrays);
 
@@ -83,6 +82,23 @@ GBytes             *p_message_encode             (PMessageKind kind,
                                                   GVariant    *body,
                                                   gsize        max_message_size,
                                                   GError     **error);
+
+/* A message as received. A TASK's and a RESULT's fields are read in
+ * place, without a GVariant of the whole body; every other kind keeps its
+ * body, in normal form and trusted. */
+typedef struct
+{
+  PMessageKind kind;
+  guint64 id;              /* every kind but HELLO */
+  const char *name;        /* TASK: the function, in @bytes; else NULL */
+  GVariant *value;         /* TASK: the arguments; RESULT: the value; else NULL */
+  GVariant *body;          /* every kind but TASK and RESULT; else NULL */
+  GBytes *bytes;           /* the body's */
+} PMessage;
+
+GVariant           *p_message_dup_body           (const PMessage *message);
+void                p_message_free               (PMessage     *message);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PMessage, p_message_free)
 
 typedef struct _PFrameReader PFrameReader;
 typedef struct _PChunkResults PChunkResults;
@@ -133,8 +149,7 @@ guint8             *p_frame_reader_get_space     (PFrameReader *self,
 void                p_frame_reader_commit        (PFrameReader *self,
                                                   gsize         n_bytes);
 gboolean            p_frame_reader_pop           (PFrameReader  *self,
-                                                  PMessageKind  *kind,
-                                                  GVariant     **body,
+                                                  PMessage     **message,
                                                   GError       **error);
 gboolean            p_frame_reader_is_idle       (PFrameReader *self);
 void                p_frame_reader_feed          (PFrameReader  *self,

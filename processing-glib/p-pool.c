@@ -788,7 +788,7 @@ core_fail_waiting_jobs (Core         *core,
 /* }}} */
 /* {{{ Workers */
 
-static void core_on_message (PProcess *process, PMessageKind kind, GVariant *body, gpointer user_data);
+static void core_on_message (PProcess *process, const PMessage *message, gpointer user_data);
 static void core_on_exited (PProcess *process, gpointer user_data);
 static void core_on_read_done (PProcess *process, gpointer user_data);
 
@@ -970,24 +970,24 @@ core_on_hello (Core     *core,
 }
 
 static void
-core_on_reply (Core         *core,
-               PProcess     *process,
-               PMessageKind  kind,
-               GVariant     *body)
+core_on_reply (Core           *core,
+               PProcess       *process,
+               const PMessage *message)
 {
+  PMessageKind kind = message->kind;
+  GVariant *body = message->body;
   g_autoptr(GVariant) values = NULL;
   g_autoptr(GVariant) errors = NULL;
   gboolean is_chunk;
-  guint64 id;
+  guint64 id = message->id;
   Chunk *chunk;
   Job *job;
 
-  id = p_message_get_id (body);
   chunk = process_find_in_flight (process, id);
   if (chunk == NULL)
     {
-      g_autofree char *message = g_strdup_printf ("it replied to task %" G_GUINT64_FORMAT ", which it does not run", id);
-      p_process_protocol_error (process, message);
+      g_autofree char *reason = g_strdup_printf ("it replied to task %" G_GUINT64_FORMAT ", which it does not run", id);
+      p_process_protocol_error (process, reason);
       return;
     }
 
@@ -1055,8 +1055,7 @@ core_on_reply (Core         *core,
   switch (kind)
     {
     case P_MESSAGE_RESULT:
-      values = p_message_dup_value (body);
-      core_chunk_succeeded (core, job, chunk, values, NULL);
+      core_chunk_succeeded (core, job, chunk, message->value, NULL);
       break;
 
     case P_MESSAGE_CHUNK_RESULT:
@@ -1065,11 +1064,11 @@ core_on_reply (Core         *core,
 
     case P_MESSAGE_ERROR:
       {
-        const char *domain, *message;
+        const char *domain, *text;
         gint32 code;
 
-        g_variant_get (body, "(t&si&s)", NULL, &domain, &code, &message);
-        core_chunk_failed (core, job, chunk, error_from_wire (domain, code, message));
+        g_variant_get (body, "(t&si&s)", NULL, &domain, &code, &text);
+        core_chunk_failed (core, job, chunk, error_from_wire (domain, code, text));
       }
       break;
 
@@ -1081,10 +1080,9 @@ core_on_reply (Core         *core,
 }
 
 static void
-core_on_message (PProcess     *process,
-                 PMessageKind  kind,
-                 GVariant     *body,
-                 gpointer      user_data)
+core_on_message (PProcess       *process,
+                 const PMessage *message,
+                 gpointer        user_data)
 {
   Core *core = user_data;
 
@@ -1094,9 +1092,9 @@ core_on_message (PProcess     *process,
       core->wake_batch_open = TRUE;
     }
 
-  if (kind == P_MESSAGE_HELLO)
+  if (message->kind == P_MESSAGE_HELLO)
     {
-      core_on_hello (core, process, body);
+      core_on_hello (core, process, message->body);
       return;
     }
 
@@ -1106,7 +1104,7 @@ core_on_message (PProcess     *process,
       return;
     }
 
-  core_on_reply (core, process, kind, body);
+  core_on_reply (core, process, message);
 }
 
 static void

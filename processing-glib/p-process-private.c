@@ -142,14 +142,13 @@ static void
 process_frames (PProcess *self)
 {
   g_autoptr(GError) error = NULL;
-  PMessageKind kind;
-  GVariant *body;
+  PMessage *message;
 
   while (!self->channel_closed &&
-         p_frame_reader_pop (self->reader, &kind, &body, &error))
+         p_frame_reader_pop (self->reader, &message, &error))
     {
-      self->callbacks->message (self, kind, body, self->user_data);
-      g_variant_unref (body);
+      self->callbacks->message (self, message, self->user_data);
+      p_message_free (message);
     }
 
   if (error != NULL && !self->channel_closed)

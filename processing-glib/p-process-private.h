@@ -26,10 +26,9 @@ typedef enum
 typedef struct
 {
   /* A message from the worker, already checked against its kind's type. */
-  void (*message) (PProcess     *process,
-                   PMessageKind  kind,
-                   GVariant     *body,
-                   gpointer      user_data);
+  void (*message) (PProcess       *process,
+                   const PMessage *message,
+                   gpointer        user_data);
   /* The process was reaped and its channel closed; never called from
    * within another call on the process. The callee frees the process. */
   void (*exited)  (PProcess     *process,

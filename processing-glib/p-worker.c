@@ -84,13 +84,6 @@ typedef struct
   GDestroyNotify destroy;
 } Function;
 
-/* A task or chunk received and not started. */
-typedef struct
-{
-  PMessageKind kind;
-  GVariant *body;
-} Message;
-
 struct _PWorker
 {
   GObject parent_instance;
@@ -108,7 +101,7 @@ struct _PWorker
   GMutex mutex;            /* for what follows */
   GCond queued_cond;       /* for the task thread */
   PFrameReader *reader;
-  GQueue queue;            /* Message *, in order */
+  GQueue queue;            /* PMessage *, tasks and chunks received and not started, in order */
   GHashTable *queued;      /* ids received, not started: id → cancelled? */
   guint64 running_id;
   GCancellable *running_cancellable;
@@ -138,20 +131,13 @@ function_free (gpointer data)
 }
 
 static void
-message_free (Message *message)
-{
-  g_variant_unref (message->body);
-  g_free (message);
-}
-
-static void
 p_worker_finalize (GObject *object)
 {
   PWorker *self = P_WORKER (object);
 
   g_clear_pointer (&self->functions, g_hash_table_unref);
   g_clear_pointer (&self->queued, g_hash_table_unref);
-  g_queue_clear_full (&self->queue, (GDestroyNotify) message_free);
+  g_queue_clear_full (&self->queue, (GDestroyNotify) p_message_free);
   g_clear_pointer (&self->reader, p_frame_reader_free);
   g_queue_clear_full (&self->output, (GDestroyNotify) g_bytes_unref);
   g_clear_object (&self->socket);
@@ -267,13 +253,9 @@ p_worker_add_function (PWorker        *self,
 /* A cancel reaches a running task at once, and keeps a queued one from
  * starting. One already answered is let be: cancels and replies cross. */
 static void
-handle_cancel_locked (PWorker  *self,
-                      GVariant *body)
+handle_cancel_locked (PWorker *self,
+                      guint64  id)
 {
-  guint64 id;
-
-  id = p_message_get_id (body);
-
   if (self->task_running && self->running_id == id)
     g_cancellable_cancel (self->running_cancellable);
   else if (g_hash_table_contains (self->queued, &id))
@@ -281,34 +263,25 @@ handle_cancel_locked (PWorker  *self,
 }
 
 static void
-handle_message_locked (PWorker      *self,
-                       PMessageKind  kind,
-                       GVariant     *body)
+handle_message_locked (PWorker  *self,
+                       PMessage *message)
 {
-  Message *message;
-  guint64 id;
-
-  if (kind == P_MESSAGE_CANCEL)
+  if (message->kind == P_MESSAGE_CANCEL)
     {
-      handle_cancel_locked (self, body);
-      g_variant_unref (body);
+      handle_cancel_locked (self, message->id);
+      p_message_free (message);
       return;
     }
 
-  if (kind == P_MESSAGE_CHUNK && !p_chunk_message_holds_array (body))
+  if (message->kind == P_MESSAGE_CHUNK && !p_chunk_message_holds_array (message->body))
     {
-      g_variant_unref (body);
+      p_message_free (message);
       g_set_error_literal (&self->input_error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
                            _("A chunk message holds no array of items"));
       return;
     }
 
-  id = p_message_get_id (body);
-  g_hash_table_insert (self->queued, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (FALSE));
-
-  message = g_new (Message, 1);
-  message->kind = kind;
-  message->body = body;
+  g_hash_table_insert (self->queued, g_memdup2 (&message->id, sizeof message->id), GINT_TO_POINTER (FALSE));
   g_queue_push_tail (&self->queue, message);
 
   if (self->task_thread_waiting)
@@ -322,8 +295,7 @@ read_available_locked (PWorker *self)
   for (;;)
     {
       g_autoptr(GError) error = NULL;
-      PMessageKind kind;
-      GVariant *body;
+      PMessage *message;
       gsize space;
       guint8 *buffer;
       gssize n_read;
@@ -357,8 +329,8 @@ read_available_locked (PWorker *self)
 
       p_frame_reader_commit (self->reader, n_read);
 
-      while (self->input_error == NULL && p_frame_reader_pop (self->reader, &kind, &body, &error))
-        handle_message_locked (self, kind, body);
+      while (self->input_error == NULL && p_frame_reader_pop (self->reader, &message, &error))
+        handle_message_locked (self, message);
 
       if (error != NULL)
         {
@@ -580,10 +552,9 @@ run_task (PWorker      *self,
           Function     *function,
           const char   *name,
           guint64       id,
-          GVariant     *body,
+          GVariant     *args,
           GCancellable *cancellable)
 {
-  g_autoptr(GVariant) args = p_message_dup_value (body);
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
   GError *too_large = NULL;
@@ -647,8 +618,8 @@ run_chunk (PWorker      *self,
 
 /* Runs one task or chunk and queues its reply. */
 static void
-serve_message (PWorker *self,
-               Message *message)
+serve_message (PWorker  *self,
+               PMessage *message)
 {
   g_autoptr(GCancellable) cancellable = NULL;
   g_autoptr(GPtrArray) frame = NULL;
@@ -657,8 +628,8 @@ serve_message (PWorker *self,
   gboolean was_cancelled;
   guint64 id;
 
-  id = p_message_get_id (message->body);
-  name = p_message_peek_name (message->body);
+  id = message->id;
+  name = message->kind == P_MESSAGE_TASK ? message->name : p_message_peek_name (message->body);
   function = g_hash_table_lookup (self->functions, name);
 
   g_mutex_lock (&self->mutex);
@@ -688,7 +659,7 @@ serve_message (PWorker *self,
     }
   else if (message->kind == P_MESSAGE_TASK)
     {
-      frame = run_task (self, function, name, id, message->body, cancellable);
+      frame = run_task (self, function, name, id, message->value, cancellable);
     }
   else
     {
@@ -711,10 +682,10 @@ serve_message (PWorker *self,
 }
 
 /* The next message to run; NULL at the end of the input or on an error. */
-static Message *
+static PMessage *
 next_message (PWorker *self)
 {
-  Message *message = NULL;
+  PMessage *message = NULL;
 
   g_mutex_lock (&self->mutex);
   while (g_queue_is_empty (&self->queue) &&
@@ -789,7 +760,7 @@ p_worker_run (PWorker  *self,
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GPtrArray) hello = NULL;
-  Message *message;
+  PMessage *message;
   GPid parent;
   int fd;
 
@@ -840,7 +811,7 @@ p_worker_run (PWorker  *self,
   while ((message = next_message (self)) != NULL)
     {
       serve_message (self, message);
-      message_free (message);
+      p_message_free (message);
     }
 
   g_mutex_lock (&self->mutex);

@@ -78,15 +78,28 @@ test_roundtrip_splits (void)
       for (gsize offset = 0; offset < stream->len; offset += steps[s])
         {
           g_autoptr(GError) error = NULL;
-          PMessageKind kind;
-          GVariant *body;
+          PMessage *message;
 
           p_frame_reader_feed (reader, stream->data + offset, MIN (steps[s], stream->len - offset));
-          while (p_frame_reader_pop (reader, &kind, &body, &error))
+          while (p_frame_reader_pop (reader, &message, &error))
             {
-              g_assert_cmpuint (kind, ==, kinds[received]);
+              g_autoptr(GVariant) body = p_message_dup_body (message);
+              guint64 id;
+
+              g_assert_cmpuint (message->kind, ==, kinds[received]);
               g_assert_true (g_variant_equal (body, bodies[received]));
-              g_variant_unref (body);
+              g_variant_get_child (body, 0, "t", &id);
+              g_assert_cmpuint (message->id, ==, id);
+              if (message->kind == P_MESSAGE_TASK)
+                {
+                  g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
+                  g_autoptr(GVariant) args = g_variant_get_variant (boxed);
+
+                  g_assert_null (message->body);
+                  g_assert_cmpstr (message->name, ==, p_message_peek_name (body));
+                  g_assert_cmpvariant (message->value, args);
+                }
+              p_message_free (message);
               received++;
             }
           g_assert_no_error (error);
@@ -108,17 +121,16 @@ assert_stream_fails (PDirection    direction,
 {
   g_autoptr(PFrameReader) reader = p_frame_reader_new (direction, max_size);
   g_autoptr(GError) error = NULL;
-  PMessageKind kind;
-  GVariant *body = NULL;
+  PMessage *message = NULL;
 
   p_frame_reader_feed (reader, g_bytes_get_data (stream, NULL), g_bytes_get_size (stream));
-  g_assert_false (p_frame_reader_pop (reader, &kind, &body, &error));
+  g_assert_false (p_frame_reader_pop (reader, &message, &error));
   g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL);
   g_assert_nonnull (strstr (error->message, message_part));
   g_clear_error (&error);
 
   /* Broken for good. */
-  g_assert_false (p_frame_reader_pop (reader, &kind, &body, &error));
+  g_assert_false (p_frame_reader_pop (reader, &message, &error));
   g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL);
 }
 
@@ -162,12 +174,11 @@ test_truncated (void)
   g_autoptr(GBytes) task = encode (P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 1, "f", g_variant_new_int32 (1)));
   g_autoptr(PFrameReader) reader = p_frame_reader_new (P_DIRECTION_TO_WORKER, MAX_SIZE);
   g_autoptr(GError) error = NULL;
-  PMessageKind kind;
-  GVariant *body;
+  PMessage *message;
 
   g_assert_true (p_frame_reader_is_idle (reader));
   p_frame_reader_feed (reader, g_bytes_get_data (task, NULL), g_bytes_get_size (task) - 1);
-  g_assert_false (p_frame_reader_pop (reader, &kind, &body, &error));
+  g_assert_false (p_frame_reader_pop (reader, &message, &error));
   g_assert_no_error (error);
   /* An end of stream now would cut a message. */
   g_assert_false (p_frame_reader_is_idle (reader));
@@ -196,13 +207,15 @@ test_encode_untrusted (void)
   g_autoptr(GVariant) untrusted = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE ("ai"), five, 5, FALSE, NULL, NULL));
   g_autoptr(GBytes) frame = encode (P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 1, untrusted));
   g_autoptr(PFrameReader) reader = p_frame_reader_new (P_DIRECTION_TO_POOL, MAX_SIZE);
-  g_autoptr(GVariant) body = NULL;
+  g_autoptr(PMessage) message = NULL;
+  g_autoptr(GVariant) empty = g_variant_ref_sink (g_variant_new_parsed ("@ai []"));
   g_autoptr(GError) error = NULL;
-  PMessageKind kind;
 
   p_frame_reader_feed (reader, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
-  g_assert_true (p_frame_reader_pop (reader, &kind, &body, &error));
+  g_assert_true (p_frame_reader_pop (reader, &message, &error));
   g_assert_no_error (error);
+  /* As GLib reads 5 bytes of int32s: no whole array, so an empty one. */
+  g_assert_true (g_variant_equal (message->value, empty));
 }
 
 /* A frame's segments, joined. */
@@ -822,18 +835,17 @@ assert_envelope_verdict (PMessageKind  kind,
   g_autoptr(GVariant) as_glib_sees_it = g_variant_ref_sink (g_variant_new_from_bytes (type, with_slack, FALSE));
   g_autoptr(PFrameReader) reader = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) body = NULL;
+  g_autoptr(PMessage) message = NULL;
   gboolean canonical = normal_form_oracle (type, body_bytes);
   gboolean glib_normal = g_variant_is_normal_form (as_glib_sees_it);
   gboolean accepted;
-  PMessageKind popped_kind;
 
   if (size > 0)
     memcpy (padded, data, size);
   frame = raw_frame (size, kind, padded, (size + 7) & ~(gsize) 7);
   reader = p_frame_reader_new (kind == P_MESSAGE_TASK ? P_DIRECTION_TO_WORKER : P_DIRECTION_TO_POOL, MAX_SIZE);
   p_frame_reader_feed (reader, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
-  accepted = p_frame_reader_pop (reader, &popped_kind, &body, &error);
+  accepted = p_frame_reader_pop (reader, &message, &error);
 
   if ((accepted && !glib_normal) || (!accepted && canonical))
     {
@@ -855,14 +867,19 @@ assert_envelope_verdict (PMessageKind  kind,
 
   if (accepted)
     {
+      g_autoptr(GVariant) body = p_message_dup_body (message);
       g_autoptr(GVariant) boxed = g_variant_get_child_value (body, g_variant_n_children (body) - 1);
       g_autoptr(GVariant) glib_value = g_variant_get_variant (boxed);
-      g_autoptr(GVariant) our_value = p_message_dup_value (body);
+      guint64 id;
 
       g_assert_no_error (error);
-      g_assert_cmpuint (popped_kind, ==, kind);
-      g_assert_cmpstr (g_variant_get_type_string (our_value), ==, g_variant_get_type_string (glib_value));
-      g_assert_true (g_variant_equal (our_value, glib_value));
+      g_assert_cmpuint (message->kind, ==, kind);
+      g_variant_get_child (body, 0, "t", &id);
+      g_assert_cmpuint (message->id, ==, id);
+      if (kind == P_MESSAGE_TASK)
+        g_assert_cmpstr (message->name, ==, p_message_peek_name (body));
+      g_assert_cmpstr (g_variant_get_type_string (message->value), ==, g_variant_get_type_string (glib_value));
+      g_assert_true (g_variant_equal (message->value, glib_value));
     }
   else
     g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL);

@@ -94,13 +94,16 @@ hand_worker_receive (HandWorker   *worker,
   for (;;)
     {
       g_autoptr(GError) error = NULL;
-      GVariant *body;
+      g_autoptr(PMessage) message = NULL;
       gsize space;
       guint8 *buffer;
       gssize n;
 
-      if (p_frame_reader_pop (worker->reader, kind, &body, &error))
-        return body;
+      if (p_frame_reader_pop (worker->reader, &message, &error))
+        {
+          *kind = message->kind;
+          return p_message_dup_body (message);
+        }
       g_assert_no_error (error);
 
       buffer = p_frame_reader_get_space (worker->reader, &space);

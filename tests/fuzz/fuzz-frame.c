@@ -115,14 +115,33 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   for (gsize offset = 0; offset < size; offset += step)
     {
       g_autoptr(GError) error = NULL;
-      PMessageKind kind;
-      GVariant *body;
+      PMessage *message;
 
       p_frame_reader_feed (reader, data + offset, MIN (step, size - offset));
 
-      while (p_frame_reader_pop (reader, &kind, &body, &error))
+      while (p_frame_reader_pop (reader, &message, &error))
         {
           g_autoptr(GBytes) again = NULL;
+          PMessageKind kind = message->kind;
+          GVariant *body = p_message_dup_body (message);
+
+          /* What is read in place is what GLib finds in the body. */
+          if (kind != P_MESSAGE_HELLO)
+            {
+              guint64 id;
+
+              g_variant_get_child (body, 0, "t", &id);
+              g_assert (id == message->id);
+            }
+          if (kind == P_MESSAGE_TASK || kind == P_MESSAGE_RESULT)
+            {
+              g_autoptr(GVariant) boxed = g_variant_get_child_value (body, g_variant_n_children (body) - 1);
+              g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+              g_assert (g_variant_equal (value, message->value));
+              g_assert (kind == P_MESSAGE_RESULT || strcmp (message->name, p_message_peek_name (body)) == 0);
+            }
+          p_message_free (message);
 
           g_assert (p_message_kind_is_valid (kind, direction));
           g_assert (g_variant_is_of_type (body, p_message_kind_get_body_type (kind)));
