@@ -1063,8 +1063,12 @@ writer_value (Writer   *writer,
   else if (size > 0)
     {
       /* Copied from its serialization: after a shared segment, the buffer
-       * is not aligned as the body is, and g_variant_store() wants it so. */
-      memcpy (writer_reserve (writer, size), g_variant_get_data (value), size);
+       * is not aligned as the body is, and g_variant_store() wants it so
+       * (but a number is one memcpy(), or zeros for one GLib found short). */
+      if (g_variant_type_is_basic (g_variant_get_type (value)))
+        g_variant_store (value, writer_reserve (writer, size));
+      else
+        memcpy (writer_reserve (writer, size), g_variant_get_data (value), size);
     }
 }
 
@@ -1248,6 +1252,13 @@ encode_envelope (PMessageKind    kind,
 static GVariant *
 normal_form (GVariant *value)
 {
+  const char *type_string = g_variant_get_type_string (value);
+
+  /* Any number is (GLib reads a short one as zero, and so does
+   * writer_value()): only a boolean can be 2. */
+  if (type_string[1] == '\0' && type_string[0] != 'b' && basic_fixed_size (type_string[0]) > 0)
+    return g_variant_ref (value);
+
   return p_variant_is_normal_form (value) ? g_variant_ref (value) : g_variant_get_normal_form (value);
 }
 

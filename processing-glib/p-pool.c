@@ -125,6 +125,7 @@ struct _Job
   guint n_items;
   guint n_chunks;
   guint n_chunks_left;
+  guint chunks_allocated;
   Chunk **chunks;         /* a slot is cleared once its chunk is done */
   GVariant **chunk_values;/* JOB_MAP: each chunk's results ("av" or "aT") */
 
@@ -444,7 +445,11 @@ job_add_chunk (Job      *job,
   chunk->state = CHUNK_NEW;
   chunk->link.data = chunk;
 
-  job->chunks = g_renew (Chunk *, job->chunks, job->n_chunks + 1);
+  if (job->n_chunks == job->chunks_allocated)
+    {
+      job->chunks_allocated = MAX (1, 2 * job->chunks_allocated);
+      job->chunks = g_renew (Chunk *, job->chunks, job->chunks_allocated);
+    }
   job->chunks[job->n_chunks++] = chunk;
   job->n_chunks_left++;
 

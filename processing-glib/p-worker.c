@@ -102,8 +102,9 @@ struct _PWorker
   GCond queued_cond;       /* for the task thread */
   PFrameReader *reader;
   GQueue queue;            /* PMessage *, tasks and chunks received and not started, in order */
-  GHashTable *queued;      /* ids received, not started: id → cancelled? */
+  GHashTable *cancelled_queued; /* ids of queued messages cancelled before they started */
   guint64 running_id;
+  guint64 starting_id;     /* taken from the queue, not started yet */
   GCancellable *running_cancellable;
   GCancellable *spare_cancellable; /* the last task's, unused: for the next */
   gboolean task_running;
@@ -136,7 +137,7 @@ p_worker_finalize (GObject *object)
   PWorker *self = P_WORKER (object);
 
   g_clear_pointer (&self->functions, g_hash_table_unref);
-  g_clear_pointer (&self->queued, g_hash_table_unref);
+  g_clear_pointer (&self->cancelled_queued, g_hash_table_unref);
   g_queue_clear_full (&self->queue, (GDestroyNotify) p_message_free);
   g_clear_pointer (&self->reader, p_frame_reader_free);
   g_queue_clear_full (&self->output, (GDestroyNotify) g_bytes_unref);
@@ -167,7 +168,7 @@ static void
 p_worker_init (PWorker *self)
 {
   self->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, function_free);
-  self->queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->cancelled_queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_queue_init (&self->output);
   self->wakeup_fd = -1;
   g_cond_init (&self->queued_cond);
@@ -250,6 +251,13 @@ p_worker_add_function (PWorker        *self,
 
 /* {{{ Reading, by whichever thread holds the mutex */
 
+static int
+message_has_id (gconstpointer message,
+                gconstpointer id)
+{
+  return ((const PMessage *) message)->id == *(const guint64 *) id ? 0 : 1;
+}
+
 /* A cancel reaches a running task at once, and keeps a queued one from
  * starting. One already answered is let be: cancels and replies cross. */
 static void
@@ -258,8 +266,9 @@ handle_cancel_locked (PWorker *self,
 {
   if (self->task_running && self->running_id == id)
     g_cancellable_cancel (self->running_cancellable);
-  else if (g_hash_table_contains (self->queued, &id))
-    g_hash_table_insert (self->queued, g_memdup2 (&id, sizeof id), GINT_TO_POINTER (TRUE));
+  else if (self->starting_id == id || g_queue_find_custom (&self->queue, &id, message_has_id) != NULL)
+    /* Cancels are rare: the queue is searched, not indexed. */
+    g_hash_table_add (self->cancelled_queued, g_memdup2 (&id, sizeof id));
 }
 
 static void
@@ -281,7 +290,6 @@ handle_message_locked (PWorker  *self,
       return;
     }
 
-  g_hash_table_insert (self->queued, g_memdup2 (&message->id, sizeof message->id), GINT_TO_POINTER (FALSE));
   g_queue_push_tail (&self->queue, message);
 
   if (self->task_thread_waiting)
@@ -633,8 +641,9 @@ serve_message (PWorker  *self,
   function = g_hash_table_lookup (self->functions, name);
 
   g_mutex_lock (&self->mutex);
-  was_cancelled = GPOINTER_TO_INT (g_hash_table_lookup (self->queued, &id));
-  g_hash_table_remove (self->queued, &id);
+  was_cancelled = g_hash_table_size (self->cancelled_queued) > 0 &&
+                  g_hash_table_remove (self->cancelled_queued, &id);
+  self->starting_id = 0;
   if (!was_cancelled)
     {
       cancellable = self->spare_cancellable ? g_steal_pointer (&self->spare_cancellable)
@@ -698,6 +707,8 @@ next_message (PWorker *self)
 
   if (self->input_error == NULL && self->output_error == NULL)
     message = g_queue_pop_head (&self->queue);
+  /* Still cancellable as a queued one until serve_message() starts it. */
+  self->starting_id = message != NULL ? message->id : 0;
   g_mutex_unlock (&self->mutex);
 
   return message;

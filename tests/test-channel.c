@@ -275,6 +275,28 @@ test_direct_encoding (void)
         assert_same_frame (p_message_encode_result (9, text, MAX_SIZE, NULL),
                            encode (P_MESSAGE_RESULT, p_message_new_result (9, text)));
       }
+
+  /* Numbers and booleans made from bytes of the wrong size or value, as a
+   * function may return them: sent as GLib reads them (zero; true). */
+  {
+    static const guint8 short_bytes[5] = { 1, 2, 3, 4, 5 };
+    static const guint8 two = 2;
+    GVariant *odd[] = {
+      g_variant_new_from_data (G_VARIANT_TYPE_INT64, short_bytes, 5, FALSE, NULL, NULL),
+      g_variant_new_from_data (G_VARIANT_TYPE_DOUBLE, short_bytes, 5, FALSE, NULL, NULL),
+      g_variant_new_from_data (G_VARIANT_TYPE_BOOLEAN, &two, 1, FALSE, NULL, NULL),
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (odd); i++)
+      {
+        g_autoptr(GVariant) value = g_variant_ref_sink (odd[i]);
+
+        assert_same_frame (p_message_encode_result (9, value, MAX_SIZE, NULL),
+                           encode (P_MESSAGE_RESULT, p_message_new_result (9, value)));
+        assert_same_frame (p_message_encode_task (4, "f", value, MAX_SIZE, NULL),
+                           encode (P_MESSAGE_TASK, p_message_new_task (4, "f", value)));
+      }
+  }
 }
 
 /* Chunks written from a slice of the items, and chunk results. */

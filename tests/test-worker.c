@@ -194,6 +194,30 @@ test_session (void)
                                               "No worker serves a function named “nope”"));
   g_clear_pointer (&reply, g_variant_unref);
 
+  /* A task cancelled while queued behind another does not run; a cancel
+   * for what is not there is let be. */
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 9, "sleep_deaf", g_variant_new_int64 (200)));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 10, "square", g_variant_new_int64 (4)));
+  hand_worker_send_message (&worker, P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 10));
+  hand_worker_send_message (&worker, P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 99));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 11, "square", g_variant_new_int64 (5)));
+
+  reply = hand_worker_receive (&worker, &kind);
+  g_assert_cmpint (kind, ==, P_MESSAGE_RESULT);
+  assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) 9, g_variant_new_int64 (200)));
+  g_clear_pointer (&reply, g_variant_unref);
+
+  reply = hand_worker_receive (&worker, &kind);
+  g_assert_cmpint (kind, ==, P_MESSAGE_ERROR);
+  assert_variant_equal (reply, g_variant_new ("(tsis)", (guint64) 10, "g-io-error-quark",
+                                              G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+  g_clear_pointer (&reply, g_variant_unref);
+
+  reply = hand_worker_receive (&worker, &kind);
+  g_assert_cmpint (kind, ==, P_MESSAGE_RESULT);
+  assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) 11, g_variant_new_int64 (25)));
+  g_clear_pointer (&reply, g_variant_unref);
+
   /* The end of its input ends it, cleanly. */
   g_socket_shutdown (worker.socket, FALSE, TRUE, NULL);
   g_assert_null (hand_worker_receive (&worker, &kind));
