@@ -487,6 +487,7 @@ typedef struct
   gsize value_start;
   gsize value_size;
   const GVariantType *value_type;   /* in the body's bytes: not nul-terminated */
+  gsize variant_end;                /* the value, a zero byte, its type: the "v" */
 } EnvelopeValue;
 
 /* g_variant_serialiser_is_string(): nul-terminated UTF-8, no other nul. */
@@ -574,6 +575,7 @@ envelope_locate (PMessageKind   kind,
   located->value_start = variant_start;
   located->value_size = separator - variant_start;
   located->value_type = (const GVariantType *) type_string;
+  located->variant_end = variant_end;
 
   /* The usual case, a number or a string, in short. */
   if (separator + 2 == variant_end && strchr ("bynqiuxthdsog", type_string[0]) != NULL)
@@ -637,6 +639,27 @@ envelope_value (PMessageKind  kind,
     }
 
   return g_steal_pointer (&value);
+}
+
+/* A TASK's or RESULT's value in its variant, as it is in the body: a
+ * serialized "v" that shares the body's bytes (g_variant_new_variant()
+ * would be serialized again, copying a large value, when it is read). */
+GVariant *
+p_message_dup_boxed_value (const PMessage *message)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (message->bytes, &size);
+  g_autoptr(GBytes) bytes = NULL;
+  EnvelopeValue located;
+  gboolean found;
+
+  g_assert (message->kind == P_MESSAGE_TASK || message->kind == P_MESSAGE_RESULT);
+
+  found = envelope_locate (message->kind, data, size, &located);
+  g_assert (found);
+
+  bytes = g_bytes_new_from_bytes (message->bytes, located.value_start, located.variant_end - located.value_start);
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARIANT, bytes, TRUE));
 }
 
 /* The whole body, as a GVariant (made for a TASK or a RESULT). */

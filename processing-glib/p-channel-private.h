@@ -97,6 +97,7 @@ typedef struct
 } PMessage;
 
 GVariant           *p_message_dup_body           (const PMessage *message);
+GVariant           *p_message_dup_boxed_value    (const PMessage *message);
 void                p_message_free               (PMessage     *message);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PMessage, p_message_free)
 

@@ -614,15 +614,16 @@ core_chunk_failed (Core   *core,
     job_succeed (core, job);
 }
 
-/* A released chunk's reply: for a task, @values is its value; for a chunk,
- * the array of its successes ("av", or "aT" when they share a type) and
- * the "a(usis)" of its failures. */
+/* A released chunk's reply: for a task, its RESULT @message (@values is
+ * its value); for a chunk, the array of its successes ("av", or "aT" when
+ * they share a type) and the "a(usis)" of its failures. */
 static void
-core_chunk_succeeded (Core     *core,
-                      Job      *job,
-                      Chunk    *chunk,
-                      GVariant *values,
-                      GVariant *errors)
+core_chunk_succeeded (Core           *core,
+                      Job            *job,
+                      Chunk          *chunk,
+                      const PMessage *message,
+                      GVariant       *values,
+                      GVariant       *errors)
 {
   switch (job->kind)
     {
@@ -637,10 +638,10 @@ core_chunk_succeeded (Core     *core,
       break;
 
     case JOB_MAP:
-      /* A single item's RESULT: its value, as the "av" of its chunk. */
+      /* A single item's RESULT: its variant, as the "av" of its chunk. */
       if (chunk->is_task)
         {
-          GVariant *boxed = g_variant_new_variant (values);
+          g_autoptr(GVariant) boxed = p_message_dup_boxed_value (message);
 
           job->chunk_values[chunk->index] = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, &boxed, 1));
           if (job->n_chunks_left == 0)
@@ -650,12 +651,12 @@ core_chunk_succeeded (Core     *core,
 
       if (g_variant_n_children (errors) > 0)
         {
-          const char *domain, *message;
+          const char *domain, *text;
           gint32 code;
 
           /* A map fails with its first error, and stops the rest. */
-          g_variant_get_child (errors, 0, "(u&si&s)", NULL, &domain, &code, &message);
-          job_fail (core, job, error_from_wire (domain, code, message));
+          g_variant_get_child (errors, 0, "(u&si&s)", NULL, &domain, &code, &text);
+          job_fail (core, job, error_from_wire (domain, code, text));
           return;
         }
 
@@ -1060,11 +1061,11 @@ core_on_reply (Core           *core,
   switch (kind)
     {
     case P_MESSAGE_RESULT:
-      core_chunk_succeeded (core, job, chunk, message->value, NULL);
+      core_chunk_succeeded (core, job, chunk, message, message->value, NULL);
       break;
 
     case P_MESSAGE_CHUNK_RESULT:
-      core_chunk_succeeded (core, job, chunk, values, errors);
+      core_chunk_succeeded (core, job, chunk, NULL, values, errors);
       break;
 
     case P_MESSAGE_ERROR:

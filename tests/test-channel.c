@@ -902,6 +902,17 @@ assert_envelope_verdict (PMessageKind  kind,
         g_assert_cmpstr (message->name, ==, p_message_peek_name (body));
       g_assert_cmpstr (g_variant_get_type_string (message->value), ==, g_variant_get_type_string (glib_value));
       g_assert_true (g_variant_equal (message->value, glib_value));
+
+      /* Boxed, it is the body's own bytes: nothing is copied. */
+      {
+        g_autoptr(GVariant) our_boxed = p_message_dup_boxed_value (message);
+        gsize message_size;
+        const guint8 *message_data = g_bytes_get_data (message->bytes, &message_size);
+        const guint8 *boxed_data = g_variant_get_data (our_boxed);
+
+        g_assert_true (g_variant_equal (our_boxed, boxed));
+        g_assert_true (boxed_data >= message_data && boxed_data + g_variant_get_size (our_boxed) <= message_data + message_size);
+      }
     }
   else
     g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL);
