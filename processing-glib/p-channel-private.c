@@ -1598,6 +1598,112 @@ p_frame_from_bytes (GBytes *frame)
   return segments;
 }
 
+/* {{{ The frames waiting to be written
+ *
+ * An array rather than a GQueue: no list node to allocate and free per
+ * segment, and the write vectors are read off it in order. */
+
+void
+p_frame_queue_init (PFrameQueue *self)
+{
+  self->segments = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  self->head = 0;
+  self->head_written = 0;
+  self->size = 0;
+  self->n_frames = 0;
+}
+
+void
+p_frame_queue_clear (PFrameQueue *self)
+{
+  g_clear_pointer (&self->segments, g_ptr_array_unref);
+  self->head = 0;
+  self->head_written = 0;
+  self->size = 0;
+  self->n_frames = 0;
+}
+
+void
+p_frame_queue_push (PFrameQueue *self,
+                    GPtrArray   *frame)
+{
+  for (guint i = 0; i < frame->len; i++)
+    {
+      g_ptr_array_add (self->segments, g_bytes_ref (frame->pdata[i]));
+      self->size += g_bytes_get_size (frame->pdata[i]);
+    }
+  self->n_frames++;
+}
+
+gboolean
+p_frame_queue_is_empty (const PFrameQueue *self)
+{
+  return self->size == 0;
+}
+
+/* The next bytes to write, as up to @max_vectors vectors; how many. */
+gsize
+p_frame_queue_peek (const PFrameQueue *self,
+                    GOutputVector     *vectors,
+                    gsize              max_vectors)
+{
+  gsize n_vectors = 0;
+
+  for (guint i = self->head; i < self->segments->len && n_vectors < max_vectors; i++)
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (self->segments->pdata[i], &size);
+      gsize skip = i == self->head ? self->head_written : 0;
+
+      vectors[n_vectors].buffer = data + skip;
+      vectors[n_vectors].size = size - skip;
+      n_vectors++;
+    }
+
+  return n_vectors;
+}
+
+/* @written bytes left: the segments they finish are let go. */
+void
+p_frame_queue_advance (PFrameQueue *self,
+                       gsize        written)
+{
+  g_assert (written <= self->size);
+
+  self->size -= written;
+  while (written > 0)
+    {
+      gsize left = g_bytes_get_size (self->segments->pdata[self->head]) - self->head_written;
+
+      if (written < left)
+        {
+          self->head_written += written;
+          return;
+        }
+
+      written -= left;
+      g_clear_pointer (&self->segments->pdata[self->head], g_bytes_unref);
+      self->head++;
+      self->head_written = 0;
+    }
+
+  /* Written up: the array starts again, its allocation kept; behind, its
+   * written part goes once it is most of it. */
+  if (self->size == 0)
+    {
+      g_ptr_array_set_size (self->segments, 0);
+      self->head = 0;
+      self->n_frames = 0;
+    }
+  else if (self->head >= 64 && self->head >= self->segments->len / 2)
+    {
+      g_ptr_array_remove_range (self->segments, 0, self->head);
+      self->head = 0;
+    }
+}
+
+/* }}} */
+
 /* }}} */
 
 /* How p_variant_join_boxed() reads one of its arrays. */

@@ -142,6 +142,28 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PChunkResults, p_chunk_results_free)
 
 GPtrArray          *p_frame_from_bytes           (GBytes       *frame);
 
+/* Frames waiting to be written, as one list of segments: many frames per
+ * system call, large segments never copied. */
+typedef struct
+{
+  GPtrArray *segments;     /* GBytes; those from @head on are not written yet */
+  guint head;
+  gsize head_written;      /* bytes of the head segment already written */
+  gsize size;              /* bytes not written yet */
+  guint n_frames;          /* frames pushed since it was last empty */
+} PFrameQueue;
+
+void                p_frame_queue_init           (PFrameQueue  *self);
+void                p_frame_queue_clear          (PFrameQueue  *self);
+void                p_frame_queue_push           (PFrameQueue  *self,
+                                                  GPtrArray    *frame);
+gboolean            p_frame_queue_is_empty       (const PFrameQueue *self);
+gsize               p_frame_queue_peek           (const PFrameQueue *self,
+                                                  GOutputVector *vectors,
+                                                  gsize         max_vectors);
+void                p_frame_queue_advance        (PFrameQueue  *self,
+                                                  gsize         written);
+
 PFrameReader       *p_frame_reader_new           (PDirection    direction,
                                                   gsize         max_message_size);
 void                p_frame_reader_free          (PFrameReader *self);

@@ -76,8 +76,7 @@ close_channel (PProcess *self)
       g_clear_pointer (&self->output_source, g_source_unref);
     }
 
-  g_queue_clear_full (&self->outgoing, (GDestroyNotify) g_bytes_unref);
-  self->outgoing_offset = 0;
+  p_frame_queue_clear (&self->outgoing);
 
   if (!self->channel_closed)
     {
@@ -374,7 +373,7 @@ p_process_spawn (const char * const      *argv,
   self->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (self->socket));
   self->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, max_message_size);
   g_queue_init (&self->in_flight);
-  g_queue_init (&self->outgoing);
+  p_frame_queue_init (&self->outgoing);
 
   /* The socket's own source rather than the pollable stream's, which has
    * a child source: it may recurse (it never does), because GLib removes
@@ -413,8 +412,7 @@ p_process_send (PProcess  *self,
   if (self->channel_closed)
     return;
 
-  for (guint i = 0; i < frame->len; i++)
-    g_queue_push_tail (&self->outgoing, g_bytes_ref (frame->pdata[i]));
+  p_frame_queue_push (&self->outgoing, frame);
 }
 
 /* Writes as much as the socket takes, many frames per system call. */
@@ -428,24 +426,13 @@ p_process_flush (PProcess *self)
 
   output = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->stream));
 
-  while (!g_queue_is_empty (&self->outgoing))
+  while (!p_frame_queue_is_empty (&self->outgoing))
     {
       g_autoptr(GError) error = NULL;
       GOutputVector vectors[MAX_WRITE_VECTORS];
-      gsize n_vectors = 0;
+      gsize n_vectors = p_frame_queue_peek (&self->outgoing, vectors, MAX_WRITE_VECTORS);
       gsize written = 0;
       GPollableReturn ret;
-
-      for (GList *l = self->outgoing.head; l != NULL && n_vectors < MAX_WRITE_VECTORS; l = l->next)
-        {
-          gsize size;
-          const guint8 *data = g_bytes_get_data (l->data, &size);
-          gsize skip = n_vectors == 0 ? self->outgoing_offset : 0;
-
-          vectors[n_vectors].buffer = data + skip;
-          vectors[n_vectors].size = size - skip;
-          n_vectors++;
-        }
 
       ret = g_pollable_output_stream_writev_nonblocking (output, vectors, n_vectors, &written, NULL, &error);
 
@@ -465,20 +452,7 @@ p_process_flush (PProcess *self)
           return;
         }
 
-      for (gsize i = 0; i < n_vectors && written > 0; i++)
-        {
-          if (written >= vectors[i].size)
-            {
-              written -= vectors[i].size;
-              g_bytes_unref (g_queue_pop_head (&self->outgoing));
-              self->outgoing_offset = 0;
-            }
-          else
-            {
-              self->outgoing_offset += written;
-              written = 0;
-            }
-        }
+      p_frame_queue_advance (&self->outgoing, written);
     }
 
   if (self->shutdown_when_flushed)

@@ -67,8 +67,7 @@ struct _PProcess
   GSource *output_source;
   GSource *timer;
   PFrameReader *reader;
-  GQueue outgoing;
-  gsize outgoing_offset;
+  PFrameQueue outgoing;
   gboolean shutdown_when_flushed;
   gboolean channel_closed;
   gboolean truncated;

@@ -113,9 +113,7 @@ struct _PWorker
   gboolean input_ended;    /* the pool closed its end: finish and exit */
   GError *input_error;     /* the channel broke, or carried garbage */
   GError *output_error;    /* sending failed: the pool is gone */
-  GQueue output;           /* GBytes: segments of the replies not sent yet */
-  gsize output_size;
-  guint n_output;
+  PFrameQueue output;      /* the replies not sent yet */
   gint64 output_since;
 };
 
@@ -140,7 +138,7 @@ p_worker_finalize (GObject *object)
   g_clear_pointer (&self->cancelled_queued, g_hash_table_unref);
   g_queue_clear_full (&self->queue, (GDestroyNotify) p_message_free);
   g_clear_pointer (&self->reader, p_frame_reader_free);
-  g_queue_clear_full (&self->output, (GDestroyNotify) g_bytes_unref);
+  p_frame_queue_clear (&self->output);
   g_clear_object (&self->socket);
   g_clear_object (&self->running_cancellable);
   g_clear_object (&self->spare_cancellable);
@@ -169,7 +167,7 @@ p_worker_init (PWorker *self)
 {
   self->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, function_free);
   self->cancelled_queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_queue_init (&self->output);
+  p_frame_queue_init (&self->output);
   self->wakeup_fd = -1;
   g_cond_init (&self->queued_cond);
   g_queue_init (&self->queue);
@@ -358,50 +356,26 @@ read_available_locked (PWorker *self)
 static void
 flush_locked (PWorker *self)
 {
-  gsize offset = 0;    /* into the first segment */
-
   /* Many segments per system call, waiting for room as needed. */
-  while (!g_queue_is_empty (&self->output) && self->output_error == NULL)
+  while (!p_frame_queue_is_empty (&self->output) && self->output_error == NULL)
     {
       GOutputVector vectors[64];
-      gsize n_vectors = 0, written = 0;
-      GPollableReturn ret;
+      gsize n_vectors = p_frame_queue_peek (&self->output, vectors, G_N_ELEMENTS (vectors));
+      gsize written = 0;
 
-      for (GList *l = self->output.head; l != NULL && n_vectors < G_N_ELEMENTS (vectors); l = l->next)
-        {
-          gsize size;
-          const guint8 *data = g_bytes_get_data (l->data, &size);
-          gsize skip = n_vectors == 0 ? offset : 0;
-
-          vectors[n_vectors].buffer = data + skip;
-          vectors[n_vectors].size = size - skip;
-          n_vectors++;
-        }
-
-      ret = g_socket_send_message_with_timeout (self->socket, NULL, vectors, n_vectors, NULL, 0, 0,
-                                                -1, &written, NULL, &self->output_error);
-      if (ret != G_POLLABLE_RETURN_OK)
+      if (g_socket_send_message_with_timeout (self->socket, NULL, vectors, n_vectors, NULL, 0, 0,
+                                              -1, &written, NULL, &self->output_error) != G_POLLABLE_RETURN_OK)
         break;
 
-      for (gsize i = 0; i < n_vectors && written > 0; i++)
-        {
-          if (written >= vectors[i].size)
-            {
-              written -= vectors[i].size;
-              g_bytes_unref (g_queue_pop_head (&self->output));
-              offset = 0;
-            }
-          else
-            {
-              offset += written;
-              written = 0;
-            }
-        }
+      p_frame_queue_advance (&self->output, written);
     }
 
-  g_queue_clear_full (&self->output, (GDestroyNotify) g_bytes_unref);
-  self->output_size = 0;
-  self->n_output = 0;
+  /* Left unsent only when sending failed: the pool is gone. */
+  if (!p_frame_queue_is_empty (&self->output))
+    {
+      p_frame_queue_clear (&self->output);
+      p_frame_queue_init (&self->output);
+    }
 }
 
 static void wake_reader (PWorker *self);
@@ -412,18 +386,13 @@ static void
 add_reply_locked (PWorker   *self,
                   GPtrArray *frame)
 {
-  gboolean was_empty = g_queue_is_empty (&self->output);
+  gboolean was_empty = p_frame_queue_is_empty (&self->output);
 
-  for (guint i = 0; i < frame->len; i++)
-    {
-      g_queue_push_tail (&self->output, g_bytes_ref (frame->pdata[i]));
-      self->output_size += g_bytes_get_size (frame->pdata[i]);
-    }
-  self->n_output++;
+  p_frame_queue_push (&self->output, frame);
 
   if (g_queue_is_empty (&self->queue) ||
-      self->n_output >= MAX_BATCHED_REPLIES ||
-      self->output_size >= MAX_BATCHED_BYTES ||
+      self->output.n_frames >= MAX_BATCHED_REPLIES ||
+      self->output.size >= MAX_BATCHED_BYTES ||
       (!was_empty && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC))
     {
       flush_locked (self);
@@ -498,7 +467,7 @@ reader_main (gpointer user_data)
       };
       gint timeout = -1;
 
-      if (!g_queue_is_empty (&self->output))
+      if (!p_frame_queue_is_empty (&self->output))
         timeout = MAX (0, (self->output_since + REPLY_DELAY_USEC - g_get_monotonic_time () + 999) / 1000);
 
       g_mutex_unlock (&self->mutex);
@@ -515,7 +484,7 @@ reader_main (gpointer user_data)
             g_cond_signal (&self->queued_cond);
         }
 
-      if (!g_queue_is_empty (&self->output) && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC)
+      if (!p_frame_queue_is_empty (&self->output) && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC)
         flush_locked (self);
     }
   g_mutex_unlock (&self->mutex);

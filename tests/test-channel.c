@@ -630,6 +630,69 @@ test_error_domains (void)
   g_assert_false (p_error_domain_is_valid (long_domain));
 }
 
+/* Frames leave in order, whole, however the writes are cut. */
+static void
+test_frame_queue (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+
+  for (int round = 0; round < 200; round++)
+    {
+      g_autoptr(GByteArray) expected = g_byte_array_new ();
+      g_autoptr(GByteArray) sent = g_byte_array_new ();
+      PFrameQueue queue;
+      int n_frames = g_rand_int_range (rand, 1, 100);
+      int pushed = 0;
+
+      p_frame_queue_init (&queue);
+      g_assert_true (p_frame_queue_is_empty (&queue));
+
+      while (pushed < n_frames || !p_frame_queue_is_empty (&queue))
+        {
+          /* Pushes and writes interleave, as replies come while others leave. */
+          if (pushed < n_frames && g_rand_boolean (rand))
+            {
+              g_autoptr(GPtrArray) frame = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+              int n_segments = g_rand_int_range (rand, 1, 4);
+
+              for (int i = 0; i < n_segments; i++)
+                {
+                  gsize size = g_rand_int_range (rand, 1, 300);
+                  guint8 *data = g_malloc (size);
+
+                  for (gsize j = 0; j < size; j++)
+                    data[j] = g_rand_int (rand);
+                  g_byte_array_append (expected, data, size);
+                  g_ptr_array_add (frame, g_bytes_new_take (data, size));
+                }
+              p_frame_queue_push (&queue, frame);
+              pushed++;
+            }
+          else if (!p_frame_queue_is_empty (&queue))
+            {
+              GOutputVector vectors[3];
+              gsize n_vectors = p_frame_queue_peek (&queue, vectors, g_rand_int_range (rand, 1, 4));
+              gsize budget = g_rand_int_range (rand, 0, 700);
+              gsize written = 0;
+
+              g_assert_cmpuint (n_vectors, >, 0);
+              for (gsize i = 0; i < n_vectors && written < budget; i++)
+                {
+                  gsize n = MIN (vectors[i].size, budget - written);
+
+                  g_byte_array_append (sent, vectors[i].buffer, n);
+                  written += n;
+                }
+              p_frame_queue_advance (&queue, written);
+            }
+        }
+
+      g_assert_cmpmem (sent->data, sent->len, expected->data, expected->len);
+      g_assert_cmpuint (queue.n_frames, ==, 0);
+      p_frame_queue_clear (&queue);
+    }
+}
+
 /* }}} */
 /* {{{ Normal form, against GLib */
 
@@ -996,6 +1059,7 @@ main (int   argc,
   g_test_add_func ("/channel/encode-limit", test_encode_limit);
   g_test_add_func ("/channel/encode-untrusted", test_encode_untrusted);
   g_test_add_func ("/channel/env", test_env);
+  g_test_add_func ("/channel/frame-queue", test_frame_queue);
   g_test_add_func ("/channel/direct-encoding", test_direct_encoding);
   g_test_add_func ("/channel/direct-encoding-arrays", test_direct_encoding_arrays);
   g_test_add_func ("/channel/chunk-results", test_chunk_results);
