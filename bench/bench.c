@@ -427,6 +427,32 @@ bench_floor (void)
     }
 }
 
+/* {{{ The floor of a map item: what a worker must do per item, in-process
+ *
+ * A PTaskFunc takes one GVariant and returns one: a map's worker makes the
+ * item from its chunk, calls the function, stores the result and frees
+ * both. Done here in one thread with no pool at all, it is the most a
+ * worker can do per second with GLib's GVariant (2 workers: twice that). */
+
+static void
+bench_map_item_floor (void)
+{
+  guint n = scaled (1000000);
+  g_autoptr(GVariant) items = g_variant_ref_sink (range (n));
+  g_autoptr(GByteArray) results = g_byte_array_sized_new (n * sizeof (gint64));
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
+      g_autoptr(GVariant) result = g_variant_ref_sink (square (item, NULL, NULL, NULL));
+
+      g_byte_array_set_size (results, results->len + sizeof (gint64));
+      g_variant_store (result, results->data + results->len - sizeof (gint64));
+    }
+  report ("floor", "floor_map_item", n / seconds_since (start), "items/s", "higher");
+}
+
 /* }}} */
 
 int
@@ -493,6 +519,8 @@ main (int   argc,
     g_error ("%s", error->message);
 
   bench_floor ();
+  if (wanted ("floor_map_item"))
+    bench_map_item_floor ();
 
   g_strfreev (only);
   return 0;

@@ -46,10 +46,14 @@ WORKLOADS = {
     "shutdown_join": ("ms", "lower", None),
 }
 
-# The floor: a forked child echoing over a bare socketpair, measured by bench.c.
+# The floors, measured by bench.c: a forked child echoing over a bare
+# socketpair (the kernel's cost), and one thread doing with GVariants what a
+# map's worker must do per item (GLib's cost; a 2-worker map's ceiling is
+# twice that).
 FLOOR_WORKLOADS = {
     "floor_rtt": ("us/call", "lower"),
     "floor_echo_1mib": ("MB/s", "higher"),
+    "floor_map_item": ("items/s", "higher"),
 }
 
 # (description, processing-glib workload, floor workload, factor): the pool's
@@ -244,7 +248,8 @@ def report(host, args, results, rows, checks):
     print("(ratio: how many times better processing-glib is; "
           "a ≤ ms target is for processing-glib's own time)")
     print()
-    print("floor (a forked child echoing over a socketpair):")
+    print("floors (a forked child echoing over a socketpair; "
+          "one thread making, squaring and freeing GVariant items):")
     print_table(
         ["workload", FLOOR],
         [[workload, format_value(best(results, FLOOR, workload), unit)]
