@@ -1954,7 +1954,9 @@ p_frame_reader_get_space (PFrameReader *self,
 {
   gsize wanted = MIN_READ_SPACE;
 
-  if (self->body != NULL)
+  /* A large body takes what comes until it is whole; what follows it, read
+   * before it is popped, goes to the buffer. */
+  if (self->body != NULL && self->body_filled < self->body_padded)
     {
       if (self->body_filled == self->body_allocated)
         {
@@ -1999,7 +2001,7 @@ void
 p_frame_reader_commit (PFrameReader *self,
                        gsize         n_bytes)
 {
-  if (self->body != NULL)
+  if (self->body != NULL && self->body_filled < self->body_padded)
     {
       g_assert (n_bytes <= self->body_allocated - self->body_filled);
       self->body_filled += n_bytes;

@@ -45,8 +45,11 @@ raw_frame (guint32       size,
 static void
 test_roundtrip_splits (void)
 {
-  GVariant *bodies[4];
-  PMessageKind kinds[4] = { P_MESSAGE_TASK, P_MESSAGE_CHUNK, P_MESSAGE_CANCEL, P_MESSAGE_TASK };
+  GVariant *bodies[5];
+  /* A large body (read into its own allocation) followed by a small one:
+   * fed at once, the small one waits in the buffer until the large one is
+   * popped. */
+  PMessageKind kinds[5] = { P_MESSAGE_TASK, P_MESSAGE_CHUNK, P_MESSAGE_CANCEL, P_MESSAGE_TASK, P_MESSAGE_CANCEL };
   g_autoptr(GByteArray) stream = g_byte_array_new ();
   g_autofree guint8 *big = g_malloc (100000);
   gsize steps[] = { 1, 3, 8, 13, 4096, 70000, 1 << 20 };
@@ -60,6 +63,7 @@ test_roundtrip_splits (void)
   bodies[2] = g_variant_ref_sink (g_variant_new ("(t)", (guint64) 3));
   bodies[3] = g_variant_ref_sink (g_variant_new ("(tsv)", (guint64) 4, "echo",
                                                  g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, big, 100000, 1)));
+  bodies[4] = g_variant_ref_sink (g_variant_new ("(t)", (guint64) 5));
 
   for (gsize i = 0; i < G_N_ELEMENTS (bodies); i++)
     {
