@@ -1968,14 +1968,16 @@ p_frame_reader_get_space (PFrameReader *self,
       return self->body + self->body_filled;
     }
 
-  /* A small frame whose header is known must fit whole. */
+  /* A small frame whose header is known must fit whole (frames fed and
+   * not popped yet may be whole already). */
   if (self->end - self->start >= P_FRAME_HEADER_SIZE)
     {
       guint32 header[2];
+      gsize buffered = self->end - self->start;
 
       memcpy (header, self->buffer + self->start, sizeof header);
-      if (header[0] <= DIRECT_BODY_THRESHOLD)
-        wanted = MAX (wanted, P_FRAME_HEADER_SIZE + pad8 (header[0]) - (self->end - self->start));
+      if (header[0] <= DIRECT_BODY_THRESHOLD && buffered < P_FRAME_HEADER_SIZE + pad8 (header[0]))
+        wanted = MAX (wanted, P_FRAME_HEADER_SIZE + pad8 (header[0]) - buffered);
     }
 
   if (self->allocated - self->end < wanted)

@@ -188,6 +188,38 @@ test_truncated (void)
   g_assert_false (p_frame_reader_is_idle (reader));
 }
 
+/* Frames fed a byte at a time and popped only at the end: whole frames
+ * wait in the buffer, which grows with them, not with every byte. */
+static void
+test_fed_before_popped (void)
+{
+  g_autoptr(PFrameReader) reader = p_frame_reader_new (P_DIRECTION_TO_WORKER, MAX_SIZE);
+  g_autoptr(GByteArray) stream = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  PMessage *message;
+  guint64 expected_id = 1;
+
+  for (guint64 id = 1; id <= 64; id++)
+    {
+      g_autoptr(GBytes) frame = encode (P_MESSAGE_CANCEL, p_message_new_cancel (id));
+
+      g_byte_array_append (stream, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+    }
+
+  for (guint i = 0; i < stream->len; i++)
+    p_frame_reader_feed (reader, stream->data + i, 1);
+
+  while (p_frame_reader_pop (reader, &message, &error))
+    {
+      g_assert_cmpuint (message->kind, ==, P_MESSAGE_CANCEL);
+      g_assert_cmpuint (message->id, ==, expected_id++);
+      p_message_free (message);
+    }
+  g_assert_no_error (error);
+  g_assert_cmpuint (expected_id, ==, 65);
+  g_assert_true (p_frame_reader_is_idle (reader));
+}
+
 static void
 test_encode_limit (void)
 {
@@ -1060,6 +1092,7 @@ main (int   argc,
   g_test_add_func ("/channel/roundtrip-splits", test_roundtrip_splits);
   g_test_add_func ("/channel/bad-frames", test_bad_frames);
   g_test_add_func ("/channel/truncated", test_truncated);
+  g_test_add_func ("/channel/fed-before-popped", test_fed_before_popped);
   g_test_add_func ("/channel/encode-limit", test_encode_limit);
   g_test_add_func ("/channel/encode-untrusted", test_encode_untrusted);
   g_test_add_func ("/channel/env", test_env);
