@@ -868,32 +868,6 @@ p_message_new_chunk_result (guint64    id,
   return g_variant_new_tuple (fields, 3);
 }
 
-/* Read in place, without a GVariant for each field: the format-string
- * accessors cost more than the rest of a small task. Checked bodies only:
- * every kind but HELLO is a tuple that starts with its "t" id, and a
- * normal-form string ends with its only nul. */
-guint64
-p_message_get_id (GVariant *body)
-{
-  guint64 id;
-
-  g_assert (g_variant_type_is_tuple (g_variant_get_type (body)) &&
-            g_variant_get_type_string (body)[1] == 't');
-
-  memcpy (&id, g_variant_get_data (body), sizeof id);
-  return id;
-}
-
-/* The string after the id: a TASK's or CHUNK's function, an ERROR's
- * domain. */
-const char *
-p_message_peek_name (GVariant *body)
-{
-  g_assert (g_str_has_prefix (g_variant_get_type_string (body), "(ts"));
-
-  return (const char *) g_variant_get_data (body) + sizeof (guint64);
-}
-
 /* The @index-th value of a chunk's results ("av" or "aT"). */
 GVariant *
 p_chunk_values_get (GVariant *values,
@@ -2081,10 +2055,11 @@ decode_message (PMessageKind   kind,
     }
 
   /* Every kind but HELLO is a tuple that starts with its "t" id (at least
-   * 8 bytes, being in normal form), and a TASK's function follows it. */
+   * 8 bytes, being in normal form); in a TASK, a CHUNK and an ERROR, a
+   * string follows it, which normal form ends with its only nul. */
   if (kind != P_MESSAGE_HELLO)
     memcpy (&message->id, g_bytes_get_data (bytes, NULL), sizeof message->id);
-  if (kind == P_MESSAGE_TASK)
+  if (kind == P_MESSAGE_TASK || kind == P_MESSAGE_CHUNK || kind == P_MESSAGE_ERROR)
     message->name = (const char *) g_bytes_get_data (bytes, NULL) + sizeof (guint64);
 
   return g_steal_pointer (&message);

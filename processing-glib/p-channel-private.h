@@ -73,8 +73,6 @@ GVariant           *p_message_new_chunk_result   (guint64       id,
                                                   GVariant     *errors);
 GVariant           *p_chunk_values_get           (GVariant     *values,
                                                   gsize         index);
-guint64             p_message_get_id             (GVariant     *body);
-const char         *p_message_peek_name          (GVariant     *body);
 GVariant           *p_variant_join_boxed         (GVariant    **arrays,
                                                   guint         n_arrays);
 
@@ -90,7 +88,7 @@ typedef struct
 {
   PMessageKind kind;
   guint64 id;              /* every kind but HELLO */
-  const char *name;        /* TASK: the function, in @bytes; else NULL */
+  const char *name;        /* TASK, CHUNK: the function; ERROR: the domain; in @bytes; else NULL */
   GVariant *value;         /* TASK: the arguments; RESULT: the value; else NULL */
   GVariant *body;          /* every kind but TASK and RESULT; else NULL */
   GBytes *bytes;           /* the body's */

@@ -1010,9 +1010,7 @@ core_on_reply (Core           *core,
 
   if (kind == P_MESSAGE_ERROR)
     {
-      const char *domain = p_message_peek_name (body);
-
-      if (!p_error_domain_is_valid (domain))
+      if (!p_error_domain_is_valid (message->name))
         {
           p_process_protocol_error (process, "it sent an error with an invalid domain");
           return;

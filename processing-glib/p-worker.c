@@ -606,7 +606,7 @@ serve_message (PWorker  *self,
   guint64 id;
 
   id = message->id;
-  name = message->kind == P_MESSAGE_TASK ? message->name : p_message_peek_name (message->body);
+  name = message->name;
   function = g_hash_table_lookup (self->functions, name);
 
   g_mutex_lock (&self->mutex);

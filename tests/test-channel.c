@@ -40,6 +40,16 @@ raw_frame (guint32       size,
   return g_byte_array_free_to_bytes (frame);
 }
 
+/* The string after the id, as GLib reads it. */
+static const char *
+body_name (GVariant *body)
+{
+  const char *name;
+
+  g_variant_get_child (body, 1, "&s", &name);
+  return name;
+}
+
 /* {{{ Frames */
 
 static void
@@ -94,13 +104,15 @@ test_roundtrip_splits (void)
               g_assert_true (g_variant_equal (body, bodies[received]));
               g_variant_get_child (body, 0, "t", &id);
               g_assert_cmpuint (message->id, ==, id);
+              if (message->kind == P_MESSAGE_CHUNK)
+                g_assert_cmpstr (message->name, ==, body_name (body));
               if (message->kind == P_MESSAGE_TASK)
                 {
                   g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
                   g_autoptr(GVariant) args = g_variant_get_variant (boxed);
 
                   g_assert_null (message->body);
-                  g_assert_cmpstr (message->name, ==, p_message_peek_name (body));
+                  g_assert_cmpstr (message->name, ==, body_name (body));
                   g_assert_cmpvariant (message->value, args);
                 }
               p_message_free (message);
@@ -998,7 +1010,7 @@ assert_envelope_verdict (PMessageKind  kind,
       g_variant_get_child (body, 0, "t", &id);
       g_assert_cmpuint (message->id, ==, id);
       if (kind == P_MESSAGE_TASK)
-        g_assert_cmpstr (message->name, ==, p_message_peek_name (body));
+        g_assert_cmpstr (message->name, ==, body_name (body));
       g_assert_cmpstr (g_variant_get_type_string (message->value), ==, g_variant_get_type_string (glib_value));
       g_assert_true (g_variant_equal (message->value, glib_value));
 
