@@ -92,14 +92,14 @@ struct _PWorker
 
   /* While running. The channel is read by the reader thread, which queues
    * the tasks for the thread that runs them and passes a CANCEL to the
-   * running task at once. */
+   * running task at once, and by the task thread while it is idle. */
   gsize max_message_size;
   GSocket *socket;
-  int wakeup_fd;           /* eventfd: pulls the reader out of poll() */
+  int reader_wakeup_fd;    /* eventfd: pulls the reader out of poll() */
+  int task_wakeup_fd;      /* eventfd: pulls the task thread out of poll() */
   GThread *reader_thread;
 
   GMutex mutex;            /* for what follows */
-  GCond queued_cond;       /* for the task thread */
   PFrameReader *reader;
   GQueue queue;            /* PMessage *, tasks and chunks received and not started, in order */
   GHashTable *cancelled_queued; /* ids of queued messages cancelled before they started */
@@ -108,7 +108,7 @@ struct _PWorker
   GCancellable *running_cancellable;
   GCancellable *spare_cancellable; /* the last task's, unused: for the next */
   gboolean task_running;
-  gboolean task_thread_waiting;
+  gboolean task_thread_polling; /* idle, and reading the channel too */
   gboolean stopping;
   gboolean input_ended;    /* the pool closed its end: finish and exit */
   GError *input_error;     /* the channel broke, or carried garbage */
@@ -144,9 +144,10 @@ p_worker_finalize (GObject *object)
   g_clear_object (&self->spare_cancellable);
   g_clear_error (&self->input_error);
   g_clear_error (&self->output_error);
-  if (self->wakeup_fd >= 0)
-    close (self->wakeup_fd);
-  g_cond_clear (&self->queued_cond);
+  if (self->reader_wakeup_fd >= 0)
+    close (self->reader_wakeup_fd);
+  if (self->task_wakeup_fd >= 0)
+    close (self->task_wakeup_fd);
   g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (p_worker_parent_class)->finalize (object);
@@ -168,8 +169,8 @@ p_worker_init (PWorker *self)
   self->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, function_free);
   self->cancelled_queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   p_frame_queue_init (&self->output);
-  self->wakeup_fd = -1;
-  g_cond_init (&self->queued_cond);
+  self->reader_wakeup_fd = -1;
+  self->task_wakeup_fd = -1;
   g_queue_init (&self->queue);
   g_mutex_init (&self->mutex);
 }
@@ -247,6 +248,25 @@ p_worker_add_function (PWorker        *self,
   g_hash_table_replace (self->functions, g_strdup (name), function);
 }
 
+static void
+drain_fd (int fd)
+{
+  guint64 count;
+
+  /* Non-blocking: nothing there is fine. */
+  if (read (fd, &count, sizeof count) < 0 && errno != EAGAIN)
+    g_warning ("Could not read descriptor %d: %s", fd, g_strerror (errno));
+}
+
+static void
+wake_fd (int fd)
+{
+  guint64 one = 1;
+
+  if (write (fd, &one, sizeof one) < 0)
+    g_warning ("Could not write to descriptor %d: %s", fd, g_strerror (errno));
+}
+
 /* {{{ Reading, by whichever thread holds the mutex */
 
 static int
@@ -290,8 +310,8 @@ handle_message_locked (PWorker  *self,
 
   g_queue_push_tail (&self->queue, message);
 
-  if (self->task_thread_waiting)
-    g_cond_signal (&self->queued_cond);
+  if (self->task_thread_polling)
+    wake_fd (self->task_wakeup_fd);
 }
 
 /* Reads what the socket has (it never blocks) and queues the messages. */
@@ -432,22 +452,9 @@ check_reply (PWorker   *self,
 /* {{{ The reader thread */
 
 static void
-drain_fd (int fd)
-{
-  guint64 count;
-
-  /* Non-blocking: nothing there is fine. */
-  if (read (fd, &count, sizeof count) < 0 && errno != EAGAIN)
-    g_warning ("Could not read descriptor %d: %s", fd, g_strerror (errno));
-}
-
-static void
 wake_reader (PWorker *self)
 {
-  guint64 one = 1;
-
-  if (write (self->wakeup_fd, &one, sizeof one) < 0)
-    g_warning ("Could not wake the channel reader: %s", g_strerror (errno));
+  wake_fd (self->reader_wakeup_fd);
 }
 
 /* Reads the channel: queues tasks, passes cancels on at once, and sends
@@ -462,7 +469,7 @@ reader_main (gpointer user_data)
     {
       gboolean reading = !self->input_ended && self->input_error == NULL;
       GPollFD fds[2] = {
-        { self->wakeup_fd, G_IO_IN, 0 },
+        { self->reader_wakeup_fd, G_IO_IN, 0 },
         { g_socket_get_fd (self->socket), G_IO_IN, 0 },
       };
       gint timeout = -1;
@@ -473,15 +480,15 @@ reader_main (gpointer user_data)
       g_mutex_unlock (&self->mutex);
       g_poll (fds, reading ? 2 : 1, timeout);
       if (fds[0].revents != 0)
-        drain_fd (self->wakeup_fd);
+        drain_fd (self->reader_wakeup_fd);
       g_mutex_lock (&self->mutex);
 
       if (fds[1].revents != 0)
         {
           read_available_locked (self);
           /* The task thread must see the end, too. */
-          if ((self->input_ended || self->input_error != NULL) && self->task_thread_waiting)
-            g_cond_signal (&self->queued_cond);
+          if ((self->input_ended || self->input_error != NULL) && self->task_thread_polling)
+            wake_fd (self->task_wakeup_fd);
         }
 
       if (!p_frame_queue_is_empty (&self->output) && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC)
@@ -659,7 +666,9 @@ serve_message (PWorker  *self,
     self->spare_cancellable = g_steal_pointer (&cancellable);
 }
 
-/* The next message to run; NULL at the end of the input or on an error. */
+/* The next message to run; NULL at the end of the input or on an error.
+ * An idle task thread reads the channel as well as the reader: the next
+ * task starts as soon as it arrives, without a switch between threads. */
 static PMessage *
 next_message (PWorker *self)
 {
@@ -669,9 +678,21 @@ next_message (PWorker *self)
   while (g_queue_is_empty (&self->queue) &&
          !self->input_ended && self->input_error == NULL && self->output_error == NULL)
     {
-      self->task_thread_waiting = TRUE;
-      g_cond_wait (&self->queued_cond, &self->mutex);
-      self->task_thread_waiting = FALSE;
+      GPollFD fds[2] = {
+        { self->task_wakeup_fd, G_IO_IN, 0 },
+        { g_socket_get_fd (self->socket), G_IO_IN, 0 },
+      };
+
+      self->task_thread_polling = TRUE;
+      g_mutex_unlock (&self->mutex);
+      g_poll (fds, G_N_ELEMENTS (fds), -1);
+      if (fds[0].revents != 0)
+        drain_fd (self->task_wakeup_fd);
+      g_mutex_lock (&self->mutex);
+      self->task_thread_polling = FALSE;
+
+      if (fds[1].revents != 0)
+        read_available_locked (self);
     }
 
   if (self->input_error == NULL && self->output_error == NULL)
@@ -769,8 +790,9 @@ p_worker_run (PWorker  *self,
   /* Both threads poll before they read or write. */
   g_socket_set_blocking (self->socket, FALSE);
 
-  self->wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (self->wakeup_fd < 0)
+  self->reader_wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  self->task_wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (self->reader_wakeup_fd < 0 || self->task_wakeup_fd < 0)
     {
       int saved_errno = errno;
 
