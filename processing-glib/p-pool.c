@@ -74,12 +74,13 @@
  */
 
 /* Messages sent to a worker ahead of the one it runs, so that it never
- * waits for the next one (those not started run elsewhere if it dies):
- * one, or for a worker whose tasks are short, enough that their replies
- * leave together. */
-#define IN_FLIGHT_PER_WORKER 2
-#define IN_FLIGHT_PER_FAST_WORKER 32
-#define FAST_TASK_USEC 100
+ * waits for the next one (those not started run elsewhere if it dies): as
+ * many as it runs in IN_FLIGHT_USEC, within bounds. Short tasks fill a deep
+ * queue, so that their replies leave together and the pool answers many
+ * with one wake-up; long ones keep a short queue, which balances them. */
+#define IN_FLIGHT_MIN 2
+#define IN_FLIGHT_MAX 128
+#define IN_FLIGHT_USEC 2000
 /* Consecutive workers that fail to start before tasks fail. */
 #define MAX_START_FAILURES 5
 #define STARTUP_TIMEOUT_SEC 30
@@ -1220,7 +1221,9 @@ process_is_retiring (PProcess       *process,
 static guint
 process_max_in_flight (PProcess *process)
 {
-  return process->average_run_usec < FAST_TASK_USEC ? IN_FLIGHT_PER_FAST_WORKER : IN_FLIGHT_PER_WORKER;
+  gint64 n = IN_FLIGHT_USEC / MAX (process->average_run_usec, 1);
+
+  return CLAMP (n, IN_FLIGHT_MIN, IN_FLIGHT_MAX);
 }
 
 static gboolean
