@@ -8,6 +8,7 @@
 #pragma once
 
 #include "p-map-iter.h"
+#include "p-result-private.h"
 
 G_BEGIN_DECLS
 
@@ -28,5 +29,6 @@ void      p_map_iter_push_error     (PMapIter     *self,
                                      const GError *error);
 void      p_map_iter_fail           (PMapIter     *self,
                                      const GError *error);
+PSinkLink *p_map_iter_get_link      (PMapIter     *self);
 
 G_END_DECLS

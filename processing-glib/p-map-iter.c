@@ -82,6 +82,7 @@ struct _PMapIter
 
   GQueue waiters;        /* Waiter *, for next_async, in call order */
   GObject *pool;         /* until every result arrived */
+  PSinkLink *link;       /* the pool thread's way here */
 };
 
 G_DEFINE_FINAL_TYPE (PMapIter, p_map_iter, G_TYPE_OBJECT)
@@ -91,6 +92,16 @@ entry_clear (Entry *entry)
 {
   g_clear_pointer (&entry->value, g_variant_unref);
   g_clear_error (&entry->error);
+}
+
+static void
+p_map_iter_dispose (GObject *object)
+{
+  PMapIter *self = P_MAP_ITER (object);
+
+  p_sink_link_clear (&self->link);
+
+  G_OBJECT_CLASS (p_map_iter_parent_class)->dispose (object);
 }
 
 static void
@@ -126,6 +137,7 @@ p_map_iter_class_init (PMapIterClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->dispose = p_map_iter_dispose;
   object_class->finalize = p_map_iter_finalize;
 
   p_i18n_init ();
@@ -153,8 +165,15 @@ p_map_iter_new (GObject  *pool,
     self->slots = g_new0 (Entry, MAX (n_items, 1));
   if (n_items > 0 && pool != NULL)
     self->pool = g_object_ref (pool);
+  self->link = p_sink_link_new (G_OBJECT (self));
 
   return self;
+}
+
+PSinkLink *
+p_map_iter_get_link (PMapIter *self)
+{
+  return self->link;
 }
 
 typedef enum

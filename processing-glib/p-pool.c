@@ -120,7 +120,7 @@ struct _Job
    * (JOB_IMAP). Held weakly, so that a handle its owner dropped lets the
    * pool go; held strongly too for an asynchronous call, whose GTask must
    * complete. */
-  GWeakRef sink;
+  PSinkLink *sink;
   GObject *sink_for_task;
 
   guint n_items;
@@ -398,7 +398,6 @@ job_new (Core         *core,
   job->kind = kind;
   job->function = g_strdup (function);
   job->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
-  g_weak_ref_init (&job->sink, NULL);
   job->link.data = job;
 
   return job;
@@ -421,7 +420,7 @@ job_free (Core *core,
 
   g_free (job->chunk_values);
   g_free (job->chunks);
-  g_weak_ref_clear (&job->sink);
+  g_clear_pointer (&job->sink, p_sink_link_unref);
   g_clear_object (&job->sink_for_task);
   g_clear_object (&job->cancellable);
   g_free (job->function);
@@ -459,13 +458,21 @@ job_add_chunk (Job      *job,
 
 
 static void
-job_set_sink (Job      *job,
-              gpointer  sink,
-              gboolean  for_task)
+job_set_sink (Job       *job,
+              PSinkLink *link,
+              gpointer   sink,
+              gboolean   for_task)
 {
-  g_weak_ref_set (&job->sink, sink);
+  job->sink = p_sink_link_ref (link);
   if (for_task)
     job->sink_for_task = g_object_ref (sink);
+}
+
+/* A new reference to whoever waits for @job's results, or NULL. */
+static gpointer
+job_dup_sink (Job *job)
+{
+  return job->sink != NULL ? p_sink_link_dup (job->sink) : NULL;
 }
 
 /* Hands @error to whoever waits for @job, if anybody still does. */
@@ -473,7 +480,7 @@ static void
 job_return_error (Job    *job,
                   GError *error)
 {
-  g_autoptr(GObject) sink = g_weak_ref_get (&job->sink);
+  g_autoptr(GObject) sink = job_dup_sink (job);
 
   if (sink != NULL && job->kind != JOB_IMAP)
     {
@@ -566,7 +573,7 @@ job_succeed (Core *core,
 
   if (job->kind == JOB_MAP)
     {
-      g_autoptr(PResult) result = g_weak_ref_get (&job->sink);
+      g_autoptr(PResult) result = job_dup_sink (job);
 
       if (result != NULL)
         p_result_return_chunks (result, g_steal_pointer (&job->chunk_values),
@@ -601,7 +608,7 @@ core_chunk_failed (Core   *core,
     }
 
   /* Nobody iterates any more: the rest of the work is not worth doing. */
-  iter = g_weak_ref_get (&job->sink);
+  iter = job_dup_sink (job);
   if (iter == NULL)
     {
       job_fail (core, job, error);
@@ -630,7 +637,7 @@ core_chunk_succeeded (Core           *core,
     {
     case JOB_APPLY:
       {
-        g_autoptr(PResult) result = g_weak_ref_get (&job->sink);
+        g_autoptr(PResult) result = job_dup_sink (job);
 
         if (result != NULL)
           p_result_return_value (result, g_variant_ref (values));
@@ -668,7 +675,7 @@ core_chunk_succeeded (Core           *core,
 
     case JOB_IMAP:
       {
-        g_autoptr(PMapIter) iter = g_weak_ref_get (&job->sink);
+        g_autoptr(PMapIter) iter = job_dup_sink (job);
 
         /* Nobody iterates any more: the rest is not worth doing. */
         if (iter == NULL)
@@ -1815,7 +1822,7 @@ submit_result (PPool            *self,
       return result;
     }
 
-  job_set_sink (job, result, ready_func != NULL);
+  job_set_sink (job, p_result_get_link (result), result, ready_func != NULL);
   core_submit (self->core, job);
 
   return result;
@@ -2680,7 +2687,7 @@ submit_imap (PPool        *self,
     }
 
   iter = p_map_iter_new (G_OBJECT (self), ordered, job->n_items);
-  job_set_sink (job, iter, FALSE);
+  job_set_sink (job, p_map_iter_get_link (iter), iter, FALSE);
   core_submit (self->core, job);
 
   return iter;

@@ -28,6 +28,23 @@ void     p_result_return_chunks (PResult          *self,
                                  guint             n_chunks,
                                  guint             n_items);
 
+/* The pool thread's weak reference to the result or iterator a job fills.
+ * GWeakRef would do, but in GLib 2.74 it takes a process-wide lock and
+ * allocates at each set, get and clear: an eighth of the pool's work per
+ * task. The sink clears its link when disposed; a reference taken just
+ * before that resurrects it, as GObject allows. */
+typedef struct _PSinkLink PSinkLink;
+
+PSinkLink *p_sink_link_new      (GObject          *sink);
+PSinkLink *p_sink_link_ref      (PSinkLink        *link);
+void       p_sink_link_unref    (PSinkLink        *link);
+gpointer   p_sink_link_dup      (PSinkLink        *link);
+void       p_sink_link_clear    (PSinkLink       **link);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PSinkLink, p_sink_link_unref)
+
+PSinkLink *p_result_get_link    (PResult          *self);
+
 /* Wake-ups of blocked callers, held back in the calling thread between
  * begin and end so that a batch of replies wakes each waiter once. */
 void     p_wake_batch_begin     (void);

@@ -67,6 +67,7 @@ struct _PResult
 
   GMainContext *context;
   GObject *pool;               /* while not ready */
+  PSinkLink *link;             /* the pool thread's way here */
   PResultReadyFunc ready_func;
   gpointer ready_data;
 };
@@ -90,6 +91,83 @@ free_chunk_values (PResult *self)
     g_clear_pointer (&self->chunk_values[i], g_variant_unref);
   g_clear_pointer (&self->chunk_values, g_free);
   self->n_chunks = 0;
+}
+
+/* {{{ PSinkLink */
+
+struct _PSinkLink
+{
+  gatomicrefcount ref_count;
+  GMutex mutex;
+  GObject *sink;               /* NULL once it is disposed */
+};
+
+PSinkLink *
+p_sink_link_new (GObject *sink)
+{
+  PSinkLink *link = g_new0 (PSinkLink, 1);
+
+  g_atomic_ref_count_init (&link->ref_count);
+  g_mutex_init (&link->mutex);
+  link->sink = sink;
+
+  return link;
+}
+
+PSinkLink *
+p_sink_link_ref (PSinkLink *link)
+{
+  g_atomic_ref_count_inc (&link->ref_count);
+  return link;
+}
+
+void
+p_sink_link_unref (PSinkLink *link)
+{
+  if (!g_atomic_ref_count_dec (&link->ref_count))
+    return;
+
+  g_mutex_clear (&link->mutex);
+  g_free (link);
+}
+
+/* A new reference to the sink, or NULL if it was disposed. */
+gpointer
+p_sink_link_dup (PSinkLink *link)
+{
+  GObject *sink;
+
+  g_mutex_lock (&link->mutex);
+  sink = link->sink ? g_object_ref (link->sink) : NULL;
+  g_mutex_unlock (&link->mutex);
+
+  return sink;
+}
+
+/* For the sink's dispose, which runs again if the pool thread resurrected
+ * it meanwhile: the pool thread can no longer reach it. */
+void
+p_sink_link_clear (PSinkLink **link)
+{
+  if (*link == NULL)
+    return;
+
+  g_mutex_lock (&(*link)->mutex);
+  (*link)->sink = NULL;
+  g_mutex_unlock (&(*link)->mutex);
+  g_clear_pointer (link, p_sink_link_unref);
+}
+
+/* }}} */
+
+static void
+p_result_dispose (GObject *object)
+{
+  PResult *self = P_RESULT (object);
+
+  p_sink_link_clear (&self->link);
+
+  G_OBJECT_CLASS (p_result_parent_class)->dispose (object);
 }
 
 static void
@@ -132,6 +210,7 @@ p_result_class_init (PResultClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->dispose = p_result_dispose;
   object_class->finalize = p_result_finalize;
   object_class->get_property = p_result_get_property;
 
@@ -176,8 +255,15 @@ p_result_new (GObject          *pool,
   self->context = g_main_context_ref_thread_default ();
   self->ready_func = ready_func;
   self->ready_data = ready_data;
+  self->link = p_sink_link_new (G_OBJECT (self));
 
   return self;
+}
+
+PSinkLink *
+p_result_get_link (PResult *self)
+{
+  return self->link;
 }
 
 static gboolean

@@ -1232,6 +1232,49 @@ test_unref_reaps (void)
 }
 
 static void
+test_dropped_handles (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+
+  /* Handles dropped while their replies arrive, some in the very moment
+   * the pool thread completes them: nothing is lost or leaked, and what
+   * is still held gets its value. */
+  for (gint64 i = 0; i < 3000; i++)
+    {
+      PResult *result = p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL);
+
+      if (i % 10 == 0)
+        g_ptr_array_add (kept, result);
+      else
+        g_object_unref (result);
+    }
+
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autoptr(GVariant) items = g_variant_ref_sink (g_variant_new_parsed ("[@x 1, 2, 3, 4, 5, 6, 7, 8]"));
+      g_autoptr(PMapIter) iter = p_pool_imap (pool, "square", items, 1, NULL);
+      g_autoptr(GVariant) first = p_map_iter_next (iter, -1, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (first), ==, 1);
+    }
+
+  for (guint i = 0; i < kept->len; i++)
+    {
+      g_autoptr(GVariant) value = p_result_get (kept->pdata[i], -1, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (value), ==, (gint64) i * 10 * (gint64) i * 10);
+    }
+
+  p_pool_shutdown (pool);
+  g_assert_true (p_pool_join (pool, &error));
+  g_assert_no_error (error);
+}
+
+static void
 count_signal (PPool    *pool,
               guint     pid,
               gpointer  user_data)
@@ -1630,6 +1673,7 @@ main (int   argc,
   g_test_add_func ("/pool/lifecycle/terminate", test_terminate);
   g_test_add_func ("/pool/lifecycle/join-running", test_join_running);
   g_test_add_func ("/pool/lifecycle/unref-reaps", test_unref_reaps);
+  g_test_add_func ("/pool/lifecycle/dropped-handles", test_dropped_handles);
   g_test_add_func ("/pool/lifecycle/signals", test_signals);
   g_test_add_func ("/pool/death/killed-mid-task", test_worker_killed_mid_task);
   g_test_add_func ("/pool/death/exits-mid-task", test_worker_exits_mid_task);
