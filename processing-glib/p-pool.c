@@ -114,7 +114,7 @@ struct _Job
   guint64 id;
   GCancellable *cancellable;
   gulong cancelled_handler;
-  gboolean accepted;      /* by the pool thread */
+  gboolean in_jobs_by_id; /* only a job that can be cancelled is */
 
   /* Where results go: a PResult (JOB_APPLY, JOB_MAP) or a PMapIter
    * (JOB_IMAP). Held weakly, so that a handle its owner dropped lets the
@@ -128,9 +128,10 @@ struct _Job
   guint n_chunks_left;
   guint chunks_allocated;
   Chunk **chunks;         /* a slot is cleared once its chunk is done */
+  Chunk *first_chunk;     /* chunks' storage while there is one */
   GVariant **chunk_values;/* JOB_MAP: each chunk's results ("av" or "aT") */
 
-  GList link;             /* in core->jobs */
+  GList link;             /* in core->incoming, then core->jobs */
 };
 
 /* One message to a worker: a task, or a chunk of a map's items. */
@@ -190,7 +191,7 @@ struct _Core
   GArray *cancelled_jobs; /* guint64 ids of jobs whose cancellable fired */
 
   /* The pool thread's own. */
-  GHashTable *jobs_by_id; /* &job->id → Job *, accepted jobs */
+  GHashTable *jobs_by_id; /* &job->id → Job *, accepted jobs with a cancellable */
   GPtrArray *processes;   /* PProcess * */
   GQueue pending;         /* Chunk *, not sent yet */
   GQueue jobs;            /* Job *, accepted and unfinished */
@@ -411,7 +412,7 @@ job_free (Core *core,
    * core's mutex: this is never called with it held. */
   if (job->cancelled_handler != 0)
     g_cancellable_disconnect (job->cancellable, job->cancelled_handler);
-  if (job->accepted)
+  if (job->in_jobs_by_id)
     g_hash_table_remove (core->jobs_by_id, &job->id);
 
   if (job->chunk_values != NULL)
@@ -419,7 +420,8 @@ job_free (Core *core,
       g_clear_pointer (&job->chunk_values[i], g_variant_unref);
 
   g_free (job->chunk_values);
-  g_free (job->chunks);
+  if (job->chunks != &job->first_chunk)
+    g_free (job->chunks);
   g_clear_pointer (&job->sink, p_sink_link_unref);
   g_clear_object (&job->sink_for_task);
   g_clear_object (&job->cancellable);
@@ -445,10 +447,20 @@ job_add_chunk (Job      *job,
   chunk->state = CHUNK_NEW;
   chunk->link.data = chunk;
 
-  if (job->n_chunks == job->chunks_allocated)
+  /* A task's one chunk needs no array of its own. */
+  if (job->n_chunks == 0)
     {
-      job->chunks_allocated = MAX (1, 2 * job->chunks_allocated);
-      job->chunks = g_renew (Chunk *, job->chunks, job->chunks_allocated);
+      job->chunks = &job->first_chunk;
+      job->chunks_allocated = 1;
+    }
+  else if (job->n_chunks == job->chunks_allocated)
+    {
+      Chunk **chunks = job->chunks == &job->first_chunk ? NULL : job->chunks;
+
+      job->chunks_allocated *= 2;
+      job->chunks = g_renew (Chunk *, chunks, job->chunks_allocated);
+      if (chunks == NULL)
+        job->chunks[0] = job->first_chunk;
     }
   job->chunks[job->n_chunks++] = chunk;
   job->n_chunks_left++;
@@ -758,12 +770,13 @@ core_accept_job (Core *core,
       return;
     }
 
-  job->accepted = TRUE;
-  g_hash_table_insert (core->jobs_by_id, &job->id, job);
-
+  /* Only a cancel looks a job up. */
   if (job->cancellable != NULL)
     {
       CancelData *data = g_new (CancelData, 1);
+
+      job->in_jobs_by_id = TRUE;
+      g_hash_table_insert (core->jobs_by_id, &job->id, job);
 
       data->core = core;
       data->job_id = job->id;
@@ -1456,6 +1469,7 @@ core_wakeup_dispatch (GSource     *source,
   GArray *cancelled;
   gboolean settings_changed;
   gboolean terminate;
+  GList *link;
   Job *job;
 
   /* Cleared before looking, so that a wake-up during this is not lost. */
@@ -1473,8 +1487,8 @@ core_wakeup_dispatch (GSource     *source,
   core->cancelled_jobs = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_unlock (&core->mutex);
 
-  while ((job = g_queue_pop_head (&incoming)))
-    core_accept_job (core, job);
+  while ((link = g_queue_pop_head_link (&incoming)))
+    core_accept_job (core, link->data);
 
   /* A job may have ended since its cancellable fired. */
   for (guint i = 0; i < cancelled->len; i++)
@@ -1662,7 +1676,7 @@ core_submit (Core *core,
   else if (core->start_error != NULL)
     error = g_error_copy (core->start_error);
   else
-    g_queue_push_tail (&core->incoming, job);
+    g_queue_push_tail_link (&core->incoming, &job->link);
   g_mutex_unlock (&core->mutex);
 
   if (error == NULL)
