@@ -41,8 +41,6 @@ void       p_sink_link_unref    (PSinkLink        *link);
 gpointer   p_sink_link_dup      (PSinkLink        *link);
 void       p_sink_link_clear    (PSinkLink       **link);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PSinkLink, p_sink_link_unref)
-
 PSinkLink *p_result_get_link    (PResult          *self);
 
 /* Wake-ups of blocked callers, held back in the calling thread between

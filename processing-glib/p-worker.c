@@ -108,7 +108,7 @@ struct _PWorker
   GCancellable *running_cancellable;
   GCancellable *spare_cancellable; /* the last task's, unused: for the next */
   gboolean task_running;
-  gboolean task_thread_polling; /* idle, and reading the channel too */
+  gboolean task_thread_polling; /* idle, reading the channel too, not yet woken */
   gboolean stopping;
   gboolean input_ended;    /* the pool closed its end: finish and exit */
   GError *input_error;     /* the channel broke, or carried garbage */
@@ -267,6 +267,17 @@ wake_fd (int fd)
     g_warning ("Could not write to descriptor %d: %s", fd, g_strerror (errno));
 }
 
+/* Once per wait, however many messages the reader queues meanwhile. */
+static void
+wake_task_thread_locked (PWorker *self)
+{
+  if (self->task_thread_polling)
+    {
+      self->task_thread_polling = FALSE;
+      wake_fd (self->task_wakeup_fd);
+    }
+}
+
 /* {{{ Reading, by whichever thread holds the mutex */
 
 static int
@@ -309,9 +320,7 @@ handle_message_locked (PWorker  *self,
     }
 
   g_queue_push_tail (&self->queue, message);
-
-  if (self->task_thread_polling)
-    wake_fd (self->task_wakeup_fd);
+  wake_task_thread_locked (self);
 }
 
 /* Reads what the socket has (it never blocks) and queues the messages. */
@@ -487,8 +496,8 @@ reader_main (gpointer user_data)
         {
           read_available_locked (self);
           /* The task thread must see the end, too. */
-          if ((self->input_ended || self->input_error != NULL) && self->task_thread_polling)
-            wake_fd (self->task_wakeup_fd);
+          if (self->input_ended || self->input_error != NULL)
+            wake_task_thread_locked (self);
         }
 
       if (!p_frame_queue_is_empty (&self->output) && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC)
