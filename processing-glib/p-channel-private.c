@@ -966,14 +966,118 @@ p_message_encode (PMessageKind  kind,
 
 typedef struct
 {
-  GPtrArray *segments;     /* GBytes */
-  guint8 *buffer;          /* bytes copied since the last shared segment */
+  GBytes *shared;          /* or NULL: in the frame's own bytes */
+  const guint8 *data;
+  gsize size;
+} FrameSegment;
+
+struct _PFrame
+{
+  gatomicrefcount ref_count;
+  guint n_segments;
+  gsize allocation_size;
+  gsize size;
+  FrameSegment *segments;  /* &one_segment, or an allocation of their own */
+  guint8 *own;             /* the bytes written, not shared: inline_bytes or allocated */
+  FrameSegment one_segment;
+  guint8 inline_bytes[];   /* a frame in one piece: its bytes, in the same allocation */
+};
+
+/* A frame with @inline_size bytes of its own after it, no segment yet. A
+ * slice, as it is mostly made in one thread and freed in another (see Job
+ * in p-pool.c). */
+static PFrame *
+frame_alloc (gsize inline_size)
+{
+  PFrame *frame = g_slice_alloc (sizeof (PFrame) + inline_size);
+
+  g_atomic_ref_count_init (&frame->ref_count);
+  frame->allocation_size = sizeof (PFrame) + inline_size;
+  frame->n_segments = 0;
+  frame->size = 0;
+  frame->segments = &frame->one_segment;
+  frame->own = inline_size > 0 ? frame->inline_bytes : NULL;
+
+  return frame;
+}
+
+/* A frame of these segments, shared (so a test can make any frame). */
+PFrame *
+p_frame_new (GBytes * const *segments,
+             guint           n_segments)
+{
+  PFrame *frame = frame_alloc (0);
+
+  g_assert (n_segments > 0);
+
+  if (n_segments > 1)
+    frame->segments = g_new (FrameSegment, n_segments);
+  frame->n_segments = n_segments;
+
+  for (guint i = 0; i < n_segments; i++)
+    {
+      FrameSegment *segment = &frame->segments[i];
+
+      segment->shared = g_bytes_ref (segments[i]);
+      segment->data = g_bytes_get_data (segments[i], &segment->size);
+      frame->size += segment->size;
+    }
+
+  return frame;
+}
+
+/* A frame in one piece, taking @bytes. */
+PFrame *
+p_frame_new_from_bytes (GBytes *bytes)
+{
+  g_autoptr(GBytes) owned = bytes;
+
+  return p_frame_new (&owned, 1);
+}
+
+PFrame *
+p_frame_ref (PFrame *frame)
+{
+  g_atomic_ref_count_inc (&frame->ref_count);
+  return frame;
+}
+
+/* NULL is let be: the queue's written frames are NULLs it then drops. */
+void
+p_frame_unref (PFrame *frame)
+{
+  if (frame == NULL || !g_atomic_ref_count_dec (&frame->ref_count))
+    return;
+
+  for (guint i = 0; i < frame->n_segments; i++)
+    g_clear_pointer (&frame->segments[i].shared, g_bytes_unref);
+  if (frame->segments != &frame->one_segment)
+    g_free (frame->segments);
+  if (frame->own != frame->inline_bytes)
+    g_free (frame->own);
+  g_slice_free1 (frame->allocation_size, frame);
+}
+
+gsize
+p_frame_get_size (PFrame *frame)
+{
+  return frame->size;
+}
+
+/* Writes a frame. One that shares nothing (any frame under
+ * SHARE_THRESHOLD) is one allocation of its exact size, bytes and all. */
+typedef struct
+{
+  PFrame *frame;
+  GArray *segments;        /* FrameSegment, once one is shared; their own
+                            * bytes' data is an offset in @buffer until the end */
+  guint8 *buffer;          /* the frame's own bytes */
   gsize length;            /* of them */
   gsize allocated;
+  gsize segment_start;     /* in @buffer, of the bytes since the last shared segment */
   gsize position;          /* in the body */
 } Writer;
 
-/* A frame with nothing to share is one allocation of its exact size. */
 static void
 writer_init (Writer *writer,
              guint32 body_size,
@@ -981,10 +1085,22 @@ writer_init (Writer *writer,
 {
   guint32 header[2] = { body_size, kind };
 
-  writer->segments = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  writer->allocated = body_size < SHARE_THRESHOLD ? sizeof header + pad8 (body_size) : 256;
-  writer->buffer = g_malloc (writer->allocated);
+  if (body_size < SHARE_THRESHOLD)
+    {
+      writer->allocated = sizeof header + pad8 (body_size);
+      writer->frame = frame_alloc (writer->allocated);
+      writer->buffer = writer->frame->own;
+    }
+  else
+    {
+      writer->allocated = 256;
+      writer->frame = frame_alloc (0);
+      writer->buffer = g_malloc (writer->allocated);
+    }
+
+  writer->segments = NULL;
   writer->length = sizeof header;
+  writer->segment_start = 0;
   writer->position = 0;
   memcpy (writer->buffer, header, sizeof header);
 }
@@ -997,7 +1113,9 @@ writer_reserve (Writer *writer,
 
   if (writer->length + size > writer->allocated)
     {
-      writer->allocated = MAX (MAX (writer->allocated * 2, writer->length + size), 256);
+      /* Only a frame with an allocation of its own grows. */
+      g_assert (writer->buffer != writer->frame->inline_bytes);
+      writer->allocated = MAX (writer->allocated * 2, writer->length + size);
       writer->buffer = g_realloc (writer->buffer, writer->allocated);
     }
 
@@ -1032,15 +1150,36 @@ writer_align (Writer *writer,
   writer_zeros (writer, align_up (writer->position, alignment) - writer->position);
 }
 
+/* Ends the segment of own bytes written since the last shared one. */
 static void
-writer_flush (Writer *writer)
+writer_end_own_segment (Writer *writer)
 {
-  if (writer->length > 0)
-    {
-      g_ptr_array_add (writer->segments, g_bytes_new_take (g_steal_pointer (&writer->buffer), writer->length));
-      writer->allocated = 0;
-      writer->length = 0;
-    }
+  FrameSegment segment = { NULL, GSIZE_TO_POINTER (writer->segment_start),
+                           writer->length - writer->segment_start };
+
+  if (segment.size == 0)
+    return;
+
+  if (writer->segments == NULL)
+    writer->segments = g_array_new (FALSE, FALSE, sizeof (FrameSegment));
+  g_array_append_val (writer->segments, segment);
+  writer->segment_start = writer->length;
+}
+
+/* @bytes go into the frame as they are. */
+static void
+writer_share (Writer *writer,
+              GBytes *bytes)
+{
+  FrameSegment segment = { bytes, NULL, 0 };
+
+  segment.data = g_bytes_get_data (bytes, &segment.size);
+
+  writer_end_own_segment (writer);
+  if (writer->segments == NULL)
+    writer->segments = g_array_new (FALSE, FALSE, sizeof (FrameSegment));
+  g_array_append_val (writer->segments, segment);
+  writer->position += segment.size;
 }
 
 /* A value's serialization: shared when it is large and serialized already
@@ -1052,11 +1191,7 @@ writer_value (Writer   *writer,
   gsize size = g_variant_get_size (value);
 
   if (size >= SHARE_THRESHOLD)
-    {
-      writer_flush (writer);
-      g_ptr_array_add (writer->segments, g_variant_get_data_as_bytes (value));
-      writer->position += size;
-    }
+    writer_share (writer, g_variant_get_data_as_bytes (value));
   else if (size > 0)
     {
       /* Copied from its serialization: after a shared segment, the buffer
@@ -1069,15 +1204,41 @@ writer_value (Writer   *writer,
     }
 }
 
-static GPtrArray *
+static PFrame *
 writer_finish (Writer *writer)
 {
+  PFrame *frame = g_steal_pointer (&writer->frame);
+
   /* The frame ends 8-aligned. */
   writer_zeros (writer, pad8 (writer->position) - writer->position);
-  writer_flush (writer);
-  g_free (writer->buffer);
 
-  return writer->segments;
+  if (writer->segments == NULL)
+    {
+      /* In one piece. */
+      frame->one_segment.shared = NULL;
+      frame->one_segment.data = writer->buffer;
+      frame->one_segment.size = writer->length;
+      frame->n_segments = 1;
+      frame->size = writer->length;
+      frame->own = writer->buffer;
+      return frame;
+    }
+
+  writer_end_own_segment (writer);
+  frame->own = writer->buffer;
+  frame->n_segments = writer->segments->len;
+  frame->segments = (FrameSegment *) g_array_free (g_steal_pointer (&writer->segments), FALSE);
+
+  for (guint i = 0; i < frame->n_segments; i++)
+    {
+      FrameSegment *segment = &frame->segments[i];
+
+      if (segment->shared == NULL)
+        segment->data = frame->own + GPOINTER_TO_SIZE (segment->data);
+      frame->size += segment->size;
+    }
+
+  return frame;
 }
 
 /* An array of items, given one by one, or as a serialized array of
@@ -1128,11 +1289,7 @@ writer_items (Writer      *writer,
       g_autoptr(GBytes) slice = g_bytes_new_from_bytes (all, items->first * items->fixed_size, items->size);
 
       if (items->size >= SHARE_THRESHOLD)
-        {
-          writer_flush (writer);
-          g_ptr_array_add (writer->segments, g_steal_pointer (&slice));
-          writer->position += items->size;
-        }
+        writer_share (writer, g_steal_pointer (&slice));
       else
         writer_append (writer, g_bytes_get_data (slice, NULL), items->size);
       return;
@@ -1202,7 +1359,7 @@ check_size (gsize    size,
 }
 
 /* A (t[s]v[b]) frame: a task, a chunk, or a result. */
-static GPtrArray *
+static PFrame *
 encode_envelope (PMessageKind    kind,
                  guint64         id,
                  const char     *name,
@@ -1259,7 +1416,7 @@ normal_form (GVariant *value)
   return p_variant_is_normal_form (value) ? g_variant_ref (value) : g_variant_get_normal_form (value);
 }
 
-static GPtrArray *
+static PFrame *
 encode_value_envelope (PMessageKind   kind,
                        guint64        id,
                        const char    *name,
@@ -1276,7 +1433,7 @@ encode_value_envelope (PMessageKind   kind,
 }
 
 /* A TASK frame, (tsv). */
-GPtrArray *
+PFrame *
 p_message_encode_task (guint64      id,
                        const char  *function,
                        GVariant    *args,
@@ -1287,7 +1444,7 @@ p_message_encode_task (guint64      id,
 }
 
 /* A CHUNK frame, (tsvb), holding @items as they are. */
-GPtrArray *
+PFrame *
 p_message_encode_chunk (guint64      id,
                         const char  *function,
                         GVariant    *items,
@@ -1302,7 +1459,7 @@ p_message_encode_chunk (guint64      id,
 /* A CHUNK frame holding items [first, first + n) of the array @items,
  * without making that slice a GVariant: a fixed-size array is sliced, the
  * items of another are written one by one (large ones shared). */
-GPtrArray *
+PFrame *
 p_message_encode_chunk_items (guint64      id,
                               const char  *function,
                               GVariant    *all_items,
@@ -1338,7 +1495,7 @@ p_message_encode_chunk_items (guint64      id,
 }
 
 /* A RESULT frame, (tv). */
-GPtrArray *
+PFrame *
 p_message_encode_result (guint64      id,
                          GVariant    *value,
                          gsize        max_message_size,
@@ -1469,7 +1626,7 @@ p_chunk_results_add (PChunkResults *self,
  * share a type T (large ones shared), as an "av" otherwise; and the
  * failures. As p_message_encode (P_MESSAGE_CHUNK_RESULT,
  * p_message_new_chunk_result (...)) of the same results. */
-GPtrArray *
+PFrame *
 p_message_encode_chunk_result (guint64         id,
                                PChunkResults  *results,
                                GVariant       *errors,
@@ -1562,26 +1719,17 @@ p_message_encode_chunk_result (guint64         id,
   return writer_finish (&writer);
 }
 
-/* A frame in one piece, as a list of segments. */
-GPtrArray *
-p_frame_from_bytes (GBytes *frame)
-{
-  GPtrArray *segments = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-
-  g_ptr_array_add (segments, frame);
-  return segments;
-}
-
 /* {{{ The frames waiting to be written
  *
  * An array rather than a GQueue: no list node to allocate and free per
- * segment, and the write vectors are read off it in order. */
+ * frame, and the write vectors are read off it in order. */
 
 void
 p_frame_queue_init (PFrameQueue *self)
 {
-  self->segments = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  self->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) p_frame_unref);
   self->head = 0;
+  self->head_segment = 0;
   self->head_written = 0;
   self->size = 0;
   self->n_frames = 0;
@@ -1590,8 +1738,9 @@ p_frame_queue_init (PFrameQueue *self)
 void
 p_frame_queue_clear (PFrameQueue *self)
 {
-  g_clear_pointer (&self->segments, g_ptr_array_unref);
+  g_clear_pointer (&self->frames, g_ptr_array_unref);
   self->head = 0;
+  self->head_segment = 0;
   self->head_written = 0;
   self->size = 0;
   self->n_frames = 0;
@@ -1599,13 +1748,10 @@ p_frame_queue_clear (PFrameQueue *self)
 
 void
 p_frame_queue_push (PFrameQueue *self,
-                    GPtrArray   *frame)
+                    PFrame      *frame)
 {
-  for (guint i = 0; i < frame->len; i++)
-    {
-      g_ptr_array_add (self->segments, g_bytes_ref (frame->pdata[i]));
-      self->size += g_bytes_get_size (frame->pdata[i]);
-    }
+  g_ptr_array_add (self->frames, p_frame_ref (frame));
+  self->size += frame->size;
   self->n_frames++;
 }
 
@@ -1622,22 +1768,27 @@ p_frame_queue_peek (const PFrameQueue *self,
                     gsize              max_vectors)
 {
   gsize n_vectors = 0;
+  guint first_segment = self->head_segment;
+  gsize skip = self->head_written;
 
-  for (guint i = self->head; i < self->segments->len && n_vectors < max_vectors; i++)
+  for (guint i = self->head; i < self->frames->len && n_vectors < max_vectors; i++)
     {
-      gsize size;
-      const guint8 *data = g_bytes_get_data (self->segments->pdata[i], &size);
-      gsize skip = i == self->head ? self->head_written : 0;
+      const PFrame *frame = self->frames->pdata[i];
 
-      vectors[n_vectors].buffer = data + skip;
-      vectors[n_vectors].size = size - skip;
-      n_vectors++;
+      for (guint k = first_segment; k < frame->n_segments && n_vectors < max_vectors; k++)
+        {
+          vectors[n_vectors].buffer = frame->segments[k].data + skip;
+          vectors[n_vectors].size = frame->segments[k].size - skip;
+          n_vectors++;
+          skip = 0;
+        }
+      first_segment = 0;
     }
 
   return n_vectors;
 }
 
-/* @written bytes left: the segments they finish are let go. */
+/* @written bytes left: the frames they finish are let go. */
 void
 p_frame_queue_advance (PFrameQueue *self,
                        gsize        written)
@@ -1647,7 +1798,8 @@ p_frame_queue_advance (PFrameQueue *self,
   self->size -= written;
   while (written > 0)
     {
-      gsize left = g_bytes_get_size (self->segments->pdata[self->head]) - self->head_written;
+      PFrame *frame = self->frames->pdata[self->head];
+      gsize left = frame->segments[self->head_segment].size - self->head_written;
 
       if (written < left)
         {
@@ -1656,22 +1808,26 @@ p_frame_queue_advance (PFrameQueue *self,
         }
 
       written -= left;
-      g_clear_pointer (&self->segments->pdata[self->head], g_bytes_unref);
-      self->head++;
       self->head_written = 0;
+      if (++self->head_segment == frame->n_segments)
+        {
+          g_clear_pointer (&self->frames->pdata[self->head], p_frame_unref);
+          self->head++;
+          self->head_segment = 0;
+        }
     }
 
   /* Written up: the array starts again, its allocation kept; behind, its
    * written part goes once it is most of it. */
   if (self->size == 0)
     {
-      g_ptr_array_set_size (self->segments, 0);
+      g_ptr_array_set_size (self->frames, 0);
       self->head = 0;
       self->n_frames = 0;
     }
-  else if (self->head >= 64 && self->head >= self->segments->len / 2)
+  else if (self->head >= 64 && self->head >= self->frames->len / 2)
     {
-      g_ptr_array_remove_range (self->segments, 0, self->head);
+      g_ptr_array_remove_range (self->frames, 0, self->head);
       self->head = 0;
     }
 }

@@ -102,19 +102,31 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PMessage, p_message_free)
 typedef struct _PFrameReader PFrameReader;
 typedef struct _PChunkResults PChunkResults;
 
-/* These return a frame as a list of GBytes segments. */
-GPtrArray          *p_message_encode_task        (guint64       id,
+/* A frame ready to be written: bytes of its own and, for large values,
+ * segments shared with them. Immutable; a chunk keeps its frame to send it
+ * again should its worker die. */
+typedef struct _PFrame PFrame;
+
+PFrame             *p_frame_new                  (GBytes * const *segments,
+                                                  guint         n_segments);
+PFrame             *p_frame_new_from_bytes       (GBytes       *bytes);
+PFrame             *p_frame_ref                  (PFrame       *frame);
+void                p_frame_unref                (PFrame       *frame);
+gsize               p_frame_get_size             (PFrame       *frame);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PFrame, p_frame_unref)
+
+PFrame             *p_message_encode_task        (guint64       id,
                                                   const char   *function,
                                                   GVariant     *args,
                                                   gsize         max_message_size,
                                                   GError      **error);
-GPtrArray          *p_message_encode_chunk       (guint64       id,
+PFrame             *p_message_encode_chunk       (guint64       id,
                                                   const char   *function,
                                                   GVariant     *items,
                                                   gboolean      stop_at_first_error,
                                                   gsize         max_message_size,
                                                   GError      **error);
-GPtrArray          *p_message_encode_chunk_items (guint64       id,
+PFrame             *p_message_encode_chunk_items (guint64       id,
                                                   const char   *function,
                                                   GVariant     *all_items,
                                                   gsize         first,
@@ -122,11 +134,11 @@ GPtrArray          *p_message_encode_chunk_items (guint64       id,
                                                   gboolean      stop_at_first_error,
                                                   gsize         max_message_size,
                                                   GError      **error);
-GPtrArray          *p_message_encode_result      (guint64       id,
+PFrame             *p_message_encode_result      (guint64       id,
                                                   GVariant     *value,
                                                   gsize         max_message_size,
                                                   GError      **error);
-GPtrArray          *p_message_encode_chunk_result (guint64      id,
+PFrame             *p_message_encode_chunk_result (guint64      id,
                                                   PChunkResults *results,
                                                   GVariant     *errors,
                                                   gsize         max_message_size,
@@ -138,15 +150,14 @@ void                p_chunk_results_add          (PChunkResults *self,
 gsize               p_chunk_results_get_count    (PChunkResults *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PChunkResults, p_chunk_results_free)
 
-GPtrArray          *p_frame_from_bytes           (GBytes       *frame);
-
-/* Frames waiting to be written, as one list of segments: many frames per
- * system call, large segments never copied. */
+/* Frames waiting to be written: many frames per system call, large
+ * segments never copied. */
 typedef struct
 {
-  GPtrArray *segments;     /* GBytes; those from @head on are not written yet */
+  GPtrArray *frames;       /* PFrame; those from @head on are not written yet */
   guint head;
-  gsize head_written;      /* bytes of the head segment already written */
+  guint head_segment;      /* of the head frame, the first not written yet */
+  gsize head_written;      /* bytes of that segment already written */
   gsize size;              /* bytes not written yet */
   guint n_frames;          /* frames pushed since it was last empty */
 } PFrameQueue;
@@ -154,7 +165,7 @@ typedef struct
 void                p_frame_queue_init           (PFrameQueue  *self);
 void                p_frame_queue_clear          (PFrameQueue  *self);
 void                p_frame_queue_push           (PFrameQueue  *self,
-                                                  GPtrArray    *frame);
+                                                  PFrame       *frame);
 gboolean            p_frame_queue_is_empty       (const PFrameQueue *self);
 gsize               p_frame_queue_peek           (const PFrameQueue *self,
                                                   GOutputVector *vectors,

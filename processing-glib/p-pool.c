@@ -106,7 +106,12 @@ typedef enum
   CHUNK_IN_FLIGHT,  /* in its process's in_flight */
 } ChunkState;
 
-/* One submission. Owned by the pool thread once accepted. */
+/* One submission. Owned by the pool thread once accepted.
+ *
+ * Jobs and chunks are slices: the submitting thread makes them and the
+ * pool thread frees them, and with GLib 2.74 that costs less through the
+ * slice allocator's per-thread magazines than through glibc's arenas, whose
+ * locks both threads then contend for (a third fewer futex calls). */
 struct _Job
 {
   JobKind kind;
@@ -142,7 +147,7 @@ struct _Chunk
   guint first_item;
   guint n_items;
   guint64 id;
-  GPtrArray *frame;       /* GBytes segments */
+  PFrame *frame;
   gboolean is_task;       /* a single item, sent as a TASK (a lighter reply) */
   ChunkState state;
   PProcess *process;
@@ -377,8 +382,8 @@ core_emit (Core  *core,
 static void
 chunk_free (Chunk *chunk)
 {
-  g_clear_pointer (&chunk->frame, g_ptr_array_unref);
-  g_free (chunk);
+  g_clear_pointer (&chunk->frame, p_frame_unref);
+  g_slice_free (Chunk, chunk);
 }
 
 static guint64
@@ -393,7 +398,7 @@ job_new (Core         *core,
          const char   *function,
          GCancellable *cancellable)
 {
-  Job *job = g_new0 (Job, 1);
+  Job *job = g_slice_new0 (Job);
 
   job->id = core_next_id (core);
   job->kind = kind;
@@ -426,17 +431,17 @@ job_free (Core *core,
   g_clear_object (&job->sink_for_task);
   g_clear_object (&job->cancellable);
   g_free (job->function);
-  g_free (job);
+  g_slice_free (Job, job);
 }
 
 static Chunk *
-job_add_chunk (Job      *job,
-               guint64   id,
-               guint     first_item,
-               guint     n_items,
-               GPtrArray *frame)
+job_add_chunk (Job     *job,
+               guint64  id,
+               guint    first_item,
+               guint    n_items,
+               PFrame  *frame)
 {
-  Chunk *chunk = g_new0 (Chunk, 1);
+  Chunk *chunk = g_slice_new0 (Chunk);
 
   chunk->job = job;
   chunk->index = job->n_chunks;
@@ -522,10 +527,10 @@ static void
 core_send_cancel (Core    *core,
                   Chunk   *chunk)
 {
-  g_autoptr(GPtrArray) frame = NULL;
+  g_autoptr(PFrame) frame = NULL;
 
-  frame = p_frame_from_bytes (p_message_encode (P_MESSAGE_CANCEL, p_message_new_cancel (chunk->id),
-                                                core->max_message_size, NULL));
+  frame = p_frame_new_from_bytes (p_message_encode (P_MESSAGE_CANCEL, p_message_new_cancel (chunk->id),
+                                                    core->max_message_size, NULL));
   p_process_send (chunk->process, frame);
 }
 
@@ -1725,7 +1730,7 @@ build_apply_job (PPool         *self,
                  GError       **error)
 {
   g_autoptr(GVariant) owned_args = NULL;
-  GPtrArray *frame;
+  PFrame *frame;
   Job *job;
   guint64 id;
 
@@ -1790,7 +1795,7 @@ build_map_job (PPool         *self,
     {
       gsize n = MIN (chunksize, n_items - first);
       guint64 id = core_next_id (self->core);
-      GPtrArray *frame;
+      PFrame *frame;
 
       /* A chunk of one item travels as a task: its reply is lighter. */
       if (n == 1)

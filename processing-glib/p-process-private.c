@@ -404,10 +404,10 @@ p_process_set_ready (PProcess *self)
   replace_timer (self, 0, NULL);
 }
 
-/* Queues @frame, a list of GBytes segments, for p_process_flush(). */
+/* Queues @frame for p_process_flush(). */
 void
-p_process_send (PProcess  *self,
-                GPtrArray *frame)
+p_process_send (PProcess *self,
+                PFrame   *frame)
 {
   if (self->channel_closed)
     return;

@@ -82,7 +82,7 @@ PProcess *p_process_spawn          (const char * const      *argv,
                                     GError                 **error);
 void      p_process_set_ready      (PProcess                *self);
 void      p_process_send           (PProcess                *self,
-                                    GPtrArray               *frame);
+                                    PFrame                  *frame);
 void      p_process_flush          (PProcess                *self);
 void      p_process_close          (PProcess                *self);
 void      p_process_kill           (PProcess                *self,

@@ -105,7 +105,7 @@ struct _PSinkLink
 PSinkLink *
 p_sink_link_new (GObject *sink)
 {
-  PSinkLink *link = g_new0 (PSinkLink, 1);
+  PSinkLink *link = g_slice_new0 (PSinkLink);
 
   g_atomic_ref_count_init (&link->ref_count);
   g_mutex_init (&link->mutex);
@@ -128,7 +128,7 @@ p_sink_link_unref (PSinkLink *link)
     return;
 
   g_mutex_clear (&link->mutex);
-  g_free (link);
+  g_slice_free (PSinkLink, link);
 }
 
 /* A new reference to the sink, or NULL if it was disposed. */

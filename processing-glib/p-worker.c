@@ -412,8 +412,8 @@ static void wake_reader (PWorker *self);
 /* Queues a reply; it leaves at once unless another task waits to run,
  * and then at the latest REPLY_DELAY_USEC later (see reader_main()). */
 static void
-add_reply_locked (PWorker   *self,
-                  GPtrArray *frame)
+add_reply_locked (PWorker *self,
+                  PFrame  *frame)
 {
   gboolean was_empty = p_frame_queue_is_empty (&self->output);
 
@@ -436,21 +436,21 @@ add_reply_locked (PWorker   *self,
     }
 }
 
-static GPtrArray *
+static PFrame *
 encode_error (PWorker      *self,
               guint64       id,
               const GError *error)
 {
-  return p_frame_from_bytes (p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, error),
+  return p_frame_new_from_bytes (p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, error),
                                                self->max_message_size, NULL));
 }
 
 /* A reply too large for the channel becomes an error. */
-static GPtrArray *
-check_reply (PWorker   *self,
-             guint64    id,
-             GPtrArray *frame,
-             GError    *error)
+static PFrame *
+check_reply (PWorker *self,
+             guint64  id,
+             PFrame  *frame,
+             GError  *error)
 {
   g_autoptr(GError) owned_error = error;
 
@@ -540,7 +540,7 @@ call_function (Function      *function,
   return NULL;
 }
 
-static GPtrArray *
+static PFrame *
 run_task (PWorker      *self,
           Function     *function,
           const char   *name,
@@ -551,7 +551,7 @@ run_task (PWorker      *self,
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
   GError *too_large = NULL;
-  GPtrArray *frame;
+  PFrame *frame;
 
   result = call_function (function, name, args, cancellable, &error);
   if (result == NULL)
@@ -561,7 +561,7 @@ run_task (PWorker      *self,
   return check_reply (self, id, frame, too_large);
 }
 
-static GPtrArray *
+static PFrame *
 run_chunk (PWorker      *self,
            Function     *function,
            const char   *name,
@@ -576,7 +576,7 @@ run_chunk (PWorker      *self,
   gboolean stop_at_first_error;
   gsize n_items;
   GError *too_large = NULL;
-  GPtrArray *frame;
+  PFrame *frame;
 
   g_variant_get_child (body, 3, "b", &stop_at_first_error);
 
@@ -615,7 +615,7 @@ serve_message (PWorker  *self,
                PMessage *message)
 {
   g_autoptr(GCancellable) cancellable = NULL;
-  g_autoptr(GPtrArray) frame = NULL;
+  g_autoptr(PFrame) frame = NULL;
   const char *name;
   Function *function;
   gboolean was_cancelled;
@@ -722,7 +722,7 @@ compare_strings (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
-static GPtrArray *
+static PFrame *
 encode_hello (PWorker *self)
 {
   g_autofree const char **names = NULL;
@@ -731,7 +731,7 @@ encode_hello (PWorker *self)
   names = (const char **) g_hash_table_get_keys_as_array (self->functions, &n_names);
   qsort (names, n_names, sizeof (char *), compare_strings);
 
-  return p_frame_from_bytes (p_message_encode (P_MESSAGE_HELLO,
+  return p_frame_new_from_bytes (p_message_encode (P_MESSAGE_HELLO,
                                               g_variant_new ("(ux^as)", (guint32) P_PROTOCOL_VERSION,
                                                              (gint64) getpid (), names),
                                               self->max_message_size, NULL));
@@ -769,7 +769,7 @@ p_worker_run (PWorker  *self,
               GError  **error)
 {
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GPtrArray) hello = NULL;
+  g_autoptr(PFrame) hello = NULL;
   PMessage *message;
   GPid parent;
   int fd;

@@ -266,23 +266,40 @@ test_encode_untrusted (void)
   g_assert_true (g_variant_equal (message->value, empty));
 }
 
-/* A frame's segments, joined. */
+/* A frame's bytes, as a queue hands them to writev(), joined. */
 static GBytes *
-joined (GPtrArray *segments)
+joined (PFrame *frame)
 {
-  GByteArray *frame = g_byte_array_new ();
+  g_autoptr(PFrame) owned = frame;
+  GByteArray *bytes = g_byte_array_new ();
+  PFrameQueue queue;
 
-  for (guint i = 0; i < segments->len; i++)
-    g_byte_array_append (frame, g_bytes_get_data (segments->pdata[i], NULL),
-                         g_bytes_get_size (segments->pdata[i]));
-  g_ptr_array_unref (segments);
+  p_frame_queue_init (&queue);
+  p_frame_queue_push (&queue, frame);
+  g_assert_cmpuint (queue.size, ==, p_frame_get_size (frame));
 
-  return g_byte_array_free_to_bytes (frame);
+  while (!p_frame_queue_is_empty (&queue))
+    {
+      GOutputVector vectors[2];
+      gsize n_vectors = p_frame_queue_peek (&queue, vectors, G_N_ELEMENTS (vectors));
+      gsize written = 0;
+
+      for (gsize i = 0; i < n_vectors; i++)
+        {
+          g_byte_array_append (bytes, vectors[i].buffer, vectors[i].size);
+          written += vectors[i].size;
+        }
+      p_frame_queue_advance (&queue, written);
+    }
+
+  p_frame_queue_clear (&queue);
+
+  return g_byte_array_free_to_bytes (bytes);
 }
 
 static void
-assert_same_frame (GPtrArray *direct,
-                   GBytes    *reference)
+assert_same_frame (PFrame *direct,
+                   GBytes *reference)
 {
   g_autoptr(GBytes) frame = joined (direct);
 
@@ -700,7 +717,8 @@ test_frame_queue (void)
           /* Pushes and writes interleave, as replies come while others leave. */
           if (pushed < n_frames && g_rand_boolean (rand))
             {
-              g_autoptr(GPtrArray) frame = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+              g_autoptr(GPtrArray) segments = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+              g_autoptr(PFrame) frame = NULL;
               int n_segments = g_rand_int_range (rand, 1, 4);
 
               for (int i = 0; i < n_segments; i++)
@@ -711,8 +729,10 @@ test_frame_queue (void)
                   for (gsize j = 0; j < size; j++)
                     data[j] = g_rand_int (rand);
                   g_byte_array_append (expected, data, size);
-                  g_ptr_array_add (frame, g_bytes_new_take (data, size));
+                  g_ptr_array_add (segments, g_bytes_new_take (data, size));
                 }
+              frame = p_frame_new ((GBytes **) segments->pdata, segments->len);
+              g_assert_cmpuint (p_frame_get_size (frame), ==, expected->len - sent->len - queue.size);
               p_frame_queue_push (&queue, frame);
               pushed++;
             }
