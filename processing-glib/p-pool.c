@@ -115,7 +115,8 @@ typedef enum
 struct _Job
 {
   JobKind kind;
-  char *function;
+  char *function;         /* function_storage, unless it is too short */
+  char function_storage[24];
   guint64 id;
   GCancellable *cancellable;
   gulong cancelled_handler;
@@ -402,7 +403,10 @@ job_new (Core         *core,
 
   job->id = core_next_id (core);
   job->kind = kind;
-  job->function = g_strdup (function);
+  if (strlen (function) < sizeof job->function_storage)
+    job->function = strcpy (job->function_storage, function);
+  else
+    job->function = g_strdup (function);
   job->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   job->link.data = job;
 
@@ -430,7 +434,8 @@ job_free (Core *core,
   g_clear_pointer (&job->sink, p_sink_link_unref);
   g_clear_object (&job->sink_for_task);
   g_clear_object (&job->cancellable);
-  g_free (job->function);
+  if (job->function != job->function_storage)
+    g_free (job->function);
   g_slice_free (Job, job);
 }
 
