@@ -1150,6 +1150,15 @@ writer_align (Writer *writer,
   writer_zeros (writer, align_up (writer->position, alignment) - writer->position);
 }
 
+static void
+writer_add_segment (Writer             *writer,
+                    const FrameSegment *segment)
+{
+  if (writer->segments == NULL)
+    writer->segments = g_array_new (FALSE, FALSE, sizeof (FrameSegment));
+  g_array_append_vals (writer->segments, segment, 1);
+}
+
 /* Ends the segment of own bytes written since the last shared one. */
 static void
 writer_end_own_segment (Writer *writer)
@@ -1160,9 +1169,7 @@ writer_end_own_segment (Writer *writer)
   if (segment.size == 0)
     return;
 
-  if (writer->segments == NULL)
-    writer->segments = g_array_new (FALSE, FALSE, sizeof (FrameSegment));
-  g_array_append_val (writer->segments, segment);
+  writer_add_segment (writer, &segment);
   writer->segment_start = writer->length;
 }
 
@@ -1176,9 +1183,7 @@ writer_share (Writer *writer,
   segment.data = g_bytes_get_data (bytes, &segment.size);
 
   writer_end_own_segment (writer);
-  if (writer->segments == NULL)
-    writer->segments = g_array_new (FALSE, FALSE, sizeof (FrameSegment));
-  g_array_append_val (writer->segments, segment);
+  writer_add_segment (writer, &segment);
   writer->position += segment.size;
 }
 
@@ -1727,23 +1732,14 @@ p_message_encode_chunk_result (guint64         id,
 void
 p_frame_queue_init (PFrameQueue *self)
 {
-  self->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) p_frame_unref);
-  self->head = 0;
-  self->head_segment = 0;
-  self->head_written = 0;
-  self->size = 0;
-  self->n_frames = 0;
+  *self = (PFrameQueue) { g_ptr_array_new_with_free_func ((GDestroyNotify) p_frame_unref), 0, };
 }
 
 void
 p_frame_queue_clear (PFrameQueue *self)
 {
   g_clear_pointer (&self->frames, g_ptr_array_unref);
-  self->head = 0;
-  self->head_segment = 0;
-  self->head_written = 0;
-  self->size = 0;
-  self->n_frames = 0;
+  *self = (PFrameQueue) { NULL, 0, };
 }
 
 void
