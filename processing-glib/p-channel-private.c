@@ -596,12 +596,95 @@ envelope_locate (PMessageKind   kind,
          1 + type_depth (located->value_type) < MAX_VARIANT_DEPTH;
 }
 
+/* }}} */
+/* {{{ Messages */
+
+/* A message's storage outlives p_message_free() while a value made from
+ * its inline body holds it. */
+static PMessage *
+message_storage_ref (PMessage *message)
+{
+  g_atomic_ref_count_inc (&message->ref_count);
+  return message;
+}
+
+static void
+message_storage_unref (PMessage *message)
+{
+  if (g_atomic_ref_count_dec (&message->ref_count))
+    g_free (message);
+}
+
+/* A message of @kind; its body, when it is not given here, is the @bytes
+ * the caller sets. */
+static PMessage *
+message_new (PMessageKind  kind,
+             const guint8 *inline_body,
+             gsize         inline_size)
+{
+  gsize storage_size = inline_body != NULL ? inline_size + BODY_SLACK : 0;
+  PMessage *message = g_malloc (sizeof (PMessage) + storage_size);
+
+  memset (message, 0, sizeof *message);
+  message->kind = kind;
+  message->link.data = message;
+  g_atomic_ref_count_init (&message->ref_count);
+
+  if (inline_body != NULL)
+    {
+      message->inline_size = inline_size;
+      memcpy (message->inline_body, inline_body, inline_size);
+      memset ((guint8 *) message->inline_body + inline_size, 0, BODY_SLACK);
+    }
+
+  return message;
+}
+
+static const guint8 *
+message_body_data (const PMessage *message,
+                   gsize          *size)
+{
+  if (message->bytes != NULL)
+    return g_bytes_get_data (message->bytes, size);
+
+  *size = message->inline_size;
+  return (const guint8 *) message->inline_body;
+}
+
+/* @size bytes at @offset of the body, shared. */
+static GBytes *
+message_body_range (const PMessage *message,
+                    gsize           offset,
+                    gsize           size)
+{
+  if (message->bytes != NULL)
+    return g_bytes_new_from_bytes (message->bytes, offset, size);
+
+  g_assert (offset + size <= message->inline_size);
+  return g_bytes_new_with_free_func ((const guint8 *) message->inline_body + offset, size,
+                                     (GDestroyNotify) message_storage_unref,
+                                     message_storage_ref ((PMessage *) message));
+}
+
+/* The whole body, shared. */
+GBytes *
+p_message_ref_bytes (const PMessage *message)
+{
+  gsize size;
+
+  if (message->bytes != NULL)
+    return g_bytes_ref (message->bytes);
+
+  message_body_data (message, &size);
+  return message_body_range (message, 0, size);
+}
+
 static GVariant *
-envelope_value_new (GBytes              *body_bytes,
+envelope_value_new (const PMessage      *message,
                     const EnvelopeValue *located,
                     gboolean             trusted)
 {
-  g_autoptr(GBytes) bytes = g_bytes_new_from_bytes (body_bytes, located->value_start, located->value_size);
+  g_autoptr(GBytes) bytes = message_body_range (message, located->value_start, located->value_size);
 
   return g_variant_ref_sink (g_variant_new_from_bytes (located->value_type, bytes, trusted));
 }
@@ -609,33 +692,32 @@ envelope_value_new (GBytes              *body_bytes,
 /* The value of a TASK or RESULT body, sharing its bytes; NULL when the
  * body is not in normal form. */
 static GVariant *
-envelope_value (PMessageKind  kind,
-                GBytes       *bytes)
+envelope_value (const PMessage *message)
 {
   const WalkOptions options = { SMALL_VALUE_SIZE, FALSE };
   gsize size;
-  const guint8 *data = g_bytes_get_data (bytes, &size);
+  const guint8 *data = message_body_data (message, &size);
   g_autoptr(GVariant) value = NULL;
   EnvelopeValue located;
   char type_char;
 
-  if (!envelope_locate (kind, data, size, &located))
+  if (!envelope_locate (message->kind, data, size, &located))
     return NULL;
 
   type_char = g_variant_type_peek_string (located.value_type)[0];
   if (strchr ("vam({", type_char) == NULL)
     return basic_is_normal (type_char, data + located.value_start, located.value_size)
-           ? envelope_value_new (bytes, &located, TRUE) : NULL;
+           ? envelope_value_new (message, &located, TRUE) : NULL;
 
   /* The value sits at depth 2: body, variant, value. GLib's own check
    * marks a small one trusted; after ours, it is made again, trusted. */
-  value = envelope_value_new (bytes, &located, FALSE);
+  value = envelope_value_new (message, &located, FALSE);
   if (!variant_is_normal (value, 2, &options))
     return NULL;
   if (located.value_size > SMALL_VALUE_SIZE)
     {
       g_clear_pointer (&value, g_variant_unref);
-      value = envelope_value_new (bytes, &located, TRUE);
+      value = envelope_value_new (message, &located, TRUE);
     }
 
   return g_steal_pointer (&value);
@@ -648,7 +730,7 @@ GVariant *
 p_message_dup_boxed_value (const PMessage *message)
 {
   gsize size;
-  const guint8 *data = g_bytes_get_data (message->bytes, &size);
+  const guint8 *data = message_body_data (message, &size);
   g_autoptr(GBytes) bytes = NULL;
   EnvelopeValue located;
   gboolean found;
@@ -658,7 +740,7 @@ p_message_dup_boxed_value (const PMessage *message)
   found = envelope_locate (message->kind, data, size, &located);
   g_assert (found);
 
-  bytes = g_bytes_new_from_bytes (message->bytes, located.value_start, located.variant_end - located.value_start);
+  bytes = message_body_range (message, located.value_start, located.variant_end - located.value_start);
   return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARIANT, bytes, TRUE));
 }
 
@@ -666,11 +748,14 @@ p_message_dup_boxed_value (const PMessage *message)
 GVariant *
 p_message_dup_body (const PMessage *message)
 {
+  g_autoptr(GBytes) bytes = NULL;
+
   if (message->body != NULL)
     return g_variant_ref (message->body);
 
+  bytes = p_message_ref_bytes (message);
   return g_variant_ref_sink (g_variant_new_from_bytes (p_message_kind_get_body_type (message->kind),
-                                                       message->bytes, TRUE));
+                                                       bytes, TRUE));
 }
 
 void
@@ -682,7 +767,7 @@ p_message_free (PMessage *message)
   g_clear_pointer (&message->value, g_variant_unref);
   g_clear_pointer (&message->body, g_variant_unref);
   g_clear_pointer (&message->bytes, g_bytes_unref);
-  g_free (message);
+  message_storage_unref (message);
 }
 
 /* }}} */
@@ -2166,26 +2251,27 @@ p_frame_reader_is_idle (PFrameReader *self)
   return self->body == NULL && self->start == self->end;
 }
 
+/* Checks and reads @message, a body as received (owned); NULL when it
+ * is malformed. */
 static PMessage *
-decode_message (PMessageKind   kind,
-                GBytes        *bytes,
-                GError       **error)
+decode_message (PMessage  *received,
+                GError   **error)
 {
+  g_autoptr(PMessage) message = received;
+  PMessageKind kind = message->kind;
   const GVariantType *type = p_message_kind_get_body_type (kind);
-  g_autoptr(PMessage) message = g_new0 (PMessage, 1);
+  gsize size;
+  const guint8 *data = message_body_data (message, &size);
   gboolean normal;
-
-  message->kind = kind;
-  message->bytes = g_bytes_ref (bytes);
 
   if (kind == P_MESSAGE_TASK || kind == P_MESSAGE_RESULT)
     {
-      message->value = envelope_value (kind, bytes);
+      message->value = envelope_value (message);
       normal = message->value != NULL;
     }
   else
     {
-      message->body = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
+      message->body = g_variant_ref_sink (g_variant_new_from_bytes (type, message->bytes, FALSE));
       normal = p_variant_is_normal_form (message->body);
     }
 
@@ -2200,19 +2286,19 @@ decode_message (PMessageKind   kind,
   /* Checked: trusted from now on, so that no later use checks it again
    * (the fields a worker sends back, say). GLib's own check marks it so;
    * after ours, it is made again, trusted. */
-  if (message->body != NULL && g_bytes_get_size (bytes) > SMALL_VALUE_SIZE)
+  if (message->body != NULL && size > SMALL_VALUE_SIZE)
     {
       g_clear_pointer (&message->body, g_variant_unref);
-      message->body = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, TRUE));
+      message->body = g_variant_ref_sink (g_variant_new_from_bytes (type, message->bytes, TRUE));
     }
 
   /* Every kind but HELLO is a tuple that starts with its "t" id (at least
    * 8 bytes, being in normal form); in a TASK, a CHUNK and an ERROR, a
    * string follows it, which normal form ends with its only nul. */
   if (kind != P_MESSAGE_HELLO)
-    memcpy (&message->id, g_bytes_get_data (bytes, NULL), sizeof message->id);
+    memcpy (&message->id, data, sizeof message->id);
   if (kind == P_MESSAGE_TASK || kind == P_MESSAGE_CHUNK || kind == P_MESSAGE_ERROR)
-    message->name = (const char *) g_bytes_get_data (bytes, NULL) + sizeof (guint64);
+    message->name = (const char *) data + sizeof (guint64);
 
   return g_steal_pointer (&message);
 }
@@ -2242,7 +2328,7 @@ p_frame_reader_pop (PFrameReader  *self,
 
   if (self->body != NULL)
     {
-      g_autoptr(GBytes) bytes = NULL;
+      PMessage *received;
 
       if (self->body_filled < self->body_padded)
         return FALSE;
@@ -2251,8 +2337,9 @@ p_frame_reader_pop (PFrameReader  *self,
         goto bad_padding;
 
       memset (self->body + self->body_padded, 0, BODY_SLACK);
-      bytes = g_bytes_new_take (g_steal_pointer (&self->body), self->body_size);
-      *message = decode_message (self->body_kind, bytes, error);
+      received = message_new (self->body_kind, NULL, 0);
+      received->bytes = g_bytes_new_take (g_steal_pointer (&self->body), self->body_size);
+      *message = decode_message (received, error);
       self->failed = *message == NULL;
       return *message != NULL;
     }
@@ -2303,23 +2390,28 @@ p_frame_reader_pop (PFrameReader  *self,
 
   {
     const guint8 *data = self->buffer + self->start + P_FRAME_HEADER_SIZE;
-    g_autoptr(GBytes) bytes = NULL;
+    PMessage *received;
 
     if (!is_zero (data + header[0], padded - header[0]))
       goto bad_padding;
 
-    {
-      guint8 *copy = g_malloc (header[0] + BODY_SLACK);
+    /* The hot path's TASKs and RESULTs carry their bodies inline. */
+    if (header[1] == P_MESSAGE_TASK || header[1] == P_MESSAGE_RESULT)
+      received = message_new (header[1], data, header[0]);
+    else
+      {
+        guint8 *copy = g_malloc (header[0] + BODY_SLACK);
 
-      memcpy (copy, data, header[0]);
-      memset (copy + header[0], 0, BODY_SLACK);
-      bytes = g_bytes_new_take (copy, header[0]);
-    }
+        memcpy (copy, data, header[0]);
+        memset (copy + header[0], 0, BODY_SLACK);
+        received = message_new (header[1], NULL, 0);
+        received->bytes = g_bytes_new_take (copy, header[0]);
+      }
     self->start += P_FRAME_HEADER_SIZE + padded;
     if (self->start == self->end)
       self->start = self->end = 0;
 
-    *message = decode_message (header[1], bytes, error);
+    *message = decode_message (received, error);
     self->failed = *message == NULL;
     return *message != NULL;
   }

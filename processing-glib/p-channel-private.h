@@ -83,20 +83,32 @@ GBytes             *p_message_encode             (PMessageKind kind,
 
 /* A message as received. A TASK's and a RESULT's fields are read in
  * place, without a GVariant of the whole body; every other kind keeps its
- * body, in normal form and trusted. */
+ * body, in normal form and trusted.
+ *
+ * A small TASK's or RESULT's body is stored inline, in the message's own
+ * allocation, which the value made from it keeps alive past
+ * p_message_free(): one allocation where there were a message, a buffer
+ * and the buffer's GBytes. */
 typedef struct
 {
   PMessageKind kind;
   guint64 id;              /* every kind but HELLO */
-  const char *name;        /* TASK, CHUNK: the function; ERROR: the domain; in @bytes; else NULL */
+  const char *name;        /* TASK, CHUNK: the function; ERROR: the domain; in the body; else NULL */
   GVariant *value;         /* TASK: the arguments; RESULT: the value; else NULL */
   GVariant *body;          /* every kind but TASK and RESULT; else NULL */
-  GBytes *bytes;           /* the body's */
+  GBytes *bytes;           /* the body's, unless it is inline: see p_message_ref_bytes() */
+  GList link;              /* for whoever queues it; data is the message */
+
+  /*< private >*/
+  gatomicrefcount ref_count;
+  gsize inline_size;
+  guint64 inline_body[];   /* 8-aligned, then zeros (see BODY_SLACK) */
 } PMessage;
 
+GBytes             *p_message_ref_bytes          (const PMessage *message);
 GVariant           *p_message_dup_body           (const PMessage *message);
 GVariant           *p_message_dup_boxed_value    (const PMessage *message);
-void                p_message_free               (PMessage     *message);
+void                p_message_free               (PMessage       *message);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PMessage, p_message_free)
 
 typedef struct _PFrameReader PFrameReader;

@@ -133,10 +133,12 @@ static void
 p_worker_finalize (GObject *object)
 {
   PWorker *self = P_WORKER (object);
+  GList *link;
 
   g_clear_pointer (&self->functions, g_hash_table_unref);
   g_clear_pointer (&self->cancelled_queued, g_hash_table_unref);
-  g_queue_clear_full (&self->queue, (GDestroyNotify) p_message_free);
+  while ((link = g_queue_pop_head_link (&self->queue)))
+    p_message_free (link->data);
   g_clear_pointer (&self->reader, p_frame_reader_free);
   p_frame_queue_clear (&self->output);
   g_clear_object (&self->socket);
@@ -319,7 +321,7 @@ handle_message_locked (PWorker  *self,
       return;
     }
 
-  g_queue_push_tail (&self->queue, message);
+  g_queue_push_tail_link (&self->queue, &message->link);
   wake_task_thread_locked (self);
 }
 
@@ -704,8 +706,8 @@ next_message (PWorker *self)
         read_available_locked (self);
     }
 
-  if (self->input_error == NULL && self->output_error == NULL)
-    message = g_queue_pop_head (&self->queue);
+  if (self->input_error == NULL && self->output_error == NULL && !g_queue_is_empty (&self->queue))
+    message = g_queue_pop_head_link (&self->queue)->data;
   /* Still cancellable as a queued one until serve_message() starts it. */
   self->starting_id = message != NULL ? message->id : 0;
   g_mutex_unlock (&self->mutex);

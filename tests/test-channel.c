@@ -266,6 +266,59 @@ test_encode_untrusted (void)
   g_assert_true (g_variant_equal (message->value, empty));
 }
 
+/* What is made from a message outlives it: a small TASK's or RESULT's body
+ * is stored in the message itself, a large one in a GBytes of its own. */
+static void
+test_message_outlived (void)
+{
+  static const gsize sizes[] = { 24, 100 * 1024 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autofree guint8 *data = g_malloc (sizes[i]);
+      g_autoptr(GVariant) sent = NULL;
+      g_autoptr(GBytes) frame = NULL;
+      g_autoptr(PFrameReader) reader = p_frame_reader_new (P_DIRECTION_TO_WORKER, MAX_SIZE);
+      PMessage *message = NULL;
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GVariant) boxed = NULL;
+      g_autoptr(GVariant) body = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GVariant) expected_body = NULL;
+      g_autoptr(GError) error = NULL;
+
+      for (gsize j = 0; j < sizes[i]; j++)
+        data[j] = (guint8) (j * 7 + i);
+      sent = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, sizes[i], 1));
+      expected_body = g_variant_ref_sink (g_variant_new ("(tsv)", (guint64) 42, "echo", sent));
+      frame = encode (P_MESSAGE_TASK, expected_body);
+
+      p_frame_reader_feed (reader, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+      g_assert_true (p_frame_reader_pop (reader, &message, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (message->id, ==, 42);
+      g_assert_cmpstr (message->name, ==, "echo");
+
+      value = g_variant_ref (message->value);
+      boxed = p_message_dup_boxed_value (message);
+      body = p_message_dup_body (message);
+      bytes = p_message_ref_bytes (message);
+      p_message_free (message);
+
+      /* Read after the message is gone: valgrind and ASan would see a use
+       * of freed memory here. */
+      g_assert_true (g_variant_equal (value, sent));
+      g_assert_true (g_variant_equal (body, expected_body));
+      {
+        g_autoptr(GVariant) unboxed = g_variant_get_variant (boxed);
+
+        g_assert_true (g_variant_equal (unboxed, sent));
+      }
+      g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                       g_variant_get_data (expected_body), g_variant_get_size (expected_body));
+    }
+}
+
 /* A frame's bytes, as a queue hands them to writev(), joined. */
 static GBytes *
 joined (PFrame *frame)
@@ -1037,8 +1090,9 @@ assert_envelope_verdict (PMessageKind  kind,
       /* Boxed, it is the body's own bytes: nothing is copied. */
       {
         g_autoptr(GVariant) our_boxed = p_message_dup_boxed_value (message);
+        g_autoptr(GBytes) message_bytes = p_message_ref_bytes (message);
         gsize message_size;
-        const guint8 *message_data = g_bytes_get_data (message->bytes, &message_size);
+        const guint8 *message_data = g_bytes_get_data (message_bytes, &message_size);
         const guint8 *boxed_data = g_variant_get_data (our_boxed);
 
         g_assert_true (g_variant_equal (our_boxed, boxed));
@@ -1127,6 +1181,7 @@ main (int   argc,
   g_test_add_func ("/channel/fed-before-popped", test_fed_before_popped);
   g_test_add_func ("/channel/encode-limit", test_encode_limit);
   g_test_add_func ("/channel/encode-untrusted", test_encode_untrusted);
+  g_test_add_func ("/channel/message-outlived", test_message_outlived);
   g_test_add_func ("/channel/env", test_env);
   g_test_add_func ("/channel/frame-queue", test_frame_queue);
   g_test_add_func ("/channel/direct-encoding", test_direct_encoding);
