@@ -202,6 +202,7 @@ struct _Core
   GQueue pending;         /* Chunk *, not sent yet */
   GQueue jobs;            /* Job *, accepted and unfinished */
   GHashTable *functions;  /* names the workers announced, NULL before */
+  const char *last_function_served;  /* a key of @functions */
   guint start_failures;
   GSource *respawn_timer;
   gboolean terminated;
@@ -746,6 +747,27 @@ on_job_cancelled (GCancellable *cancellable,
   core_wake (data->core);
 }
 
+/* Whether the workers serve @function, as far as known yet: tasks mostly
+ * come in runs of one function, which is compared, not hashed, again. */
+static gboolean
+core_serves_function (Core       *core,
+                      const char *function)
+{
+  const char *key;
+
+  if (core->functions == NULL)
+    return TRUE;
+
+  if (core->last_function_served != NULL && strcmp (core->last_function_served, function) == 0)
+    return TRUE;
+
+  if (!g_hash_table_lookup_extended (core->functions, function, (gpointer *) &key, NULL))
+    return FALSE;
+
+  core->last_function_served = key;
+  return TRUE;
+}
+
 static void
 core_accept_job (Core *core,
                  Job  *job)
@@ -766,7 +788,7 @@ core_accept_job (Core *core,
       return;
     }
 
-  if (core->functions != NULL && !g_hash_table_contains (core->functions, job->function))
+  if (!core_serves_function (core, job->function))
     {
       job_fail (core, job, g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
                                         _("No worker serves a function named “%s”"),
@@ -990,6 +1012,7 @@ core_on_hello (Core     *core,
       return;
     }
 
+  core->last_function_served = NULL;
   g_clear_pointer (&core->functions, g_hash_table_unref);
   core->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; names[i] != NULL; i++)
