@@ -670,13 +670,10 @@ message_body_range (const PMessage *message,
 GBytes *
 p_message_ref_bytes (const PMessage *message)
 {
-  gsize size;
-
   if (message->bytes != NULL)
     return g_bytes_ref (message->bytes);
 
-  message_body_data (message, &size);
-  return message_body_range (message, 0, size);
+  return message_body_range (message, 0, message->inline_size);
 }
 
 static GVariant *
