@@ -600,7 +600,8 @@ envelope_locate (PMessageKind   kind,
 /* {{{ Messages */
 
 /* A message's storage outlives p_message_free() while a value made from
- * its inline body holds it. */
+ * its inline body holds it. (A g_atomic_rc_box() would do too, at about
+ * 160 more instructions per message: callgrind, submit_throughput.) */
 static PMessage *
 message_storage_ref (PMessage *message)
 {
