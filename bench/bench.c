@@ -21,6 +21,8 @@
 #include <processing-glib/processing-glib.h>
 
 #define MIB (1024 * 1024)
+/* The long task that short ones are submitted behind. */
+#define LONG_TASK_MSEC 200
 
 static guint processes = 2;
 static double scale = 1.0;
@@ -45,6 +47,17 @@ echo (GVariant      *args,
       gpointer       user_data,
       GError       **error)
 {
+  return g_variant_ref (args);
+}
+
+/* Sleeps for its int64 argument, in milliseconds, and returns it. */
+static GVariant *
+nap (GVariant      *args,
+     GCancellable  *cancellable,
+     gpointer       user_data,
+     GError       **error)
+{
+  g_usleep (g_variant_get_int64 (args) * 1000);
   return g_variant_ref (args);
 }
 
@@ -258,6 +271,51 @@ bench_echo_1mib (PPool *pool)
       if (size != MIB || memcmp (back, data, MIB) != 0)
         g_error ("echo %u differs", i);
     }
+}
+
+/* Short tasks submitted right behind a long one: how long until they are
+ * all back, which does not need to wait for the long one. */
+static void
+bench_behind_long_task (PPool *pool)
+{
+  guint n = scaled (2000);
+  g_autofree PResult **results = g_new (PResult *, n);
+  g_autoptr(PResult) long_task = NULL;
+  g_autoptr(GVariant) slept = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  /* Workers busy with short tasks lately, as before any long one. */
+  for (guint i = 0; i < n; i++)
+    results[i] = p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) value = p_result_get (results[i], -1, &error);
+
+      if (value == NULL)
+        g_error ("%s", error->message);
+      g_object_unref (results[i]);
+    }
+
+  start = g_get_monotonic_time ();
+  long_task = p_pool_submit (pool, "nap", g_variant_new_int64 (LONG_TASK_MSEC), NULL);
+  for (guint i = 0; i < n; i++)
+    results[i] = p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) value = p_result_get (results[i], -1, &error);
+
+      if (value == NULL || g_variant_get_int64 (value) != (gint64) i * i)
+        g_error ("task %u: %s", i, error ? error->message : "wrong result");
+      g_object_unref (results[i]);
+    }
+
+  report ("processing-glib", "behind_long_task", seconds_since (start) * 1e3, "ms", "lower");
+
+  slept = p_result_get (long_task, -1, &error);
+  if (slept == NULL)
+    g_error ("%s", error->message);
 }
 
 static void
@@ -477,6 +535,7 @@ main (int   argc,
 
       p_worker_add_function (worker, "square", square, NULL, NULL);
       p_worker_add_function (worker, "echo", echo, NULL, NULL);
+      p_worker_add_function (worker, "nap", nap, NULL, NULL);
       return p_worker_run (worker, &error) ? 0 : 1;
     }
 
@@ -512,6 +571,9 @@ main (int   argc,
     bench_imap (pool, FALSE, "imap_unordered_chunk1");
   if (wanted ("echo_1mib"))
     bench_echo_1mib (pool);
+  /* Last: the long task makes its worker keep a short queue for a while. */
+  if (wanted ("behind_long_task"))
+    bench_behind_long_task (pool);
 
   /* Workers that exit by themselves (profilers see them out). */
   p_pool_shutdown (pool);

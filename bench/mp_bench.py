@@ -31,10 +31,12 @@ DEFAULT_COUNTS = {
     "map_items": 1_000_000,
     "imap_items": 100_000,
     "echo_count": 500,
+    "behind_tasks": 2_000,
     "trials": 5,
 }
 
 ECHO_SIZE = 1 << 20
+LONG_TASK_MS = 200
 
 
 def square(x):
@@ -43,6 +45,11 @@ def square(x):
 
 def echo(b):
     return b
+
+
+def nap(ms):
+    time.sleep(ms / 1000)
+    return ms
 
 
 def check(ok, what):
@@ -138,6 +145,22 @@ def echo_1mib(ctx, processes, counts):
     return n * ECHO_SIZE / 1e6 / elapsed
 
 
+def behind_long_task(ctx, processes, counts):
+    # Short tasks submitted right behind a long one: until they are all back.
+    n = counts["behind_tasks"]
+    with WarmPool(ctx, processes) as pool:
+        # Workers busy with short tasks lately, as before any long one.
+        check(len([r.get() for r in [pool.apply_async(square, (i,)) for i in range(n)]]) == n, "warm-up")
+        start = time.perf_counter()
+        slow = pool.apply_async(nap, (LONG_TASK_MS,))
+        pending = [pool.apply_async(square, (i,)) for i in range(n)]
+        results = [r.get() for r in pending]
+        elapsed = time.perf_counter() - start
+        check(slow.get() == LONG_TASK_MS, "nap")
+    check(results == [i * i for i in range(n)], "behind_long_task")
+    return elapsed * 1e3
+
+
 def start_to_first_result(ctx, processes, counts):
     best = float("inf")
     for _ in range(counts["trials"]):
@@ -173,6 +196,7 @@ WORKLOADS = {
     "imap_chunk1": (imap_chunk1, "items/s", "higher"),
     "imap_unordered_chunk1": (imap_unordered_chunk1, "items/s", "higher"),
     "echo_1mib": (echo_1mib, "MB/s", "higher"),
+    "behind_long_task": (behind_long_task, "ms", "lower"),
     "start_to_first_result": (start_to_first_result, "ms", "lower"),
     "shutdown_join": (shutdown_join, "ms", "lower"),
 }

@@ -799,7 +799,9 @@ p_message_kind_get_body_type (PMessageKind kind)
     {
     case P_MESSAGE_TASK:         return (const GVariantType *) "(tsv)";
     case P_MESSAGE_CHUNK:        return (const GVariantType *) "(tsvb)";
-    case P_MESSAGE_CANCEL:       return (const GVariantType *) "(t)";
+    case P_MESSAGE_CANCEL:
+    case P_MESSAGE_RECALL:
+    case P_MESSAGE_RECALLED:     return (const GVariantType *) "(t)";
     case P_MESSAGE_HELLO:        return (const GVariantType *) "(uxas)";
     case P_MESSAGE_RESULT:       return (const GVariantType *) "(tv)";
     case P_MESSAGE_ERROR:        return (const GVariantType *) "(tsis)";
@@ -817,12 +819,14 @@ p_message_kind_is_valid (PMessageKind kind,
     case P_MESSAGE_TASK:
     case P_MESSAGE_CHUNK:
     case P_MESSAGE_CANCEL:
+    case P_MESSAGE_RECALL:
       return direction == P_DIRECTION_TO_WORKER;
 
     case P_MESSAGE_HELLO:
     case P_MESSAGE_RESULT:
     case P_MESSAGE_ERROR:
     case P_MESSAGE_CHUNK_RESULT:
+    case P_MESSAGE_RECALLED:
       return direction == P_DIRECTION_TO_POOL;
 
     default:
@@ -863,8 +867,9 @@ p_message_new_chunk (guint64     id,
   return g_variant_new_tuple (fields, 4);
 }
 
+/* The body of a CANCEL, a RECALL or a RECALLED. */
 GVariant *
-p_message_new_cancel (guint64 id)
+p_message_new_id (guint64 id)
 {
   GVariant *field = g_variant_new_uint64 (id);
 

@@ -13,7 +13,9 @@ G_BEGIN_DECLS
 
 /* See docs/protocol.md, which is the specification; keep both in step. */
 
-#define P_PROTOCOL_VERSION 1
+#define P_PROTOCOL_VERSION 2
+/* The oldest version a pool still speaks to: without RECALL. */
+#define P_PROTOCOL_VERSION_MIN 1
 
 /* Frame header: body size (guint32) then message kind (guint32), both in
  * host byte order; the body is padded with zeros to a multiple of 8 bytes so
@@ -35,11 +37,13 @@ typedef enum
   P_MESSAGE_TASK         = 1,   /* (tsv)         id, function, args */
   P_MESSAGE_CHUNK        = 2,   /* (tsvb)        id, function, items array, stop at first error */
   P_MESSAGE_CANCEL       = 3,   /* (t)           id */
+  P_MESSAGE_RECALL       = 4,   /* (t)           id (version 2) */
   /* worker → pool */
   P_MESSAGE_HELLO        = 16,  /* (uxas)        protocol version, pid, function names */
   P_MESSAGE_RESULT       = 17,  /* (tv)          id, value */
   P_MESSAGE_ERROR        = 18,  /* (tsis)        id, error domain, code, message */
   P_MESSAGE_CHUNK_RESULT = 19,  /* (tva(usis))   id, values ("av", or "aT" when all are T), (item index, domain, code, message) */
+  P_MESSAGE_RECALLED     = 20,  /* (t)           id (version 2) */
 } PMessageKind;
 
 typedef enum
@@ -62,7 +66,7 @@ GVariant           *p_message_new_chunk          (guint64       id,
                                                   const char   *function,
                                                   GVariant     *items,
                                                   gboolean      stop_at_first_error);
-GVariant           *p_message_new_cancel         (guint64       id);
+GVariant           *p_message_new_id             (guint64       id);
 GVariant           *p_message_new_result         (guint64       id,
                                                   GVariant     *value);
 GVariant           *p_message_new_error          (guint64       id,

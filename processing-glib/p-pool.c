@@ -81,6 +81,11 @@
 #define IN_FLIGHT_MIN 2
 #define IN_FLIGHT_MAX 128
 #define IN_FLIGHT_USEC 2000
+/* A worker whose running task has taken this much longer than its tasks
+ * lately do gives back those it has not started, if another worker idles:
+ * at least STALL_MIN_USEC, STALL_FACTOR times its average. */
+#define STALL_MIN_USEC IN_FLIGHT_USEC
+#define STALL_FACTOR 4
 /* Consecutive workers that fail to start before tasks fail. */
 #define MAX_START_FAILURES 5
 #define STARTUP_TIMEOUT_SEC 30
@@ -153,6 +158,7 @@ struct _Chunk
   ChunkState state;
   PProcess *process;
   gint64 orphaned_at;     /* when its job ended while it was in flight */
+  gboolean recalling;     /* in flight, a RECALL sent for it */
   GList link;             /* in core->pending or process->in_flight */
 };
 
@@ -205,6 +211,8 @@ struct _Core
   const char *last_function_served;  /* a key of @functions */
   guint start_failures;
   GSource *respawn_timer;
+  GSource *recall_timer;  /* for when a worker's queue counts as stuck */
+  gint64 recall_deadline;
   gboolean terminated;
   gboolean thread_should_exit;
   gboolean wake_batch_open; /* replies being read: waiters woken after */
@@ -249,6 +257,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (PPool, p_pool, G_TYPE_OBJECT,
 
 static void core_schedule (Core *core);
 static void core_arm_running_timer (Core *core, PProcess *process);
+static void core_on_recalled (Core *core, PProcess *process, Chunk *chunk);
 static void core_maybe_respawn (Core *core);
 static void core_check_finished (Core *core);
 static void job_fail (Core *core, Job *job, GError *error);
@@ -281,6 +290,11 @@ core_unref (Core *core)
     {
       g_source_destroy (core->respawn_timer);
       g_source_unref (core->respawn_timer);
+    }
+  if (core->recall_timer != NULL)
+    {
+      g_source_destroy (core->recall_timer);
+      g_source_unref (core->recall_timer);
     }
   g_clear_pointer (&core->thread, g_thread_unref);
   g_clear_pointer (&core->context, g_main_context_unref);
@@ -535,7 +549,7 @@ core_send_cancel (Core    *core,
 {
   g_autoptr(PFrame) frame = NULL;
 
-  frame = p_frame_new_from_bytes (p_message_encode (P_MESSAGE_CANCEL, p_message_new_cancel (chunk->id),
+  frame = p_frame_new_from_bytes (p_message_encode (P_MESSAGE_CANCEL, p_message_new_id (chunk->id),
                                                     core->max_message_size, NULL));
   p_process_send (chunk->process, frame);
 }
@@ -1004,13 +1018,14 @@ core_on_hello (Core     *core,
     }
 
   g_variant_get (body, "(ux^a&s)", &version, &pid, &names);
-  if (version != P_PROTOCOL_VERSION)
+  if (version < P_PROTOCOL_VERSION_MIN || version > P_PROTOCOL_VERSION)
     {
-      g_autofree char *message = g_strdup_printf ("it speaks protocol version %u, not %u",
-                                                  version, P_PROTOCOL_VERSION);
+      g_autofree char *message = g_strdup_printf ("it speaks protocol version %u, not %u to %u",
+                                                  version, P_PROTOCOL_VERSION_MIN, P_PROTOCOL_VERSION);
       p_process_protocol_error (process, message);
       return;
     }
+  process->takes_recalls = version >= 2;
 
   core->last_function_served = NULL;
   g_clear_pointer (&core->functions, g_hash_table_unref);
@@ -1048,6 +1063,12 @@ core_on_reply (Core           *core,
     {
       g_autofree char *reason = g_strdup_printf ("it replied to task %" G_GUINT64_FORMAT ", which it does not run", id);
       p_process_protocol_error (process, reason);
+      return;
+    }
+
+  if (kind == P_MESSAGE_RECALLED)
+    {
+      core_on_recalled (core, process, chunk);
       return;
     }
 
@@ -1224,6 +1245,7 @@ core_on_exited (PProcess *process,
       Chunk *chunk = link->data;
 
       chunk->process = NULL;
+      chunk->recalling = FALSE;
       if (chunk->job == NULL)
         {
           chunk_free (chunk);
@@ -1401,11 +1423,197 @@ core_arm_running_timer (Core     *core,
 
 /* }}} */
 
+/* {{{ Giving back what waits behind a long task
+ *
+ * A worker holds up to IN_FLIGHT_MAX tasks, as many as it runs in
+ * IN_FLIGHT_USEC: short ones leave their replies together. Behind a task
+ * that runs far longer than its worker's recent ones, they would wait for
+ * it while another worker idles; so the pool recalls those the worker has
+ * not started, and sends them again. A worker answers a RECALL with
+ * RECALLED only for a task it had not started: none runs twice. */
+
+static gint64
+process_stuck_deadline (PProcess *process)
+{
+  return process->running_since + MAX (STALL_MIN_USEC, STALL_FACTOR * process->average_run_usec);
+}
+
+/* Whether @process holds tasks it has not started that could be recalled. */
+static gboolean
+process_has_recallable (PProcess *process)
+{
+  if (!process->takes_recalls || process->state == P_PROCESS_DEAD || process->in_flight.length < 2)
+    return FALSE;
+
+  for (GList *l = process->in_flight.head->next; l != NULL; l = l->next)
+    {
+      Chunk *chunk = l->data;
+
+      if (chunk->job != NULL && !chunk->recalling)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+core_recall_queued (Core     *core,
+                    PProcess *process)
+{
+  guint n_recalled = 0;
+
+  /* Never the head: the worker runs it, or is about to. */
+  for (GList *l = process->in_flight.head->next; l != NULL; l = l->next)
+    {
+      Chunk *chunk = l->data;
+      g_autoptr(PFrame) frame = NULL;
+
+      if (chunk->job == NULL || chunk->recalling)
+        continue;
+
+      chunk->recalling = TRUE;
+      frame = p_frame_new_from_bytes (p_message_encode (P_MESSAGE_RECALL, p_message_new_id (chunk->id),
+                                                        core->max_message_size, NULL));
+      p_process_send (process, frame);
+      n_recalled++;
+    }
+
+  g_debug ("Recalling %u tasks queued in worker process %d behind one running for %.1f ms",
+           n_recalled, (int) process->pid, (g_get_monotonic_time () - process->running_since) / 1000.0);
+}
+
+static gboolean
+recall_timer_fired (gpointer user_data)
+{
+  Core *core = user_data;
+
+  g_clear_pointer (&core->recall_timer, g_source_unref);
+  core->recall_deadline = 0;
+  core_schedule (core);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+core_set_recall_timer (Core   *core,
+                       gint64  deadline)
+{
+  if (deadline == core->recall_deadline)
+    return;
+
+  if (core->recall_timer != NULL)
+    {
+      g_source_destroy (core->recall_timer);
+      g_clear_pointer (&core->recall_timer, g_source_unref);
+    }
+
+  core->recall_deadline = deadline;
+  if (deadline == 0)
+    return;
+
+  core->recall_timer = g_timeout_source_new (MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000));
+  g_source_set_callback (core->recall_timer, recall_timer_fired, core, NULL);
+  g_source_attach (core->recall_timer, core->context);
+}
+
+/* With nothing left to send: while a worker idles, a worker stuck on a
+ * long task gives back what it holds, now or when it counts as stuck. */
+static void
+core_rebalance (Core           *core,
+                const Settings *settings)
+{
+  gint64 now = 0, next = 0;
+  gboolean one_idles = FALSE;
+
+  for (guint i = 0; i < core->processes->len && !one_idles; i++)
+    {
+      PProcess *process = g_ptr_array_index (core->processes, i);
+
+      one_idles = g_queue_is_empty (&process->in_flight) && process_takes_tasks (process, settings);
+    }
+
+  for (guint i = 0; i < core->processes->len && one_idles; i++)
+    {
+      PProcess *process = g_ptr_array_index (core->processes, i);
+      gint64 deadline;
+
+      if (!process_has_recallable (process))
+        continue;
+
+      if (now == 0)
+        now = g_get_monotonic_time ();
+
+      deadline = process_stuck_deadline (process);
+      if (now >= deadline)
+        core_recall_queued (core, process);
+      else if (next == 0 || deadline < next)
+        next = deadline;
+    }
+
+  core_set_recall_timer (core, next);
+}
+
+/* Pending again, before what was submitted after it. */
+static void
+core_requeue_chunk (Core  *core,
+                    Chunk *chunk)
+{
+  GList *l = core->pending.head;
+
+  while (l != NULL && ((Chunk *) l->data)->id < chunk->id)
+    l = l->next;
+
+  chunk->state = CHUNK_PENDING;
+  if (l == NULL)
+    g_queue_push_tail_link (&core->pending, &chunk->link);
+  else
+    g_queue_insert_before_link (&core->pending, l, &chunk->link);
+}
+
+static void
+core_on_recalled (Core     *core,
+                  PProcess *process,
+                  Chunk    *chunk)
+{
+  gboolean was_head = process->in_flight.head == &chunk->link;
+
+  if (!chunk->recalling)
+    {
+      p_process_protocol_error (process, "it gave back a task that was not recalled");
+      return;
+    }
+
+  g_queue_unlink (&process->in_flight, &chunk->link);
+  chunk->recalling = FALSE;
+  chunk->process = NULL;
+  /* It counts toward nobody's share. */
+  process->n_tasks_sent--;
+
+  /* The one after a finished task was given back: the next one starts. */
+  if (was_head)
+    {
+      process->running_since = g_get_monotonic_time ();
+      core_arm_running_timer (core, process);
+    }
+
+  if (chunk->job == NULL)
+    {
+      chunk->state = CHUNK_NEW;
+      chunk_free (chunk);
+      return;
+    }
+
+  core_requeue_chunk (core, chunk);
+}
+
+/* }}} */
+
 static void
 core_schedule (Core *core)
 {
   Settings settings = core_get_settings (core);
   gboolean closed;
+  gint64 now = 0;
 
   /* Breadth first: each task goes to the least busy worker that takes
    * one, so every idle worker gets a task before any gets two. */
@@ -1417,8 +1625,19 @@ core_schedule (Core *core)
         {
           PProcess *process = g_ptr_array_index (core->processes, i);
 
-          if (process_takes_tasks (process, &settings) &&
-              (least_busy == NULL || process->in_flight.length < least_busy->in_flight.length))
+          if (!process_takes_tasks (process, &settings))
+            continue;
+
+          /* Behind a task that runs far longer than usual, one at most. */
+          if (process->in_flight.length >= IN_FLIGHT_MIN)
+            {
+              if (now == 0)
+                now = g_get_monotonic_time ();
+              if (now >= process_stuck_deadline (process))
+                continue;
+            }
+
+          if (least_busy == NULL || process->in_flight.length < least_busy->in_flight.length)
             least_busy = process;
         }
 
@@ -1427,6 +1646,11 @@ core_schedule (Core *core)
 
       core_dispatch_chunk (core, least_busy, g_queue_peek_head (&core->pending));
     }
+
+  if (g_queue_is_empty (&core->pending))
+    core_rebalance (core, &settings);
+  else
+    core_set_recall_timer (core, 0);
 
   closed = core->closed_seen;
 
@@ -1460,6 +1684,7 @@ core_terminate_now (Core *core)
       g_source_destroy (core->respawn_timer);
       g_clear_pointer (&core->respawn_timer, g_source_unref);
     }
+  core_set_recall_timer (core, 0);
 
   while ((l = core->jobs.head) != NULL)
     job_fail (core, l->data, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,

@@ -55,6 +55,7 @@ struct _PProcess
   gint64 running_since;      /* when the head started */
   gint64 average_run_usec;   /* of its tasks, lately */
   GSource *running_timer;    /* for the head's time-out or cancel grace */
+  gboolean takes_recalls;    /* it speaks protocol version 2 */
 
   /*< private >*/
   const PProcessCallbacks *callbacks;

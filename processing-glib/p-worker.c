@@ -302,13 +302,40 @@ handle_cancel_locked (PWorker *self,
     g_hash_table_add (self->cancelled_queued, g_memdup2 (&id, sizeof id));
 }
 
+static void add_reply_locked (PWorker *self, PFrame *frame);
+
+/* A task that has not started goes back to the pool, which runs it
+ * elsewhere: its only reply is RECALLED. One that started (or is done)
+ * is let be, and answered as usual. */
+static void
+handle_recall_locked (PWorker *self,
+                      guint64  id)
+{
+  GList *link = g_queue_find_custom (&self->queue, &id, message_has_id);
+  g_autoptr(PFrame) frame = NULL;
+
+  if (link == NULL)
+    return;
+
+  g_queue_unlink (&self->queue, link);
+  p_message_free (link->data);
+  g_hash_table_remove (self->cancelled_queued, &id);
+
+  frame = p_frame_new_from_bytes (p_message_encode (P_MESSAGE_RECALLED, p_message_new_id (id),
+                                                    self->max_message_size, NULL));
+  add_reply_locked (self, frame);
+}
+
 static void
 handle_message_locked (PWorker  *self,
                        PMessage *message)
 {
-  if (message->kind == P_MESSAGE_CANCEL)
+  if (message->kind == P_MESSAGE_CANCEL || message->kind == P_MESSAGE_RECALL)
     {
-      handle_cancel_locked (self, message->id);
+      if (message->kind == P_MESSAGE_CANCEL)
+        handle_cancel_locked (self, message->id);
+      else
+        handle_recall_locked (self, message->id);
       p_message_free (message);
       return;
     }

@@ -155,6 +155,8 @@ test_bad_frames (void)
 {
   g_autoptr(GBytes) task = encode (P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 1, "f", g_variant_new_int32 (1)));
   g_autoptr(GBytes) unknown = raw_frame (8, 99, (const guint8 *) "\0\0\0\0\0\0\0\0", 8);
+  g_autoptr(GBytes) recall = encode (P_MESSAGE_RECALL, p_message_new_id (1));
+  g_autoptr(GBytes) recalled = encode (P_MESSAGE_RECALLED, p_message_new_id (1));
   g_autoptr(GBytes) oversized = raw_frame (G_MAXUINT32, P_MESSAGE_RESULT, NULL, 0);
   g_autoptr(GBytes) short_cancel = raw_frame (4, P_MESSAGE_CANCEL, (const guint8 *) "\1\0\0\0\0\0\0\0", 8);
   g_autoptr(GBytes) bad_padding = raw_frame (4, P_MESSAGE_CANCEL, (const guint8 *) "\1\0\0\0\1\0\0\0", 8);
@@ -165,6 +167,8 @@ test_bad_frames (void)
 
   /* A message for the other direction. */
   assert_stream_fails (P_DIRECTION_TO_POOL, MAX_SIZE, task, "kind 1");
+  assert_stream_fails (P_DIRECTION_TO_POOL, MAX_SIZE, recall, "kind 4");
+  assert_stream_fails (P_DIRECTION_TO_WORKER, MAX_SIZE, recalled, "kind 20");
   assert_stream_fails (P_DIRECTION_TO_WORKER, MAX_SIZE, unknown, "kind 99");
   /* Refused from its header: nothing that size is allocated. */
   assert_stream_fails (P_DIRECTION_TO_POOL, MAX_SIZE, oversized, "limit");
@@ -213,7 +217,7 @@ test_fed_before_popped (void)
 
   for (guint64 id = 1; id <= 64; id++)
     {
-      g_autoptr(GBytes) frame = encode (P_MESSAGE_CANCEL, p_message_new_cancel (id));
+      g_autoptr(GBytes) frame = encode (P_MESSAGE_CANCEL, p_message_new_id (id));
 
       g_byte_array_append (stream, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
     }

@@ -882,6 +882,57 @@ test_cancel_queued (void)
     }
 }
 
+/* Short tasks sent to a worker behind a task that then runs for long are
+ * given back, and run by the other worker: none waits for the long one. */
+static void
+test_recall_behind_long_task (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PResult) long_task = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  PResult *short_tasks[400];
+
+  /* Short tasks first: the workers learn to hold many at once. */
+  for (int round = 0; round < 5; round++)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (short_tasks); i++)
+        short_tasks[i] = p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL);
+      for (guint i = 0; i < G_N_ELEMENTS (short_tasks); i++)
+        {
+          g_autoptr(GVariant) square = p_result_get (short_tasks[i], -1, &error);
+
+          g_assert_no_error (error);
+          g_object_unref (short_tasks[i]);
+        }
+    }
+
+  /* Then one that runs until it is cancelled, with short ones after it,
+   * some of which go to its worker's queue. */
+  long_task = p_pool_submit (pool, "wait_for_cancel", g_variant_new_int64 (120000), cancellable);
+  for (guint i = 0; i < G_N_ELEMENTS (short_tasks); i++)
+    short_tasks[i] = p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (short_tasks); i++)
+    {
+      g_autoptr(GVariant) square = NULL;
+
+      /* A bound, so that a failure is not a hang. */
+      g_assert_true (p_result_wait (short_tasks[i], 60 * G_USEC_PER_SEC));
+      square = p_result_get (short_tasks[i], 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (square), ==, (gint64) i * i);
+      g_object_unref (short_tasks[i]);
+    }
+
+  g_assert_false (p_result_ready (long_task));
+  g_cancellable_cancel (cancellable);
+  value = p_result_get (long_task, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (value);
+}
+
 static void
 test_cancel_before_submit (void)
 {
@@ -1662,6 +1713,7 @@ main (int   argc,
   g_test_add_func ("/pool/imap/async-outstanding", test_imap_async_outstanding);
   g_test_add_func ("/pool/imap/next-async-cancel", test_imap_next_async_cancel);
   g_test_add_func ("/pool/cancel/queued", test_cancel_queued);
+  g_test_add_func ("/pool/recall-behind-long-task", test_recall_behind_long_task);
   g_test_add_func ("/pool/cancel/before-submit", test_cancel_before_submit);
   g_test_add_func ("/pool/cancel/map-queued", test_cancel_map_queued);
   g_test_add_func ("/pool/threads", test_threads);

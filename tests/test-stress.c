@@ -194,6 +194,110 @@ test_stress (void)
   g_assert_cmpuint (test_count_children (), ==, 0);
 }
 
+/* {{{ Recalls: short tasks behind long ones, cancelled at random */
+
+typedef struct
+{
+  PPool *pool;
+  guint n_rounds;
+  guint seed;
+} Mixer;
+
+static gpointer
+mixer_main (gpointer user_data)
+{
+  Mixer *mixer = user_data;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (mixer->seed);
+
+  for (guint round = 0; round < mixer->n_rounds; round++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(PResult) long_task = NULL;
+      g_autoptr(PMapIter) iter = NULL;
+      g_autoptr(GVariant) squares = NULL;
+      g_autoptr(GVariant) slept = NULL;
+      g_autoptr(GError) error = NULL;
+      guint n_short = g_rand_int_range (rand, 50, 300);
+      gint64 nap = g_rand_int_range (rand, 5, 30);
+      GVariant *value;
+      guint n_items = 0;
+
+      /* A long task, then short ones, some of which can be cancelled
+       * while queued, recalled, or both. */
+      long_task = p_pool_submit (mixer->pool, "sleep", g_variant_new_int64 (nap), NULL);
+      for (guint i = 0; i < n_short; i++)
+        g_ptr_array_add (results, p_pool_submit (mixer->pool, "square", g_variant_new_int64 (i),
+                                                 i % 7 == 3 ? cancellable : NULL));
+      if (g_rand_boolean (rand))
+        g_usleep (g_rand_int_range (rand, 0, 4000));
+      g_cancellable_cancel (cancellable);
+
+      for (guint i = 0; i < n_short; i++)
+        {
+          g_autoptr(GVariant) square = p_result_get (results->pdata[i], 120 * G_USEC_PER_SEC, &error);
+
+          g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+          if (i % 7 == 3 && square == NULL)
+            {
+              g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+              g_clear_error (&error);
+              continue;
+            }
+          g_assert_no_error (error);
+          g_assert_cmpint (g_variant_get_int64 (square), ==, (gint64) i * i);
+        }
+
+      /* Chunks and single items behind long tasks too. */
+      iter = p_pool_imap (mixer->pool, "square", test_range_int64 (100), g_rand_int_range (rand, 1, 4), NULL);
+      while ((value = p_map_iter_next (iter, 120 * G_USEC_PER_SEC, &error)) != NULL)
+        {
+          g_assert_cmpint (g_variant_get_int64 (value), ==, (gint64) n_items * n_items);
+          g_variant_unref (value);
+          n_items++;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpuint (n_items, ==, 100);
+
+      squares = p_pool_map (mixer->pool, "square", test_range_int64 (200), 4, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_variant_n_children (squares), ==, 200);
+
+      slept = p_result_get (long_task, 120 * G_USEC_PER_SEC, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (slept), ==, nap);
+    }
+
+  return NULL;
+}
+
+static void
+test_recall (void)
+{
+  g_autoptr(PPool) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  Mixer mixers[3];
+  GThread *threads[3];
+  guint n_rounds = g_test_slow () ? 200 : g_getenv ("P_TEST_UNDER_VALGRIND") ? 5 : 40;
+
+  pool = p_pool_new (2, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      mixers[i] = (Mixer) { pool, n_rounds, g_test_rand_int () };
+      threads[i] = g_thread_new ("mixer", mixer_main, &mixers[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  p_pool_shutdown (pool);
+  g_assert_true (p_pool_join (pool, &error));
+  g_assert_cmpuint (test_count_children (), ==, 0);
+}
+
+/* }}} */
+
 int
 main (int   argc,
       char *argv[])
@@ -203,6 +307,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/stress/submit-while-killing", test_stress);
+  g_test_add_func ("/stress/recall", test_recall);
 
   return g_test_run ();
 }

@@ -153,12 +153,25 @@ assert_variant_equal (GVariant *value,
   g_assert_true (g_variant_equal (value, owned));
 }
 
+/* The worker's next message is @kind, with the body @expected. */
+static void
+assert_next_reply (HandWorker   *worker,
+                   PMessageKind  kind,
+                   GVariant     *expected)
+{
+  g_autoptr(GVariant) reply = NULL;
+  PMessageKind received;
+
+  reply = hand_worker_receive (worker, &received);
+  g_assert_cmpint (received, ==, kind);
+  assert_variant_equal (reply, expected);
+}
+
 static void
 test_session (void)
 {
   HandWorker worker = { NULL, };
   g_autoptr(GVariant) hello = NULL;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree const char **names = NULL;
   PMessageKind kind;
@@ -182,17 +195,10 @@ test_session (void)
   hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 7, "square", g_variant_new_int64 (3)));
   hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 8, "nope", g_variant_new_int64 (3)));
 
-  reply = hand_worker_receive (&worker, &kind);
-  g_assert_cmpint (kind, ==, P_MESSAGE_RESULT);
-  assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) 7, g_variant_new_int64 (9)));
-  g_clear_pointer (&reply, g_variant_unref);
-
-  reply = hand_worker_receive (&worker, &kind);
-  g_assert_cmpint (kind, ==, P_MESSAGE_ERROR);
-  assert_variant_equal (reply, g_variant_new ("(tsis)", (guint64) 8, "p-pool-error-quark",
-                                              P_POOL_ERROR_UNKNOWN_FUNCTION,
-                                              "No worker serves a function named “nope”"));
-  g_clear_pointer (&reply, g_variant_unref);
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 7, g_variant_new_int64 (9)));
+  assert_next_reply (&worker, P_MESSAGE_ERROR, g_variant_new ("(tsis)", (guint64) 8, "p-pool-error-quark",
+                                                              P_POOL_ERROR_UNKNOWN_FUNCTION,
+                                                              "No worker serves a function named “nope”"));
 
   /* A task cancelled while queued behind another does not run; a cancel
    * for what is not there is let be. */
@@ -202,21 +208,35 @@ test_session (void)
   hand_worker_send_message (&worker, P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 99));
   hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 11, "square", g_variant_new_int64 (5)));
 
-  reply = hand_worker_receive (&worker, &kind);
-  g_assert_cmpint (kind, ==, P_MESSAGE_RESULT);
-  assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) 9, g_variant_new_int64 (200)));
-  g_clear_pointer (&reply, g_variant_unref);
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 9, g_variant_new_int64 (200)));
+  assert_next_reply (&worker, P_MESSAGE_ERROR, g_variant_new ("(tsis)", (guint64) 10, "g-io-error-quark",
+                                                              G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 11, g_variant_new_int64 (25)));
 
-  reply = hand_worker_receive (&worker, &kind);
-  g_assert_cmpint (kind, ==, P_MESSAGE_ERROR);
-  assert_variant_equal (reply, g_variant_new ("(tsis)", (guint64) 10, "g-io-error-quark",
-                                              G_IO_ERROR_CANCELLED, "Operation was cancelled"));
-  g_clear_pointer (&reply, g_variant_unref);
+  /* A task recalled before it started is given back at once, while the
+   * one before it runs, and never runs; a recall of one that is done, or
+   * unknown, is let be. */
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 12, "sleep_deaf", g_variant_new_int64 (300)));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 13, "square", g_variant_new_int64 (6)));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 14, "square", g_variant_new_int64 (7)));
+  hand_worker_send_message (&worker, P_MESSAGE_RECALL, g_variant_new ("(t)", (guint64) 13));
+  hand_worker_send_message (&worker, P_MESSAGE_RECALL, g_variant_new ("(t)", (guint64) 99));
 
-  reply = hand_worker_receive (&worker, &kind);
-  g_assert_cmpint (kind, ==, P_MESSAGE_RESULT);
-  assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) 11, g_variant_new_int64 (25)));
-  g_clear_pointer (&reply, g_variant_unref);
+  assert_next_reply (&worker, P_MESSAGE_RECALLED, g_variant_new ("(t)", (guint64) 13));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 12, g_variant_new_int64 (300)));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 14, g_variant_new_int64 (49)));
+
+  /* A cancelled task that is then recalled: RECALLED is its only reply. */
+  hand_worker_send_message (&worker, P_MESSAGE_RECALL, g_variant_new ("(t)", (guint64) 14));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 15, "sleep_deaf", g_variant_new_int64 (200)));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 16, "square", g_variant_new_int64 (8)));
+  hand_worker_send_message (&worker, P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 16));
+  hand_worker_send_message (&worker, P_MESSAGE_RECALL, g_variant_new ("(t)", (guint64) 16));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 17, "square", g_variant_new_int64 (9)));
+
+  assert_next_reply (&worker, P_MESSAGE_RECALLED, g_variant_new ("(t)", (guint64) 16));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 15, g_variant_new_int64 (200)));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 17, g_variant_new_int64 (81)));
 
   /* The end of its input ends it, cleanly. */
   g_socket_shutdown (worker.socket, FALSE, TRUE, NULL);

@@ -70,6 +70,8 @@ main (int   argc,
   frame_seed (frames, "chunk-strings", P_MESSAGE_CHUNK,
               g_variant_new ("(ts@vb)", (guint64) 4, "f", g_variant_new_variant (g_variant_new_parsed ("['a', 'bc', '']")), FALSE));
   frame_seed (frames, "cancel", P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 3));
+  frame_seed (frames, "recall", P_MESSAGE_RECALL, g_variant_new ("(t)", (guint64) 3));
+  frame_seed (frames, "recalled", P_MESSAGE_RECALLED, g_variant_new ("(t)", (guint64) 3));
   frame_seed (frames, "hello", P_MESSAGE_HELLO,
               g_variant_new ("(ux^as)", 1, (gint64) 1234, (const char *[]) { "echo", "square", NULL }));
   frame_seed (frames, "result", P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 1, g_variant_new_int64 (16)));
