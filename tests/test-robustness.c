@@ -453,6 +453,43 @@ test_hostile_worker (gconstpointer data)
   g_assert_cmpint (worker_pid (pool), !=, pid);
 }
 
+/* A worker that announces protocol version @version, serving nothing, and
+ * waits. */
+static PPool *
+new_pool_of_version (guint32 version)
+{
+  g_autofree char *script = g_strdup_printf ("printf '\\020\\0\\0\\0\\020\\0\\0\\0\\%03o\\0\\0\\0"
+                                             "\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0' >&3; sleep 60",
+                                             version);
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  g_autoptr(GError) error = NULL;
+  PPool *pool = p_pool_new (1, argv, &error);
+
+  g_assert_no_error (error);
+  return pool;
+}
+
+static void
+test_hello_versions (void)
+{
+  g_autoptr(PPool) old_pool = new_pool_of_version (1);
+  g_autoptr(PPool) future_pool = new_pool_of_version (3);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Version 1 is still spoken: its HELLO is taken, and the function list
+   * it gave (none) is what tasks are checked against. */
+  value = p_pool_apply (old_pool, "square", g_variant_new_int64 (2), NULL, &error);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
+  g_clear_error (&error);
+
+  /* A version it does not know is a worker that cannot start. */
+  value = p_pool_apply (future_pool, "square", g_variant_new_int64 (2), NULL, &error);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "protocol version 3"));
+}
+
 static void
 test_frame_limit (void)
 {
@@ -580,6 +617,7 @@ main (int   argc,
       g_test_add_data_func (path, hostile_modes[i], test_hostile_worker);
     }
   g_test_add_func ("/robustness/hostile/frame-limit", test_frame_limit);
+  g_test_add_func ("/robustness/hostile/hello-versions", test_hello_versions);
   g_test_add_func ("/robustness/pool-killed", test_pool_killed);
 
   return g_test_run ();
