@@ -281,21 +281,9 @@ core_unref (Core *core)
   g_assert (g_queue_is_empty (&core->jobs));
   g_assert (core->processes->len == 0);
 
-  if (core->wakeup != NULL)
-    {
-      g_source_destroy (core->wakeup);
-      g_source_unref (core->wakeup);
-    }
-  if (core->respawn_timer != NULL)
-    {
-      g_source_destroy (core->respawn_timer);
-      g_source_unref (core->respawn_timer);
-    }
-  if (core->recall_timer != NULL)
-    {
-      g_source_destroy (core->recall_timer);
-      g_source_unref (core->recall_timer);
-    }
+  p_clear_source (&core->wakeup);
+  p_clear_source (&core->respawn_timer);
+  p_clear_source (&core->recall_timer);
   g_clear_pointer (&core->thread, g_thread_unref);
   g_clear_pointer (&core->context, g_main_context_unref);
   g_clear_pointer (&core->signal_context, g_main_context_unref);
@@ -1332,6 +1320,23 @@ core_dispatch_chunk (Core     *core,
 
 /* {{{ The running task's clock */
 
+/* A timeout in the pool thread's context, due at @deadline (monotonic
+ * time), rounded up to the millisecond. */
+static GSource *
+core_add_timeout_at (Core           *core,
+                     gint64          deadline,
+                     GSourceFunc     func,
+                     gpointer        data,
+                     GDestroyNotify  notify)
+{
+  GSource *source = g_timeout_source_new (MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000));
+
+  g_source_set_callback (source, func, data, notify);
+  g_source_attach (source, core->context);
+
+  return source;
+}
+
 /* When the head of @process's in-flight messages must be done: its task
  * time-out (per item, for a chunk) while its job waits for it; the cancel
  * grace period once nobody does. G_MAXINT64 for never. */
@@ -1404,11 +1409,7 @@ core_arm_running_timer (Core     *core,
   gint64 deadline = running_deadline (process, &settings);
   RunningTimer *data;
 
-  if (process->running_timer != NULL)
-    {
-      g_source_destroy (process->running_timer);
-      g_clear_pointer (&process->running_timer, g_source_unref);
-    }
+  p_clear_source (&process->running_timer);
 
   if (deadline == G_MAXINT64)
     return;
@@ -1416,9 +1417,7 @@ core_arm_running_timer (Core     *core,
   data = g_new (RunningTimer, 1);
   data->core = core;
   data->process = process;
-  process->running_timer = g_timeout_source_new (MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000));
-  g_source_set_callback (process->running_timer, running_timer_fired, data, g_free);
-  g_source_attach (process->running_timer, core->context);
+  process->running_timer = core_add_timeout_at (core, deadline, running_timer_fired, data, g_free);
 }
 
 /* }}} */
@@ -1501,19 +1500,13 @@ core_set_recall_timer (Core   *core,
   if (deadline == core->recall_deadline)
     return;
 
-  if (core->recall_timer != NULL)
-    {
-      g_source_destroy (core->recall_timer);
-      g_clear_pointer (&core->recall_timer, g_source_unref);
-    }
+  p_clear_source (&core->recall_timer);
 
   core->recall_deadline = deadline;
   if (deadline == 0)
     return;
 
-  core->recall_timer = g_timeout_source_new (MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000));
-  g_source_set_callback (core->recall_timer, recall_timer_fired, core, NULL);
-  g_source_attach (core->recall_timer, core->context);
+  core->recall_timer = core_add_timeout_at (core, deadline, recall_timer_fired, core, NULL);
 }
 
 /* With nothing left to send: while a worker idles, a worker stuck on a
@@ -1679,11 +1672,7 @@ core_terminate_now (Core *core)
 
   core->terminated = TRUE;
 
-  if (core->respawn_timer != NULL)
-    {
-      g_source_destroy (core->respawn_timer);
-      g_clear_pointer (&core->respawn_timer, g_source_unref);
-    }
+  p_clear_source (&core->respawn_timer);
   core_set_recall_timer (core, 0);
 
   while ((l = core->jobs.head) != NULL)

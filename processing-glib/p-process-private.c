@@ -65,16 +65,8 @@ force_exit (PProcess *self)
 static void
 close_channel (PProcess *self)
 {
-  if (self->input_source != NULL)
-    {
-      g_source_destroy (self->input_source);
-      g_clear_pointer (&self->input_source, g_source_unref);
-    }
-  if (self->output_source != NULL)
-    {
-      g_source_destroy (self->output_source);
-      g_clear_pointer (&self->output_source, g_source_unref);
-    }
+  p_clear_source (&self->input_source);
+  p_clear_source (&self->output_source);
 
   p_frame_queue_clear (&self->outgoing);
 
@@ -108,11 +100,7 @@ replace_timer (PProcess    *self,
                guint        msec,
                GSourceFunc  func)
 {
-  if (self->timer != NULL)
-    {
-      g_source_destroy (self->timer);
-      g_clear_pointer (&self->timer, g_source_unref);
-    }
+  p_clear_source (&self->timer);
 
   if (func != NULL)
     {
@@ -539,11 +527,7 @@ p_process_free (PProcess *self)
 
   close_channel (self);
   replace_timer (self, 0, NULL);
-  if (self->running_timer != NULL)
-    {
-      g_source_destroy (self->running_timer);
-      g_source_unref (self->running_timer);
-    }
+  p_clear_source (&self->running_timer);
   if (self->pidfd >= 0)
     close (self->pidfd);
   g_clear_error (&self->kill_reason);

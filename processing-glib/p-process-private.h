@@ -75,6 +75,17 @@ struct _PProcess
   gboolean reaped;
 };
 
+/* Destroys and drops *@source, if any: a timer or a watch that is over. */
+static inline void
+p_clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
 PProcess *p_process_spawn          (const char * const      *argv,
                                     gsize                    max_message_size,
                                     guint                    startup_timeout_sec,
