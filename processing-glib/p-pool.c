@@ -749,6 +749,13 @@ on_job_cancelled (GCancellable *cancellable,
   core_wake (data->core);
 }
 
+static GError *
+unknown_function_error (const char *function)
+{
+  return g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
+                      _("No worker serves a function named “%s”"), function);
+}
+
 /* Whether the workers serve @function, as far as known yet: tasks mostly
  * come in runs of one function, which is compared, not hashed, again. */
 static gboolean
@@ -792,9 +799,7 @@ core_accept_job (Core *core,
 
   if (!core_serves_function (core, job->function))
     {
-      job_fail (core, job, g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
-                                        _("No worker serves a function named “%s”"),
-                                        job->function));
+      job_fail (core, job, unknown_function_error (job->function));
       return;
     }
 
@@ -987,11 +992,27 @@ process_find_in_flight (PProcess *process,
 }
 
 static void
+core_fail_unserved_jobs (Core *core)
+{
+  GList *next;
+
+  for (GList *l = core->jobs.head; l != NULL; l = next)
+    {
+      Job *job = l->data;
+
+      next = l->next;
+      if (!core_serves_function (core, job->function))
+        job_fail (core, job, unknown_function_error (job->function));
+    }
+}
+
+static void
 core_on_hello (Core     *core,
                PProcess *process,
                GVariant *body)
 {
   g_autofree const char **names = NULL;
+  gboolean first_list;
   guint32 version;
   gint64 pid;
 
@@ -1015,11 +1036,17 @@ core_on_hello (Core     *core,
     }
   process->takes_recalls = version >= 2;
 
+  first_list = core->functions == NULL;
   core->last_function_served = NULL;
   g_clear_pointer (&core->functions, g_hash_table_unref);
   core->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; names[i] != NULL; i++)
     g_hash_table_add (core->functions, g_strdup (names[i]));
+
+  /* Jobs taken before any worker said what it serves were not checked:
+   * they fail now as they would have then, rather than go to a worker. */
+  if (first_list)
+    core_fail_unserved_jobs (core);
 
   p_process_set_ready (process);
 

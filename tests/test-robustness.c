@@ -453,20 +453,44 @@ test_hostile_worker (gconstpointer data)
   g_assert_cmpint (worker_pid (pool), !=, pid);
 }
 
-/* A worker that announces protocol version @version, serving nothing, and
- * waits. */
+/* A worker that announces protocol version @version, serving nothing,
+ * after @delay, and waits. */
 static PPool *
-new_pool_of_version (guint32 version)
+new_pool_of_version_after (guint32     version,
+                           const char *delay)
 {
-  g_autofree char *script = g_strdup_printf ("printf '\\020\\0\\0\\0\\020\\0\\0\\0\\%03o\\0\\0\\0"
+  g_autofree char *script = g_strdup_printf ("sleep %s; printf '\\020\\0\\0\\0\\020\\0\\0\\0\\%03o\\0\\0\\0"
                                              "\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0' >&3; sleep 60",
-                                             version);
+                                             delay, version);
   const char *argv[] = { "/bin/sh", "-c", script, NULL };
   g_autoptr(GError) error = NULL;
   PPool *pool = p_pool_new (1, argv, &error);
 
   g_assert_no_error (error);
   return pool;
+}
+
+static PPool *
+new_pool_of_version (guint32 version)
+{
+  return new_pool_of_version_after (version, "0");
+}
+
+/* A task for a function no worker serves fails as such even when it was
+ * submitted before any worker said what it serves: it is not sent to a
+ * worker that cannot run it (this one would never answer). */
+static void
+test_task_before_hello (void)
+{
+  g_autoptr(PPool) pool = new_pool_of_version_after (2, "0.5");
+  g_autoptr(PResult) early = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  early = p_pool_submit (pool, "square", g_variant_new_int64 (2), NULL);
+  value = p_result_get (early, -1, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
 }
 
 static void
@@ -618,6 +642,7 @@ main (int   argc,
     }
   g_test_add_func ("/robustness/hostile/frame-limit", test_frame_limit);
   g_test_add_func ("/robustness/hostile/hello-versions", test_hello_versions);
+  g_test_add_func ("/robustness/hostile/task-before-hello", test_task_before_hello);
   g_test_add_func ("/robustness/pool-killed", test_pool_killed);
 
   return g_test_run ();
