@@ -223,6 +223,20 @@ gboolean            p_channel_parse_env          (const char   *value,
                                                   GPid         *parent_pid,
                                                   gsize        *max_message_size);
 
+/* Whether a thread that waits for the other end polls before it sleeps. */
+typedef struct
+{
+  gboolean last_wait_short;
+  guint backoff;          /* chances to spin to skip after a spin in vain */
+  guint n_skipped;
+} PSpinner;
+
+gint                p_poll_spinning              (PSpinner     *spinner,
+                                                  GPollFD      *fds,
+                                                  guint         n_fds,
+                                                  gint          timeout_msec,
+                                                  gboolean      may_spin);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PFrameReader, p_frame_reader_free)
 
 G_END_DECLS

@@ -109,6 +109,8 @@ struct _PWorker
   GCancellable *spare_cancellable; /* the last task's, unused: for the next */
   gboolean task_running;
   gboolean task_thread_polling; /* idle, reading the channel too, not yet woken */
+  PSpinner idle_spinner;
+  gboolean tasks_come_singly; /* the last wait brought one task at most */
   gboolean stopping;
   gboolean input_ended;    /* the pool closed its end: finish and exit */
   GError *input_error;     /* the channel broke, or carried garbage */
@@ -706,7 +708,9 @@ serve_message (PWorker  *self,
 
 /* The next message to run; NULL at the end of the input or on an error.
  * An idle task thread reads the channel as well as the reader: the next
- * task starts as soon as it arrives, without a switch between threads. */
+ * task starts as soon as it arrives, without a switch between threads.
+ * While tasks come one at a time, each soon after the reply to the last,
+ * it polls for a moment before it sleeps (see p_poll_spinning()). */
 static PMessage *
 next_message (PWorker *self)
 {
@@ -723,7 +727,7 @@ next_message (PWorker *self)
 
       self->task_thread_polling = TRUE;
       g_mutex_unlock (&self->mutex);
-      g_poll (fds, G_N_ELEMENTS (fds), -1);
+      p_poll_spinning (&self->idle_spinner, fds, G_N_ELEMENTS (fds), -1, self->tasks_come_singly);
       if (fds[0].revents != 0)
         drain_fd (self->task_wakeup_fd);
       g_mutex_lock (&self->mutex);
@@ -731,6 +735,11 @@ next_message (PWorker *self)
 
       if (fds[1].revents != 0)
         read_available_locked (self);
+
+      /* Only a caller that waits for each result sends one task at a
+       * time; a pool with more to do sends them in batches, and then a
+       * spinning worker only takes a core from the others. */
+      self->tasks_come_singly = self->queue.length <= 1;
     }
 
   if (self->input_error == NULL && self->output_error == NULL && !g_queue_is_empty (&self->queue))
