@@ -74,6 +74,13 @@
 /* A reply kept back, to leave with the next ones, waits this long at most
  * (the next task may be a long one). */
 #define REPLY_DELAY_USEC 200
+/* While tasks come one at a time, the reader reads the channel only for a
+ * task that has run this long: a CANCEL or RECALL then reaches it within
+ * about as long again. */
+#define READER_WATCH_AFTER_USEC 1000
+/* …and looks that often while tasks have run lately; after this long with
+ * none, it sleeps until the next one starts. */
+#define READER_LINGER_USEC 20000
 #define MAX_BATCHED_REPLIES 64
 #define MAX_BATCHED_BYTES (64 * 1024)
 
@@ -92,7 +99,9 @@ struct _PWorker
 
   /* While running. The channel is read by the reader thread, which queues
    * the tasks for the thread that runs them and passes a CANCEL to the
-   * running task at once, and by the task thread while it is idle. */
+   * running task at once, and by the task thread while it is idle. While
+   * tasks come one at a time, the reader reads only for a task that has
+   * run for over READER_WATCH_AFTER_USEC (see reader_main()). */
   gsize max_message_size;
   GSocket *socket;
   int reader_wakeup_fd;    /* eventfd: pulls the reader out of poll() */
@@ -108,6 +117,9 @@ struct _PWorker
   GCancellable *running_cancellable;
   GCancellable *spare_cancellable; /* the last task's, unused: for the next */
   gboolean task_running;
+  gint64 task_started_at;
+  gint64 task_ended_at;
+  gboolean reader_resting;  /* asleep until a task starts */
   gboolean task_thread_polling; /* idle, reading the channel too, not yet woken */
   PSpinner idle_spinner;
   gboolean tasks_come_singly; /* the last wait brought one task at most */
@@ -498,7 +510,13 @@ wake_reader (PWorker *self)
 }
 
 /* Reads the channel: queues tasks, passes cancels on at once, and sends
- * the replies kept back for too long. */
+ * the replies kept back for too long.
+ *
+ * While tasks come one at a time, the idle task thread reads each itself,
+ * and a reader polling the channel too would be woken by every message,
+ * taking a processor from the threads the caller waits for. The reader
+ * then reads only for a task that has run for a while, and otherwise looks
+ * every READER_WATCH_AFTER_USEC, or sleeps until a task starts. */
 static gpointer
 reader_main (gpointer user_data)
 {
@@ -508,22 +526,42 @@ reader_main (gpointer user_data)
   while (!self->stopping)
     {
       gboolean reading = !self->input_ended && self->input_error == NULL;
+      gboolean watching = FALSE;
       GPollFD fds[2] = {
         { self->reader_wakeup_fd, G_IO_IN, 0 },
         { g_socket_get_fd (self->socket), G_IO_IN, 0 },
       };
+      gint64 now = g_get_monotonic_time ();
+      gint64 deadline = G_MAXINT64;
       gint timeout = -1;
 
+      if (!reading)
+        ;
+      else if (!self->tasks_come_singly)
+        watching = TRUE;
+      else if (self->task_running && now - self->task_started_at >= READER_WATCH_AFTER_USEC)
+        watching = TRUE;
+      else if (self->task_running)
+        deadline = self->task_started_at + READER_WATCH_AFTER_USEC;
+      else if (now - self->task_ended_at < READER_LINGER_USEC)
+        deadline = now + READER_WATCH_AFTER_USEC;
+      else
+        self->reader_resting = TRUE;
+
       if (!p_frame_queue_is_empty (&self->output))
-        timeout = MAX (0, (self->output_since + REPLY_DELAY_USEC - g_get_monotonic_time () + 999) / 1000);
+        deadline = MIN (deadline, self->output_since + REPLY_DELAY_USEC);
+
+      if (deadline != G_MAXINT64)
+        timeout = MAX (0, (deadline - now + 999) / 1000);
 
       g_mutex_unlock (&self->mutex);
-      g_poll (fds, reading ? 2 : 1, timeout);
+      g_poll (fds, watching ? 2 : 1, timeout);
       if (fds[0].revents != 0)
         drain_fd (self->reader_wakeup_fd);
       g_mutex_lock (&self->mutex);
+      self->reader_resting = FALSE;
 
-      if (fds[1].revents != 0)
+      if (watching && fds[1].revents != 0)
         {
           read_available_locked (self);
           /* The task thread must see the end, too. */
@@ -667,6 +705,12 @@ serve_message (PWorker  *self,
       self->running_id = id;
       self->running_cancellable = g_object_ref (cancellable);
       self->task_running = TRUE;
+      self->task_started_at = g_get_monotonic_time ();
+      if (self->reader_resting)
+        {
+          self->reader_resting = FALSE;
+          wake_reader (self);
+        }
     }
   g_mutex_unlock (&self->mutex);
 
@@ -693,6 +737,7 @@ serve_message (PWorker  *self,
 
   g_mutex_lock (&self->mutex);
   self->task_running = FALSE;
+  self->task_ended_at = g_get_monotonic_time ();
   self->running_id = 0;
   g_clear_object (&self->running_cancellable);
   add_reply_locked (self, frame);

@@ -238,6 +238,25 @@ test_session (void)
   assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 15, g_variant_new_int64 (200)));
   assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 17, g_variant_new_int64 (81)));
 
+  /* Tasks sent one at a time, each after the last reply, as a loop of
+   * p_pool_apply() sends them: the worker's reader then leaves the channel
+   * to the idle task thread, and must still take a RECALL for a task
+   * queued behind a running one, and a CANCEL for the running one (which
+   * otherwise waits for a minute and fails as "never cancelled"). */
+  for (guint64 id = 20; id < 30; id++)
+    {
+      hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", id, "square", g_variant_new_int64 (id)));
+      assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", id, g_variant_new_int64 (id * id)));
+    }
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 30, "wait_for_cancel", g_variant_new_int64 (60000)));
+  g_usleep (50000); /* so that it runs; if not, the replies are the same */
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 31, "square", g_variant_new_int64 (2)));
+  hand_worker_send_message (&worker, P_MESSAGE_RECALL, g_variant_new ("(t)", (guint64) 31));
+  assert_next_reply (&worker, P_MESSAGE_RECALLED, g_variant_new ("(t)", (guint64) 31));
+  hand_worker_send_message (&worker, P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 30));
+  assert_next_reply (&worker, P_MESSAGE_ERROR, g_variant_new ("(tsis)", (guint64) 30, "g-io-error-quark",
+                                                              G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+
   /* The end of its input ends it, cleanly. */
   g_socket_shutdown (worker.socket, FALSE, TRUE, NULL);
   g_assert_null (hand_worker_receive (&worker, &kind));
