@@ -216,6 +216,7 @@ struct _Core
   gboolean terminated;
   gboolean thread_should_exit;
   gboolean wake_batch_open; /* replies being read: waiters woken after */
+  PSpinner spinner;         /* for core_poll() */
 };
 
 struct _PPool
@@ -1810,11 +1811,51 @@ static GSourceFuncs wakeup_source_funcs = {
   core_wakeup_prepare, core_wakeup_check, core_wakeup_dispatch, NULL, NULL, NULL,
 };
 
+/* The pool thread's core, for core_poll(), which GLib calls without one. */
+static GPrivate pool_thread_core;
+
+/* Whether the pool has nothing to do but wait, as when callers wait for
+ * each result before they submit the next task: nothing queued, and no
+ * worker holds more than one task. */
+static gboolean
+core_is_latency_bound (Core *core)
+{
+  if (!g_queue_is_empty (&core->pending))
+    return FALSE;
+
+  for (guint i = 0; i < core->processes->len; i++)
+    {
+      PProcess *process = g_ptr_array_index (core->processes, i);
+
+      if (process->in_flight.length > 1)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The pool thread's poll function. While the pool is latency-bound and its
+ * waits have been short, it polls for a moment before it sleeps, as the
+ * workers do (p_poll_spinning() says why and when it stops): the reply,
+ * or the caller's next task, then costs no wake-up. A pool with tasks
+ * queued never spins, nor one fed now and then. */
+static gint
+core_poll (GPollFD *fds,
+           guint    n_fds,
+           gint     timeout_msec)
+{
+  Core *core = g_private_get (&pool_thread_core);
+
+  return p_poll_spinning (&core->spinner, fds, n_fds, timeout_msec, core_is_latency_bound (core));
+}
+
 static gpointer
 core_thread_main (gpointer user_data)
 {
   Core *core = user_data;
 
+  g_private_set (&pool_thread_core, core);
+  g_main_context_set_poll_func (core->context, core_poll);
   g_main_context_push_thread_default (core->context);
   while (!core->thread_should_exit)
     g_main_context_iteration (core->context, TRUE);

@@ -1383,6 +1383,49 @@ test_signals (void)
   g_assert_cmpuint (data.counts[1], ==, 3);
 }
 
+/* CPU time that process @pid has used, in microseconds. */
+static gint64
+process_cpu_usec (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *name_end;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  /* After the name, which may hold spaces: fields 3 (state) onwards. */
+  name_end = strrchr (contents, ')');
+  g_assert_nonnull (name_end);
+  fields = g_strsplit (name_end + 2, " ", -1);
+  g_assert_cmpuint (g_strv_length (fields), >, 13);
+
+  /* utime and stime, fields 14 and 15, in clock ticks. */
+  return (g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10)) *
+         G_USEC_PER_SEC / sysconf (_SC_CLK_TCK);
+}
+
+/* A loop of applies makes the pool's thread and the worker poll for a
+ * moment before they sleep; once the loop ends, they stop: an idle pool
+ * uses no processor time. */
+static void
+test_idle_does_not_spin (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  GPid worker = apply_int64 (pool, "pid", 0);
+  gint64 pool_before, worker_before;
+
+  for (gint64 i = 0; i < 2000; i++)
+    g_assert_cmpint (apply_int64 (pool, "square", i), ==, i * i);
+
+  pool_before = process_cpu_usec (getpid ());
+  worker_before = process_cpu_usec (worker);
+  g_usleep (G_USEC_PER_SEC / 2);
+
+  /* A thread that kept spinning would have used about 500 ms. */
+  g_assert_cmpint (process_cpu_usec (getpid ()) - pool_before, <, 100000);
+  g_assert_cmpint (process_cpu_usec (worker) - worker_before, <, 100000);
+}
+
 /* }}} */
 /* {{{ Worker death */
 
@@ -1695,6 +1738,7 @@ main (int   argc,
   g_test_add_func ("/pool/apply/unknown-function", test_unknown_function);
   g_test_add_func ("/pool/apply/async", test_apply_async);
   g_test_add_func ("/pool/apply/async-other-context", test_apply_async_other_context);
+  g_test_add_func ("/pool/apply/idle-does-not-spin", test_idle_does_not_spin);
   g_test_add_func ("/pool/submit", test_submit);
   g_test_add_func ("/pool/submit/notify", test_result_notify);
   g_test_add_func ("/pool/submit/successful-not-ready", test_result_successful_not_ready);
