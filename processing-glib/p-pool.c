@@ -51,6 +51,12 @@
  * are emitted in the thread-default main context of the thread that
  * created the pool.
  *
+ * While callers wait for each result before they submit the next task,
+ * the pool's thread and the workers poll for up to 50 µs before they
+ * sleep, which makes a round trip several times shorter; they stop as soon
+ * as that is in vain. The callers' threads never do, and an idle pool,
+ * one fed now and then, or one with work queued, does not either.
+ *
  * Dropping the last reference to a pool terminates it (see
  * p_pool_terminate()) and reaps its workers. Pending #PResult,
  * #PMapIter and asynchronous calls keep the pool alive until they complete;
