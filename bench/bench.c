@@ -385,10 +385,36 @@ read_all (int    fd,
     }
 }
 
-/* The child echoes messages of @size bytes until the end of its input. */
-static GPid
-start_echo_child (int   *fd,
+/* Reads @size bytes without ever sleeping in the kernel. */
+static gboolean
+read_all_polling (int    fd,
+                  void  *data,
                   gsize  size)
+{
+  guint8 *bytes = data;
+
+  while (size > 0)
+    {
+      gssize n = recv (fd, bytes, size, MSG_DONTWAIT);
+
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        return FALSE;
+      if (n > 0)
+        {
+          bytes += n;
+          size -= n;
+        }
+    }
+
+  return TRUE;
+}
+
+/* The child echoes messages of @size bytes until the end of its input;
+ * with @polling, it never sleeps between them. */
+static GPid
+start_echo_child (int      *fd,
+                  gsize     size,
+                  gboolean  polling)
 {
   int fds[2];
   GPid pid;
@@ -405,6 +431,13 @@ start_echo_child (int   *fd,
       for (;;)
         {
           gsize got = 0;
+
+          if (polling)
+            {
+              if (!read_all_polling (fds[1], buffer, size))
+                _exit (0);
+              got = size;
+            }
 
           while (got < size)
             {
@@ -433,29 +466,42 @@ stop_echo_child (int  fd,
 }
 
 static void
+floor_round_trip (int       fd,
+                  guint64  *message,
+                  gboolean  polling)
+{
+  write_all (fd, message, sizeof *message);
+  if (!polling)
+    read_all (fd, message, sizeof *message);
+  else if (!read_all_polling (fd, message, sizeof *message))
+    g_error ("the floor's child is gone");
+}
+
+static void
 bench_floor (void)
 {
-  if (wanted ("floor_rtt"))
+  /* Both ends sleep between messages, as in a pool that blocks; or both
+   * poll, as a pool's threads and workers do while callers wait for each
+   * result in turn: what waking a sleeping thread costs is the difference. */
+  for (int polling = 0; polling <= 1; polling++)
     {
+      const char *workload = polling ? "floor_rtt_polling" : "floor_rtt";
       guint n = scaled (20000);
       guint64 message = 0;
       gint64 start;
       int fd;
-      GPid pid = start_echo_child (&fd, sizeof message);
+      GPid pid;
 
+      if (!wanted (workload))
+        continue;
+
+      pid = start_echo_child (&fd, sizeof message, polling);
       for (int i = 0; i < 200; i++)
-        {
-          write_all (fd, &message, sizeof message);
-          read_all (fd, &message, sizeof message);
-        }
-
+        floor_round_trip (fd, &message, polling);
       start = g_get_monotonic_time ();
       for (guint i = 0; i < n; i++)
-        {
-          write_all (fd, &message, sizeof message);
-          read_all (fd, &message, sizeof message);
-        }
-      report ("floor", "floor_rtt", seconds_since (start) * 1e6 / n, "us/call", "lower");
+        floor_round_trip (fd, &message, polling);
+      report ("floor", workload, seconds_since (start) * 1e6 / n, "us/call", "lower");
       stop_echo_child (fd, pid);
     }
 
@@ -466,7 +512,7 @@ bench_floor (void)
       g_autofree guint8 *back = g_malloc (MIB);
       gint64 start;
       int fd;
-      GPid pid = start_echo_child (&fd, MIB);
+      GPid pid = start_echo_child (&fd, MIB, FALSE);
 
       for (gsize i = 0; i < MIB; i++)
         data[i] = g_random_int ();

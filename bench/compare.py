@@ -48,11 +48,13 @@ WORKLOADS = {
 }
 
 # The floors, measured by bench.c: a forked child echoing over a bare
-# socketpair (the kernel's cost), and one thread doing with GVariants what a
+# socketpair (the kernel's cost), both ends sleeping between messages or,
+# for floor_rtt_polling, neither; and one thread doing with GVariants what a
 # map's worker must do per item (GLib's cost; a 2-worker map's ceiling is
 # twice that).
 FLOOR_WORKLOADS = {
     "floor_rtt": ("us/call", "lower"),
+    "floor_rtt_polling": ("us/call", "lower"),
     "floor_echo_1mib": ("MB/s", "higher"),
     "floor_map_item": ("items/s", "higher"),
 }
