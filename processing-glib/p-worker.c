@@ -536,18 +536,18 @@ reader_main (gpointer user_data)
       gint64 deadline = G_MAXINT64;
       gint timeout = -1;
 
-      if (!reading)
-        ;
-      else if (!self->tasks_come_singly)
-        watching = TRUE;
-      else if (self->task_running && now - self->task_started_at >= READER_WATCH_AFTER_USEC)
-        watching = TRUE;
-      else if (self->task_running)
-        deadline = self->task_started_at + READER_WATCH_AFTER_USEC;
-      else if (now - self->task_ended_at < READER_LINGER_USEC)
-        deadline = now + READER_WATCH_AFTER_USEC;
-      else
-        self->reader_resting = TRUE;
+      if (reading)
+        {
+          if (!self->tasks_come_singly ||
+              (self->task_running && now - self->task_started_at >= READER_WATCH_AFTER_USEC))
+            watching = TRUE;
+          else if (self->task_running)
+            deadline = self->task_started_at + READER_WATCH_AFTER_USEC;
+          else if (now - self->task_ended_at < READER_LINGER_USEC)
+            deadline = now + READER_WATCH_AFTER_USEC;
+          else
+            self->reader_resting = TRUE;
+        }
 
       if (!p_frame_queue_is_empty (&self->output))
         deadline = MIN (deadline, self->output_since + REPLY_DELAY_USEC);
