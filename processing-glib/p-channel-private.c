@@ -1509,6 +1509,8 @@ normal_form (GVariant *value)
   return p_variant_is_normal_form (value) ? g_variant_ref (value) : g_variant_get_normal_form (value);
 }
 
+/* @value is sunk if it is floating, else borrowed, as GVariant
+ * constructors take their children. */
 static PFrame *
 encode_value_envelope (PMessageKind   kind,
                        guint64        id,

@@ -627,7 +627,7 @@ run_task (PWorker      *self,
   if (result == NULL)
     return encode_error (self, id, error);
 
-  frame = p_message_encode_result (id, g_steal_pointer (&result), self->max_message_size, &too_large);
+  frame = p_message_encode_result (id, result, self->max_message_size, &too_large);
   return check_reply (self, id, frame, too_large);
 }
 
