@@ -1426,6 +1426,76 @@ test_idle_does_not_spin (void)
   g_assert_cmpint (process_cpu_usec (worker) - worker_before, <, 100000);
 }
 
+/* Resident memory of process @pid, in KiB. */
+static gint64
+process_rss_kib (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *contents = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  line = strstr (contents, "\nVmRSS:");
+  g_assert_nonnull (line);
+
+  return g_ascii_strtoll (line + strlen ("\nVmRSS:"), NULL, 10);
+}
+
+/* Runs @n tasks and a map of @n items on @pool, in batches. */
+static void
+run_tasks_and_map (PPool *pool,
+                   guint  n)
+{
+  const guint batch = 5000;
+
+  for (guint first = 0; first < n; first += batch)
+    {
+      g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(GVariant) squares = NULL;
+      g_autoptr(GError) error = NULL;
+      GVariantBuilder items;
+
+      for (guint i = first; i < first + batch; i++)
+        g_ptr_array_add (results, p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL));
+      for (guint i = 0; i < batch; i++)
+        {
+          g_autoptr(GVariant) value = p_result_get (results->pdata[i], -1, &error);
+
+          g_assert_no_error (error);
+          g_assert_cmpint (g_variant_get_int64 (value), ==, (gint64) (first + i) * (first + i));
+        }
+
+      g_variant_builder_init (&items, G_VARIANT_TYPE ("ax"));
+      for (guint i = first; i < first + batch; i++)
+        g_variant_builder_add (&items, "x", (gint64) i);
+      squares = p_pool_map (pool, "square", g_variant_builder_end (&items), 0, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_variant_n_children (squares), ==, batch);
+    }
+}
+
+/* A worker's memory stays what it was after a first round of tasks: each
+ * task's arguments and result are freed (a worker once kept every TASK's
+ * result, and no other test saw it: a worker is not under valgrind). */
+static void
+test_worker_memory_is_bounded (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  GPid worker = apply_int64 (pool, "pid", 0);
+  guint n = g_getenv ("P_TEST_UNDER_VALGRIND") ? 20000 : 100000;
+  gint64 before;
+
+  /* Memory the worker keeps once it has it: queues, buffers, slabs. */
+  run_tasks_and_map (pool, 20000);
+  before = process_rss_kib (worker);
+
+  run_tasks_and_map (pool, n);
+
+  /* With that leak back, 100 000 tasks took 15 MiB more. */
+  g_assert_cmpint (process_rss_kib (worker) - before, <, 1024);
+  g_assert_cmpint (apply_int64 (pool, "pid", 0), ==, worker);
+}
+
 /* }}} */
 /* {{{ Worker death */
 
@@ -1739,6 +1809,7 @@ main (int   argc,
   g_test_add_func ("/pool/apply/async", test_apply_async);
   g_test_add_func ("/pool/apply/async-other-context", test_apply_async_other_context);
   g_test_add_func ("/pool/apply/idle-does-not-spin", test_idle_does_not_spin);
+  g_test_add_func ("/pool/apply/worker-memory-is-bounded", test_worker_memory_is_bounded);
   g_test_add_func ("/pool/submit", test_submit);
   g_test_add_func ("/pool/submit/notify", test_result_notify);
   g_test_add_func ("/pool/submit/successful-not-ready", test_result_successful_not_ready);
