@@ -569,6 +569,10 @@ p_map_iter_next_async (PMapIter            *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, p_map_iter_next_async);
+  /* A cancel that comes after the item was handed to this call is too
+   * late: the item is returned, not dropped. One that comes before is
+   * seen by next_cancelled(), which leaves the item to the next call. */
+  g_task_set_check_cancellable (task, FALSE);
 
   if (g_task_return_error_if_cancelled (task))
     return;
@@ -622,6 +626,7 @@ p_map_iter_next_finish (PMapIter      *self,
   g_return_val_if_fail (P_IS_MAP_ITER (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == p_map_iter_next_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

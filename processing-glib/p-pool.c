@@ -94,6 +94,8 @@
 #define STALL_FACTOR 4
 /* Consecutive workers that fail to start before tasks fail. */
 #define MAX_START_FAILURES 5
+/* More workers than this is a mistake, not a pool. */
+#define MAX_PROCESSES 1024
 #define STARTUP_TIMEOUT_SEC 30
 #define RESPAWN_BACKOFF_MIN_MSEC 50
 #define RESPAWN_BACKOFF_MAX_MSEC 2000
@@ -2385,15 +2387,15 @@ p_pool_class_init (PPoolClass *klass)
   /**
    * PPool:processes:
    *
-   * The number of worker processes. 0 when constructing means the number
-   * of processors (g_get_num_processors()); reading it gives the number
-   * actually used.
+   * The number of worker processes, at most 1024. 0 when constructing
+   * means the number of processors (g_get_num_processors()); reading it
+   * gives the number actually used.
    *
    * Since: 0.1
    */
   properties[PROP_PROCESSES] =
     g_param_spec_uint ("processes", NULL, NULL,
-                       0, 1024, 0,
+                       0, MAX_PROCESSES, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_CONSTRUCT_ONLY |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -2582,7 +2584,8 @@ p_pool_initable_iface_init (GInitableIface *iface)
 
 /**
  * p_pool_new:
- * @processes: the number of workers, or 0 for the number of processors
+ * @processes: the number of workers (at most 1024), or 0 for the number of
+ *   processors
  * @worker_argv: (array zero-terminated=1) (nullable): the command that
  *   starts a worker, or %NULL to start the current program again
  * @error: return location for a #GError
@@ -2609,6 +2612,7 @@ p_pool_new (guint                processes,
             const char * const  *worker_argv,
             GError             **error)
 {
+  g_return_val_if_fail (processes <= MAX_PROCESSES, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_initable_new (P_TYPE_POOL, NULL, error,
@@ -2630,7 +2634,8 @@ stock_worker_path (void)
 
 /**
  * p_pool_new_for_modules:
- * @processes: the number of workers, or 0 for the number of processors
+ * @processes: the number of workers (at most 1024), or 0 for the number of
+ *   processors
  * @modules: (array zero-terminated=1): paths of task modules
  * @error: return location for a #GError
  *
@@ -2653,6 +2658,7 @@ p_pool_new_for_modules (guint                processes,
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
 
+  g_return_val_if_fail (processes <= MAX_PROCESSES, NULL);
   g_return_val_if_fail (modules != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 

@@ -71,9 +71,6 @@
  * Since: 0.1
  */
 
-/* A reply kept back, to leave with the next ones, waits this long at most
- * (the next task may be a long one). */
-#define REPLY_DELAY_USEC 200
 /* While tasks come one at a time, the reader reads the channel only for a
  * task that has run this long, and looks that often: a CANCEL or RECALL
  * reaches a running task within twice as long. Each look costs (a timer
@@ -82,8 +79,6 @@
 #define READER_WATCH_AFTER_USEC 5000
 /* After this long with no task, the reader sleeps until the next starts. */
 #define READER_LINGER_USEC 50000
-#define MAX_BATCHED_REPLIES 64
-#define MAX_BATCHED_BYTES (64 * 1024)
 
 typedef struct
 {
@@ -128,8 +123,9 @@ struct _PWorker
   gboolean input_ended;    /* the pool closed its end: finish and exit */
   GError *input_error;     /* the channel broke, or carried garbage */
   GError *output_error;    /* sending failed: the pool is gone */
-  PFrameQueue output;      /* the replies not sent yet */
-  gint64 output_since;
+
+  GMutex write_mutex;      /* one frame at a time on the channel */
+  PFrameQueue output;      /* the frame being sent */
 };
 
 G_DEFINE_FINAL_TYPE (PWorker, p_worker, G_TYPE_OBJECT)
@@ -166,6 +162,7 @@ p_worker_finalize (GObject *object)
   if (self->task_wakeup_fd >= 0)
     close (self->task_wakeup_fd);
   g_mutex_clear (&self->mutex);
+  g_mutex_clear (&self->write_mutex);
 
   G_OBJECT_CLASS (p_worker_parent_class)->finalize (object);
 }
@@ -190,6 +187,7 @@ p_worker_init (PWorker *self)
   self->task_wakeup_fd = -1;
   g_queue_init (&self->queue);
   g_mutex_init (&self->mutex);
+  g_mutex_init (&self->write_mutex);
 }
 
 /**
@@ -317,7 +315,7 @@ handle_cancel_locked (PWorker *self,
     g_hash_table_add (self->cancelled_queued, g_memdup2 (&id, sizeof id));
 }
 
-static void add_reply_locked (PWorker *self, PFrame *frame);
+static void send_reply_locked (PWorker *self, PFrame *frame);
 
 /* A task that has not started goes back to the pool, which runs it
  * elsewhere: its only reply is RECALLED. One that started (or is done)
@@ -338,7 +336,7 @@ handle_recall_locked (PWorker *self,
 
   frame = p_frame_new_from_bytes (p_message_encode (P_MESSAGE_RECALLED, p_message_new_id (id),
                                                     self->max_message_size, NULL));
-  add_reply_locked (self, frame);
+  send_reply_locked (self, frame);
 }
 
 static void
@@ -424,60 +422,70 @@ read_available_locked (PWorker *self)
 }
 
 /* }}} */
-/* {{{ Writing: replies leave together when more tasks are waiting */
+/* {{{ Writing: each reply leaves as soon as it is made */
 
-static void
-flush_locked (PWorker *self)
+/* Sends @frame whole, or fails when the pool is gone. The task thread
+ * sends its replies without holding self->mutex, which the reader thread
+ * needs meanwhile to queue what arrives; write_mutex keeps the frames of
+ * the two threads from interleaving. */
+static gboolean
+send_frame (PWorker  *self,
+            PFrame   *frame,
+            GError  **error)
 {
-  /* Many segments per system call, waiting for room as needed. */
-  while (!p_frame_queue_is_empty (&self->output) && self->output_error == NULL)
+  gboolean sent = TRUE;
+
+  g_mutex_lock (&self->write_mutex);
+  p_frame_queue_push (&self->output, frame);
+  while (!p_frame_queue_is_empty (&self->output))
     {
-      GOutputVector vectors[64];
+      GOutputVector vectors[16];
       gsize n_vectors = p_frame_queue_peek (&self->output, vectors, G_N_ELEMENTS (vectors));
       gsize written = 0;
 
       if (g_socket_send_message_with_timeout (self->socket, NULL, vectors, n_vectors, NULL, 0, 0,
-                                              -1, &written, NULL, &self->output_error) != G_POLLABLE_RETURN_OK)
-        break;
+                                              -1, &written, NULL, error) != G_POLLABLE_RETURN_OK)
+        {
+          p_frame_queue_clear (&self->output);
+          p_frame_queue_init (&self->output);
+          sent = FALSE;
+          break;
+        }
 
       p_frame_queue_advance (&self->output, written);
     }
+  g_mutex_unlock (&self->write_mutex);
 
-  /* Left unsent only when sending failed: the pool is gone. */
-  if (!p_frame_queue_is_empty (&self->output))
-    {
-      p_frame_queue_clear (&self->output);
-      p_frame_queue_init (&self->output);
-    }
+  return sent;
 }
 
-static void wake_reader (PWorker *self);
-
-/* Queues a reply; it leaves at once unless another task waits to run,
- * and then at the latest REPLY_DELAY_USEC later (see reader_main()). */
+/* A reply leaves at once. Keeping it back to leave with the next ones
+ * would save system calls, but a reply still in this process when the
+ * next task kills it is lost: the pool would then fail a task that had
+ * finished, and send the one that killed the worker to another. */
 static void
-add_reply_locked (PWorker *self,
-                  PFrame  *frame)
+send_reply (PWorker *self,
+            PFrame  *frame)
 {
-  gboolean was_empty = p_frame_queue_is_empty (&self->output);
+  GError *error = NULL;
 
-  p_frame_queue_push (&self->output, frame);
+  if (send_frame (self, frame, &error))
+    return;
 
-  if (g_queue_is_empty (&self->queue) ||
-      self->output.n_frames >= MAX_BATCHED_REPLIES ||
-      self->output.size >= MAX_BATCHED_BYTES ||
-      (!was_empty && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC))
-    {
-      flush_locked (self);
-      return;
-    }
+  g_mutex_lock (&self->mutex);
+  if (self->output_error == NULL)
+    self->output_error = g_steal_pointer (&error);
+  g_mutex_unlock (&self->mutex);
+  g_clear_error (&error);
+}
 
-  /* The reader sends it if the next task takes long. */
-  if (was_empty)
-    {
-      self->output_since = g_get_monotonic_time ();
-      wake_reader (self);
-    }
+/* The same, from a thread that holds self->mutex. */
+static void
+send_reply_locked (PWorker *self,
+                   PFrame  *frame)
+{
+  if (self->output_error == NULL)
+    send_frame (self, frame, &self->output_error);
 }
 
 static PFrame *
@@ -510,8 +518,7 @@ wake_reader (PWorker *self)
   wake_fd (self->reader_wakeup_fd);
 }
 
-/* Reads the channel: queues tasks, passes cancels on at once, and sends
- * the replies kept back for too long.
+/* Reads the channel: queues tasks and passes cancels on at once.
  *
  * While tasks come one at a time, the idle task thread reads each itself,
  * and a reader polling the channel too would be woken by every message,
@@ -549,9 +556,6 @@ reader_main (gpointer user_data)
             self->reader_resting = TRUE;
         }
 
-      if (!p_frame_queue_is_empty (&self->output))
-        deadline = MIN (deadline, self->output_since + REPLY_DELAY_USEC);
-
       if (deadline != G_MAXINT64)
         timeout = MAX (0, (deadline - now + 999) / 1000);
 
@@ -569,9 +573,6 @@ reader_main (gpointer user_data)
           if (self->input_ended || self->input_error != NULL)
             wake_task_thread_locked (self);
         }
-
-      if (!p_frame_queue_is_empty (&self->output) && g_get_monotonic_time () >= self->output_since + REPLY_DELAY_USEC)
-        flush_locked (self);
     }
   g_mutex_unlock (&self->mutex);
 
@@ -739,13 +740,14 @@ serve_message (PWorker  *self,
       frame = run_chunk (self, function, name, id, message->body, cancellable);
     }
 
+  send_reply (self, frame);
+
   g_mutex_lock (&self->mutex);
   self->task_running = FALSE;
   if (self->tasks_come_singly)
     self->task_ended_at = g_get_monotonic_time ();
   self->running_id = 0;
   g_clear_object (&self->running_cancellable);
-  add_reply_locked (self, frame);
   g_mutex_unlock (&self->mutex);
 
   /* A cancellable nobody else holds and nobody cancelled is as good as
@@ -901,9 +903,7 @@ p_worker_run (PWorker  *self,
   self->reader = p_frame_reader_new (P_DIRECTION_TO_WORKER, self->max_message_size);
 
   hello = encode_hello (self);
-  g_mutex_lock (&self->mutex);
-  add_reply_locked (self, hello);
-  g_mutex_unlock (&self->mutex);
+  send_reply (self, hello);
 
   self->reader_thread = g_thread_new ("worker-channel", reader_main, self);
 
@@ -914,7 +914,6 @@ p_worker_run (PWorker  *self,
     }
 
   g_mutex_lock (&self->mutex);
-  flush_locked (self);
   self->stopping = TRUE;
   wake_reader (self);
   g_mutex_unlock (&self->mutex);

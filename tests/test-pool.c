@@ -74,6 +74,20 @@ test_new (void)
   g_assert_null (argv);
 }
 
+/* A programming error, as GLib reports those: a critical, and no pool. */
+static void
+test_new_too_many_processes (void)
+{
+  g_autoptr(GError) error = NULL;
+  PPool *pool;
+
+  g_test_expect_message ("processing-glib", G_LOG_LEVEL_CRITICAL, "*processes <= MAX_PROCESSES*");
+  pool = p_pool_new (5000, NULL, &error);
+  g_test_assert_expected_messages ();
+  g_assert_null (pool);
+  g_assert_no_error (error);
+}
+
 static void
 test_new_initable (void)
 {
@@ -843,6 +857,73 @@ test_imap_next_async_cancel (void)
   value = p_map_iter_next (iter, -1, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 200);
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  GVariant *value;
+  GError *error;
+} LateCancelData;
+
+static void
+late_cancelled_next_done (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  LateCancelData *data = user_data;
+
+  data->value = p_map_iter_next_finish (P_MAP_ITER (source), result, &data->error);
+  g_main_loop_quit (data->loop);
+}
+
+/* A cancel that comes after the item was handed to the call, before its
+ * callback ran, is too late: the item is returned, never dropped. Had it
+ * come before, the call fails and the item goes to the next one. */
+static void
+test_imap_next_async_cancel_late (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (gint64));
+  LateCancelData data = { loop, NULL, NULL };
+  GVariant *value;
+
+  iter = p_pool_imap (pool, "square", test_range_int64 (3), 1, NULL);
+
+  /* The main loop does not run while the item arrives. */
+  p_map_iter_next_async (iter, cancellable, late_cancelled_next_done, &data);
+  g_usleep (G_USEC_PER_SEC / 5);
+  g_cancellable_cancel (cancellable);
+  g_main_loop_run (loop);
+
+  if (data.value != NULL)
+    {
+      g_assert_no_error (data.error);
+      g_array_append_val (values, (gint64) { g_variant_get_int64 (data.value) });
+      g_clear_pointer (&data.value, g_variant_unref);
+    }
+  else
+    {
+      g_test_message ("the item came after the cancel");
+      g_assert_error (data.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_clear_error (&data.error);
+    }
+
+  while ((value = p_map_iter_next (iter, -1, &error)) != NULL)
+    {
+      g_array_append_val (values, (gint64) { g_variant_get_int64 (value) });
+      g_variant_unref (value);
+    }
+  g_assert_no_error (error);
+
+  /* Nothing lost. */
+  g_assert_cmpuint (values->len, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (g_array_index (values, gint64, i), ==, (gint64) i * i);
 }
 
 /* }}} */
@@ -1618,6 +1699,54 @@ test_worker_dies_in_map (void)
   g_assert_no_error (error);
 }
 
+static void
+count_exits (PPool    *pool,
+             guint     pid,
+             int       wait_status,
+             gpointer  user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* One worker runs a long queue of quick tasks; one of them kills it. Every
+ * task that finished before it still comes back, and the one that killed it
+ * fails and kills no other worker: the worker never holds a finished
+ * task's reply while it runs the next one. */
+static void
+test_worker_dies_behind_finished_tasks (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GError) error = NULL;
+  const gint64 n = 400, killer = 300;
+  guint exits = 0;
+
+  g_signal_connect (pool, "worker-exited", G_CALLBACK (count_exits), &exits);
+
+  iter = p_pool_imap (pool, "square_or_die", items_with_killer (n, killer), 1, NULL);
+  for (gint64 i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) v = p_map_iter_next (iter, -1, &error);
+
+      if (i == killer)
+        {
+          g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+          g_clear_error (&error);
+          continue;
+        }
+
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (v), ==, i * i);
+    }
+  g_assert_null (p_map_iter_next (iter, -1, &error));
+  g_assert_no_error (error);
+
+  /* The exit was seen before the task failed; its signal is queued. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (exits, ==, 1);
+}
+
 /* }}} */
 /* {{{ Bad worker commands */
 
@@ -1816,6 +1945,7 @@ main (int   argc,
 
   g_test_add_func ("/pool/new", test_new);
   g_test_add_func ("/pool/new/initable", test_new_initable);
+  g_test_add_func ("/pool/new/too-many-processes", test_new_too_many_processes);
   g_test_add_func ("/pool/new/missing-command", test_new_missing_command);
   g_test_add_func ("/pool/new/empty-command", test_new_empty_command);
   g_test_add_func ("/pool/new/reexec", test_reexec);
@@ -1844,6 +1974,7 @@ main (int   argc,
   g_test_add_func ("/pool/imap/async", test_imap_async);
   g_test_add_func ("/pool/imap/async-outstanding", test_imap_async_outstanding);
   g_test_add_func ("/pool/imap/next-async-cancel", test_imap_next_async_cancel);
+  g_test_add_func ("/pool/imap/next-async-cancel-late", test_imap_next_async_cancel_late);
   g_test_add_func ("/pool/cancel/queued", test_cancel_queued);
   g_test_add_func ("/pool/recall-behind-long-task", test_recall_behind_long_task);
   g_test_add_func ("/pool/cancel/before-submit", test_cancel_before_submit);
@@ -1862,6 +1993,7 @@ main (int   argc,
   g_test_add_func ("/pool/death/killed-mid-task", test_worker_killed_mid_task);
   g_test_add_func ("/pool/death/exits-mid-task", test_worker_exits_mid_task);
   g_test_add_func ("/pool/death/in-map", test_worker_dies_in_map);
+  g_test_add_func ("/pool/death/behind-finished-tasks", test_worker_dies_behind_finished_tasks);
   g_test_add_func ("/pool/bad-worker/exits-at-once", test_worker_exits_at_once);
   g_test_add_func ("/pool/bad-worker/writes-garbage", test_worker_writes_garbage);
   g_test_add_func ("/pool/bad-worker/silent", test_worker_silent);
