@@ -2471,7 +2471,7 @@ p_error_domain_is_valid (const char *domain)
     if (length >= 128 || !(g_ascii_isalnum (*p) || strchr ("-_.:", *p) != NULL))
       return FALSE;
 
-  return length > 0;
+  return length > 0 && length < 128;
 }
 
 /* A CHUNK's items are an array. */

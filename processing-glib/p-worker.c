@@ -488,13 +488,49 @@ send_reply_locked (PWorker *self,
     send_frame (self, frame, &self->output_error);
 }
 
+/* @error as it can cross the channel: in a domain the pool accepts (see
+ * docs/protocol.md), else as a P_POOL_ERROR_FAILED that names it; in
+ * UTF-8; and short enough for a frame, with room for a chunk's others. */
+static GError *
+sendable_error (PWorker      *self,
+                const GError *error)
+{
+  const char *domain = g_quark_to_string (error->domain);
+  g_autofree char *message = g_utf8_make_valid (error->message, -1);
+  gsize max_length = self->max_message_size / 4;
+
+  if (strlen (message) > max_length)
+    {
+      char *end = message + max_length;
+
+      /* At the start of a character. */
+      while (end > message && (*end & 0xC0) == 0x80)
+        end--;
+      *end = '\0';
+    }
+
+  if (!p_error_domain_is_valid (domain))
+    {
+      g_autofree char *valid_domain = g_utf8_make_valid (domain, MIN (strlen (domain), 128));
+
+      return g_error_new (P_POOL_ERROR, P_POOL_ERROR_FAILED, _("%s (error %d of domain “%s”)"),
+                          message, error->code, valid_domain);
+    }
+
+  return g_error_new_literal (error->domain, error->code, message);
+}
+
 static PFrame *
 encode_error (PWorker      *self,
               guint64       id,
               const GError *error)
 {
-  return p_frame_new_from_bytes (p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, error),
-                                               self->max_message_size, NULL));
+  g_autoptr(GError) sendable = sendable_error (self, error);
+  GBytes *bytes = p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, sendable),
+                                    self->max_message_size, NULL);
+
+  g_assert (bytes != NULL);
+  return p_frame_new_from_bytes (bytes);
 }
 
 /* A reply too large for the channel becomes an error. */
@@ -657,6 +693,7 @@ run_chunk (PWorker      *self,
     {
       g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
       g_autoptr(GError) error = NULL;
+      g_autoptr(GError) sendable = NULL;
       GVariant *result;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, &error))
@@ -669,8 +706,9 @@ run_chunk (PWorker      *self,
           continue;
         }
 
+      sendable = sendable_error (self, error);
       g_variant_builder_add (&errors, "(usis)", (guint32) i,
-                             g_quark_to_string (error->domain), error->code, error->message);
+                             g_quark_to_string (sendable->domain), sendable->code, sendable->message);
       if (stop_at_first_error)
         break;
     }
@@ -794,7 +832,8 @@ next_message (PWorker *self)
       self->tasks_come_singly = self->queue.length <= 1;
     }
 
-  if (self->input_error == NULL && self->output_error == NULL && !g_queue_is_empty (&self->queue))
+  /* After a violation too, what came before it is run and answered. */
+  if (self->output_error == NULL && !g_queue_is_empty (&self->queue))
     message = g_queue_pop_head_link (&self->queue)->data;
   /* Still cancellable as a queued one until serve_message() starts it. */
   self->starting_id = message != NULL ? message->id : 0;

@@ -745,6 +745,8 @@ static void
 test_error_domains (void)
 {
   g_autofree char *long_domain = g_strnfill (200, 'a');
+  g_autofree char *longest_domain = g_strnfill (127, 'a');
+  g_autofree char *one_too_long = g_strnfill (128, 'a');
 
   g_assert_true (p_error_domain_is_valid ("g-io-error-quark"));
   g_assert_true (p_error_domain_is_valid ("my_app.Error:1"));
@@ -752,6 +754,8 @@ test_error_domains (void)
   g_assert_false (p_error_domain_is_valid ("with space"));
   g_assert_false (p_error_domain_is_valid ("\xff"));
   g_assert_false (p_error_domain_is_valid (long_domain));
+  g_assert_true (p_error_domain_is_valid (longest_domain));
+  g_assert_false (p_error_domain_is_valid (one_too_long));
 }
 
 /* Frames leave in order, whole, however the writes are cut. */

@@ -50,6 +50,29 @@ fn_fail (GVariant *args, GCancellable *cancellable, gpointer user_data, GError *
   return NULL;
 }
 
+/* (ayiay) domain, code, message: fails with them as they are, bytes that
+ * need not be UTF-8 nor a valid domain name */
+static GVariant *
+fn_fail_raw (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  const char *domain, *message;
+  gint32 code;
+
+  g_variant_get (args, "(^&ayi^&ay)", &domain, &code, &message);
+  g_set_error_literal (error, g_quark_from_string (domain), code, message);
+  return NULL;
+}
+
+/* int64 n: fails with a message of n letters */
+static GVariant *
+fn_fail_long (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autofree char *message = g_strnfill (g_variant_get_int64 (args), 'e');
+
+  g_set_error_literal (error, g_quark_from_static_string ("test-error-quark"), 3, message);
+  return NULL;
+}
+
 /* int64 x: fails with TEST_ERROR x when x is negative, else squares it */
 static GVariant *
 fn_square_or_fail (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
@@ -315,6 +338,8 @@ test_functions_register (PWorker *worker)
     { "square", fn_square },
     { "echo", fn_echo },
     { "fail", fn_fail },
+    { "fail_raw", fn_fail_raw },
+    { "fail_long", fn_fail_long },
     { "square_or_fail", fn_square_or_fail },
     { "square_or_die", fn_square_or_die },
     { "null", fn_null },

@@ -430,6 +430,87 @@ test_crash_loop_recovers (void)
   g_unlink (marker);
 }
 
+/* {{{ Errors a channel cannot carry as they are */
+
+static GVariant *
+raw_error_args (const char *domain,
+                gint32      code,
+                const char *message)
+{
+  return g_variant_new ("(^ayi^ay)", domain, code, message);
+}
+
+/* A domain the pool would refuse from a worker (see docs/protocol.md):
+ * the task fails with P_POOL_ERROR_FAILED naming it, and the worker, which
+ * did nothing wrong, stays. */
+static void
+test_error_domain_not_sendable (void)
+{
+  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) items = NULL;
+  gint64 pid = worker_pid (pool);
+
+  value = p_pool_apply (pool, "fail_raw", raw_error_args ("My App/Error", 42, "it failed"), NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "it failed"));
+  g_assert_nonnull (strstr (error->message, "My App/Error"));
+  g_assert_nonnull (strstr (error->message, "42"));
+  g_clear_error (&error);
+
+  /* The same in a map's chunk. */
+  items = g_variant_ref_sink (g_variant_new_array (NULL, (GVariant *[]) { raw_error_args ("a b", 1, "x") }, 1));
+  value = p_pool_map (pool, "fail_raw", items, 1, NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+  g_clear_error (&error);
+
+  g_assert_cmpint (worker_pid (pool), ==, pid);
+}
+
+/* A message that is not UTF-8 keeps its domain and code, and as much of
+ * its text as is valid. */
+static void
+test_error_message_not_utf8 (void)
+{
+  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  gint64 pid = worker_pid (pool);
+
+  value = p_pool_apply (pool, "fail_raw", raw_error_args ("test-error-quark", 7, "caf\xe9 au lait"), NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, g_quark_from_static_string ("test-error-quark"), 7);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_true (g_str_has_prefix (error->message, "caf"));
+  g_assert_true (g_str_has_suffix (error->message, " au lait"));
+  g_assert_cmpint (worker_pid (pool), ==, pid);
+}
+
+/* A message longer than a frame may be is cut, never left unsent (the
+ * caller would wait for ever) nor sent from nothing. */
+static void
+test_error_message_too_long (void)
+{
+  g_autoptr(PPool) pool = new_pool ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autofree char *message = g_strnfill (100 * 1024, 'e');
+  gint64 pid = worker_pid (pool);
+
+  value = p_pool_apply (pool, "fail_long", g_variant_new_int64 (100 * 1024), NULL, &error);
+  g_assert_null (value);
+  g_assert_error (error, g_quark_from_static_string ("test-error-quark"), 3);
+  g_assert_cmpuint (strlen (error->message), >, 0);
+  g_assert_cmpuint (strlen (error->message), <, 64 * 1024);
+  g_assert_true (g_str_has_prefix (message, error->message));
+  g_assert_cmpint (worker_pid (pool), ==, pid);
+}
+
+/* }}} */
 /* }}} */
 /* {{{ Hostile workers */
 
@@ -640,6 +721,9 @@ main (int   argc,
       g_autofree char *path = g_strdup_printf ("/robustness/hostile/%s", hostile_modes[i]);
       g_test_add_data_func (path, hostile_modes[i], test_hostile_worker);
     }
+  g_test_add_func ("/robustness/error/domain-not-sendable", test_error_domain_not_sendable);
+  g_test_add_func ("/robustness/error/message-not-utf8", test_error_message_not_utf8);
+  g_test_add_func ("/robustness/error/message-too-long", test_error_message_too_long);
   g_test_add_func ("/robustness/hostile/frame-limit", test_frame_limit);
   g_test_add_func ("/robustness/hostile/hello-versions", test_hello_versions);
   g_test_add_func ("/robustness/hostile/task-before-hello", test_task_before_hello);
