@@ -31,6 +31,23 @@ G_BEGIN_DECLS
 #define P_CHANNEL_ENV "PROCESSING_GLIB_CHANNEL"
 #define P_CHANNEL_FD  3
 
+/* The reply area: memory the pool shares with a worker, in which the
+ * worker keeps the replies it holds back to send several in one write, so
+ * that they outlive it ("FD:CAPACITY"; docs/protocol.md, section 12). */
+#define P_REPLY_AREA_ENV "PROCESSING_GLIB_REPLY_AREA"
+#define P_REPLY_AREA_FD  4
+#define P_REPLY_AREA_CAPACITY ((gsize) 64 * 1024)
+#define P_REPLY_AREA_MIN_CAPACITY ((gsize) 4096)
+#define P_REPLY_AREA_MAX_CAPACITY ((gsize) 16 * 1024 * 1024)
+
+typedef struct
+{
+  guint64 stream_offset;   /* where in the worker's stream the held bytes start */
+  guint32 length;          /* how many are held; stored after them */
+  guint32 reserved;
+  guint8 data[];           /* @capacity bytes */
+} PReplyArea;
+
 typedef enum
 {
   /* pool → worker */
@@ -222,6 +239,20 @@ gboolean            p_channel_parse_env          (const char   *value,
                                                   int          *fd,
                                                   GPid         *parent_pid,
                                                   gsize        *max_message_size);
+
+PReplyArea         *p_reply_area_new             (gsize         capacity,
+                                                  int          *fd,
+                                                  GError      **error);
+PReplyArea         *p_reply_area_map_env         (const char   *value,
+                                                  gsize        *capacity);
+void                p_reply_area_unmap           (PReplyArea   *area,
+                                                  gsize         capacity);
+const guint8       *p_reply_area_get_unsent      (const PReplyArea *area,
+                                                  gsize         capacity,
+                                                  guint64       received,
+                                                  gsize        *length);
+gsize               p_frame_copy_to              (PFrame       *frame,
+                                                  guint8       *dest);
 
 /* Whether a thread that waits for the other end polls before it sleeps. */
 typedef struct

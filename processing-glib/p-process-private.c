@@ -28,6 +28,8 @@
 /* At most this many reads per wake-up, so one chatty worker cannot
  * starve the others. */
 #define MAX_READS_PER_DISPATCH 16
+/* After it exited: enough for a full socket buffer many times over. */
+#define MAX_READS_AFTER_EXIT 4096
 #define MAX_WRITE_VECTORS 64
 
 
@@ -142,9 +144,11 @@ process_frames (PProcess *self)
     p_process_protocol_error (self, error->message);
 }
 
-/* Reads what is there; TRUE if the stream may have more right away. */
+/* Reads what is there; TRUE if the stream may have more right away.
+ * @would_block tells whether it has none. */
 static gboolean
-read_once (PProcess *self)
+read_once (PProcess *self,
+           gboolean *would_block)
 {
   g_autoptr(GError) error = NULL;
   GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream));
@@ -156,13 +160,17 @@ read_once (PProcess *self)
 
   if (n_read > 0)
     {
+      self->bytes_received += n_read;
       p_frame_reader_commit (self->reader, n_read);
       process_frames (self);
       return (gsize) n_read == space && !self->channel_closed;
     }
 
   if (n_read < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    return FALSE;
+    {
+      *would_block = TRUE;
+      return FALSE;
+    }
 
   /* End of stream, or an error such as ECONNRESET: the peer is gone. */
   channel_ended (self);
@@ -172,7 +180,9 @@ read_once (PProcess *self)
 static void
 process_read (PProcess *self)
 {
-  for (guint i = 0; i < MAX_READS_PER_DISPATCH && read_once (self); i++)
+  gboolean would_block = FALSE;
+
+  for (guint i = 0; i < MAX_READS_PER_DISPATCH && read_once (self, &would_block); i++)
     ;
 
   self->callbacks->read_done (self, self->user_data);
@@ -198,6 +208,39 @@ on_writable (GSocket      *socket,
   p_process_flush (self);
 
   return G_SOURCE_REMOVE;
+}
+
+/* After the worker died by itself: the replies it held in its reply area
+ * that had not reached the channel, which continue its stream where the
+ * channel ended (docs/protocol.md, section 12). Not after the pool killed
+ * it: a worker that broke the protocol is not trusted, and a timed-out
+ * task's failure must not depend on what its worker held. */
+static void
+read_reply_area (PProcess *self)
+{
+  g_autoptr(GError) error = NULL;
+  const guint8 *unsent;
+  PMessage *message;
+  gsize length;
+
+  if (self->reply_area == NULL || self->kill_reason != NULL)
+    return;
+
+  unsent = p_reply_area_get_unsent (self->reply_area, P_REPLY_AREA_CAPACITY, self->bytes_received, &length);
+  if (unsent == NULL)
+    return;
+
+  p_frame_reader_feed (self->reader, unsent, length);
+  while (self->kill_reason == NULL && p_frame_reader_pop (self->reader, &message, &error))
+    {
+      self->callbacks->message (self, message, self->user_data);
+      p_message_free (message);
+    }
+
+  if (error != NULL && self->kill_reason == NULL)
+    p_process_protocol_error (self, error->message);
+
+  self->truncated = !p_frame_reader_is_idle (self->reader);
 }
 
 /* GLib 2.74 reports a child's exit as soon as its pidfd is readable,
@@ -250,11 +293,19 @@ on_wait_done (GObject      *object,
   self->state = P_PROCESS_DEAD;
   replace_timer (self, 0, NULL);
 
-  /* What it wrote before it exited still counts. */
+  /* What it wrote before it exited still counts, all of it; then what
+   * it held back in its reply area. */
   if (!self->channel_closed)
-    process_read (self);
+    {
+      gboolean would_block = FALSE;
 
+      /* Bounded: a process the worker started may still write to it. */
+      for (guint i = 0; i < MAX_READS_AFTER_EXIT && !self->channel_closed && !would_block; i++)
+        read_once (self, &would_block);
+    }
   close_channel (self);
+  read_reply_area (self);
+  self->callbacks->read_done (self, self->user_data);
 
   if (self->truncated && self->kill_reason == NULL && WIFEXITED (self->wait_status))
     self->kill_reason = g_error_new (P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
@@ -290,7 +341,9 @@ p_process_spawn (const char * const      *argv,
   g_autoptr(GSocket) socket = NULL;
   g_autofree char *channel = NULL;
   g_autoptr(GError) local_error = NULL;
+  PReplyArea *reply_area;
   PProcess *self;
+  int reply_area_fd = -1;
   int fds[2];
 
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
@@ -311,12 +364,27 @@ p_process_spawn (const char * const      *argv,
 
   channel = g_strdup_printf ("%d:%d:%" G_GSIZE_FORMAT, P_CHANNEL_FD, (int) getpid (), max_message_size);
 
+  /* Without it, the worker sends each reply at once: slower, no worse. */
+  reply_area = p_reply_area_new (P_REPLY_AREA_CAPACITY, &reply_area_fd, &local_error);
+  if (reply_area == NULL)
+    {
+      g_debug ("No reply area for worker “%s”: %s", argv[0], local_error->message);
+      g_clear_error (&local_error);
+    }
+
   /* stdin is /dev/null, stdout and stderr are inherited; every other
    * descriptor but the channel is closed in the child. */
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_take_fd (launcher, fds[1], P_CHANNEL_FD);
   g_subprocess_launcher_setenv (launcher, P_CHANNEL_ENV, channel, TRUE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
+  if (reply_area != NULL)
+    {
+      g_autofree char *area = g_strdup_printf ("%d:%" G_GSIZE_FORMAT, P_REPLY_AREA_FD, P_REPLY_AREA_CAPACITY);
+
+      g_subprocess_launcher_take_fd (launcher, reply_area_fd, P_REPLY_AREA_FD);
+      g_subprocess_launcher_setenv (launcher, P_REPLY_AREA_ENV, area, TRUE);
+    }
 
   subprocess = g_subprocess_launcher_spawnv (launcher, argv, &local_error);
   /* Closes the child's end in this process. */
@@ -325,6 +393,7 @@ p_process_spawn (const char * const      *argv,
   if (subprocess == NULL)
     {
       close (fds[0]);
+      p_reply_area_unmap (reply_area, P_REPLY_AREA_CAPACITY);
       g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
                    _("Could not start worker “%s”: %s"), argv[0], local_error->message);
       return NULL;
@@ -334,6 +403,7 @@ p_process_spawn (const char * const      *argv,
   if (socket == NULL)
     {
       close (fds[0]);
+      p_reply_area_unmap (reply_area, P_REPLY_AREA_CAPACITY);
       g_subprocess_force_exit (subprocess);
       g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
                    _("Could not start worker “%s”: %s"), argv[0], local_error->message);
@@ -360,6 +430,7 @@ p_process_spawn (const char * const      *argv,
   self->socket = g_steal_pointer (&socket);
   self->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (self->socket));
   self->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, max_message_size);
+  self->reply_area = reply_area;
   g_queue_init (&self->in_flight);
   p_frame_queue_init (&self->outgoing);
 
@@ -397,7 +468,7 @@ void
 p_process_send (PProcess *self,
                 PFrame   *frame)
 {
-  if (self->channel_closed)
+  if (self->channel_closed || self->output_failed)
     return;
 
   p_frame_queue_push (&self->outgoing, frame);
@@ -409,7 +480,7 @@ p_process_flush (PProcess *self)
 {
   GPollableOutputStream *output;
 
-  if (self->channel_closed || self->output_source != NULL)
+  if (self->channel_closed || self->output_failed || self->output_source != NULL)
     return;
 
   output = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->stream));
@@ -435,8 +506,15 @@ p_process_flush (PProcess *self)
 
       if (ret == G_POLLABLE_RETURN_FAILED)
         {
-          /* EPIPE and friends: the worker is gone; reading tells why. */
-          channel_ended (self);
+          /* EPIPE and friends: the worker is gone. What it wrote before
+           * is still to be read, up to the end of the stream, which then
+           * comes; so the channel stays open. */
+          self->output_failed = TRUE;
+          self->state = P_PROCESS_DEAD;
+          p_frame_queue_clear (&self->outgoing);
+          p_frame_queue_init (&self->outgoing);
+          if (!self->reaped)
+            replace_timer (self, EXIT_GRACE_MSEC, exit_grace_expired);
           return;
         }
 
@@ -535,5 +613,6 @@ p_process_free (PProcess *self)
   g_clear_object (&self->socket);
   g_clear_object (&self->subprocess);
   p_frame_reader_free (self->reader);
+  p_reply_area_unmap (self->reply_area, P_REPLY_AREA_CAPACITY);
   g_free (self);
 }

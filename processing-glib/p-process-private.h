@@ -68,9 +68,12 @@ struct _PProcess
   GSource *output_source;
   GSource *timer;
   PFrameReader *reader;
+  guint64 bytes_received;    /* all that was read from the channel */
+  PReplyArea *reply_area;    /* where it holds replies back; or NULL */
   PFrameQueue outgoing;
   gboolean shutdown_when_flushed;
   gboolean channel_closed;
+  gboolean output_failed;    /* the worker is gone: what is left is read */
   gboolean truncated;
   gboolean reaped;
 };

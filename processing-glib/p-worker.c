@@ -79,6 +79,12 @@
 #define READER_WATCH_AFTER_USEC 5000
 /* After this long with no task, the reader sleeps until the next starts. */
 #define READER_LINGER_USEC 50000
+/* While other tasks wait to run, replies are held in the reply area (see
+ * docs/protocol.md, section 12) to leave together: until this many are
+ * held, the area is full, or the first has waited this long (the next
+ * task may be a long one; the reader thread then sends them). */
+#define MAX_HELD_REPLIES 64
+#define REPLY_DELAY_USEC 200
 
 typedef struct
 {
@@ -124,8 +130,13 @@ struct _PWorker
   GError *input_error;     /* the channel broke, or carried garbage */
   GError *output_error;    /* sending failed: the pool is gone */
 
-  GMutex write_mutex;      /* one frame at a time on the channel */
+  GMutex write_mutex;      /* for what follows: one frame at a time on the channel */
   PFrameQueue output;      /* the frame being sent */
+  guint64 bytes_sent;      /* on the channel so far */
+  PReplyArea *reply_area;  /* shared with the pool; NULL: every reply leaves at once */
+  gsize reply_area_capacity;
+  guint n_held;            /* replies held in the area */
+  gint64 held_since;       /* when the first of them was made */
 };
 
 G_DEFINE_FINAL_TYPE (PWorker, p_worker, G_TYPE_OBJECT)
@@ -161,6 +172,7 @@ p_worker_finalize (GObject *object)
     close (self->reader_wakeup_fd);
   if (self->task_wakeup_fd >= 0)
     close (self->task_wakeup_fd);
+  p_reply_area_unmap (self->reply_area, self->reply_area_capacity);
   g_mutex_clear (&self->mutex);
   g_mutex_clear (&self->write_mutex);
 
@@ -422,21 +434,21 @@ read_available_locked (PWorker *self)
 }
 
 /* }}} */
-/* {{{ Writing: each reply leaves as soon as it is made */
+/* {{{ Writing: replies that leave together, or at once
+ *
+ * A reply is never kept only in this process's memory while the next task
+ * runs: that task could kill the worker, and the pool would then fail a
+ * task that had finished and send the one that killed the worker to
+ * another. It is written to the channel, or, while other tasks wait,
+ * copied to the reply area, which the pool reads after a death. */
 
-/* Sends @frame whole, or fails when the pool is gone. The task thread
- * sends its replies without holding self->mutex, which the reader thread
- * needs meanwhile to queue what arrives; write_mutex keeps the frames of
- * the two threads from interleaving. */
+static void wake_reader (PWorker *self);
+
+/* Writes the queued frame, waiting for room as needed. */
 static gboolean
-send_frame (PWorker  *self,
-            PFrame   *frame,
-            GError  **error)
+write_output_locked (PWorker  *self,
+                     GError  **error)
 {
-  gboolean sent = TRUE;
-
-  g_mutex_lock (&self->write_mutex);
-  p_frame_queue_push (&self->output, frame);
   while (!p_frame_queue_is_empty (&self->output))
     {
       GOutputVector vectors[16];
@@ -448,30 +460,123 @@ send_frame (PWorker  *self,
         {
           p_frame_queue_clear (&self->output);
           p_frame_queue_init (&self->output);
-          sent = FALSE;
-          break;
+          return FALSE;
         }
 
+      self->bytes_sent += written;
       p_frame_queue_advance (&self->output, written);
     }
+
+  return TRUE;
+}
+
+/* Writes the replies held in the area, in one system call as a rule. */
+static gboolean
+send_held_locked (PWorker  *self,
+                  GError  **error)
+{
+  gsize length;
+  gsize done = 0;
+
+  if (self->n_held == 0)
+    return TRUE;
+
+  length = self->reply_area->length;
+  self->n_held = 0;
+
+  while (done < length)
+    {
+      GOutputVector vector = { self->reply_area->data + done, length - done };
+      gsize written = 0;
+
+      if (g_socket_send_message_with_timeout (self->socket, NULL, &vector, 1, NULL, 0, 0,
+                                              -1, &written, NULL, error) != G_POLLABLE_RETURN_OK)
+        return FALSE;
+
+      done += written;
+    }
+
+  /* They are on the channel: no longer the end of what it carries. A
+   * death before this line makes the pool find them there as well as
+   * here, which it sees from the offsets. */
+  self->bytes_sent += length;
+  g_atomic_int_set ((gint *) &self->reply_area->length, 0);
+
+  return TRUE;
+}
+
+/* Copies @frame to the area, behind the replies held there. */
+static void
+hold_locked (PWorker *self,
+             PFrame  *frame)
+{
+  gsize length = self->reply_area->length;
+
+  if (self->n_held == 0)
+    {
+      self->reply_area->stream_offset = self->bytes_sent;
+      self->held_since = g_get_monotonic_time ();
+    }
+
+  p_frame_copy_to (frame, self->reply_area->data + length);
+  /* Last: the pool reads only as many bytes as it says. */
+  g_atomic_int_set ((gint *) &self->reply_area->length, length + p_frame_get_size (frame));
+  self->n_held++;
+}
+
+/* Sends @frame, or holds it in the reply area when @may_hold (another
+ * task waits to run) so that several leave in one write. Fails when the
+ * pool is gone. The task thread sends its replies without holding
+ * self->mutex, which the reader thread needs meanwhile to queue what
+ * arrives; write_mutex keeps the frames of the two threads apart. */
+static gboolean
+send_frame (PWorker   *self,
+            PFrame    *frame,
+            gboolean   may_hold,
+            GError   **error)
+{
+  gsize size = p_frame_get_size (frame);
+  gboolean sent = TRUE;
+  gboolean first_held = FALSE;
+
+  g_mutex_lock (&self->write_mutex);
+  if (may_hold && self->reply_area != NULL && size <= self->reply_area_capacity)
+    {
+      if (self->reply_area->length + size > self->reply_area_capacity)
+        sent = send_held_locked (self, error);
+
+      if (sent)
+        {
+          hold_locked (self, frame);
+          if (self->n_held >= MAX_HELD_REPLIES ||
+              g_get_monotonic_time () - self->held_since >= REPLY_DELAY_USEC)
+            sent = send_held_locked (self, error);
+          first_held = self->n_held == 1;
+        }
+    }
+  else
+    {
+      /* Behind those held: the area is always the end of the stream. */
+      sent = send_held_locked (self, error);
+      if (sent)
+        {
+          p_frame_queue_push (&self->output, frame);
+          sent = write_output_locked (self, error);
+        }
+    }
   g_mutex_unlock (&self->write_mutex);
+
+  /* It sends them if the next task runs long. */
+  if (first_held)
+    wake_reader (self);
 
   return sent;
 }
 
-/* A reply leaves at once. Keeping it back to leave with the next ones
- * would save system calls, but a reply still in this process when the
- * next task kills it is lost: the pool would then fail a task that had
- * finished, and send the one that killed the worker to another. */
 static void
-send_reply (PWorker *self,
-            PFrame  *frame)
+set_output_error (PWorker *self,
+                  GError  *error)
 {
-  GError *error = NULL;
-
-  if (send_frame (self, frame, &error))
-    return;
-
   g_mutex_lock (&self->mutex);
   if (self->output_error == NULL)
     self->output_error = g_steal_pointer (&error);
@@ -479,13 +584,65 @@ send_reply (PWorker *self,
   g_clear_error (&error);
 }
 
-/* The same, from a thread that holds self->mutex. */
+static void
+send_reply (PWorker  *self,
+            PFrame   *frame,
+            gboolean  may_hold)
+{
+  GError *error = NULL;
+
+  if (!send_frame (self, frame, may_hold, &error))
+    set_output_error (self, error);
+}
+
+/* The same, at once, from a thread that holds self->mutex. */
 static void
 send_reply_locked (PWorker *self,
                    PFrame  *frame)
 {
   if (self->output_error == NULL)
-    send_frame (self, frame, &self->output_error);
+    send_frame (self, frame, FALSE, &self->output_error);
+}
+
+/* Sends what is held: before the task thread idles, and at the end. */
+static void
+send_held (PWorker *self)
+{
+  GError *error = NULL;
+  gboolean sent;
+
+  g_mutex_lock (&self->write_mutex);
+  sent = send_held_locked (self, &error);
+  g_mutex_unlock (&self->write_mutex);
+
+  if (!sent)
+    set_output_error (self, error);
+}
+
+/* The reader's part, with self->mutex held: what waited too long leaves.
+ * Returns when to look again, or G_MAXINT64. */
+static gint64
+send_late_held_locked (PWorker *self)
+{
+  gint64 deadline = G_MAXINT64;
+
+  /* The task thread is writing: not to be waited for, with the mutex
+   * that queues what arrives held. */
+  if (!g_mutex_trylock (&self->write_mutex))
+    return g_get_monotonic_time () + REPLY_DELAY_USEC;
+
+  if (self->n_held > 0 && g_get_monotonic_time () - self->held_since >= REPLY_DELAY_USEC)
+    {
+      if (self->output_error == NULL)
+        send_held_locked (self, &self->output_error);
+      else
+        self->n_held = 0;
+    }
+  if (self->n_held > 0)
+    deadline = self->held_since + REPLY_DELAY_USEC;
+  g_mutex_unlock (&self->write_mutex);
+
+  return deadline;
 }
 
 /* @error as it can cross the channel: in a domain the pool accepts (see
@@ -554,7 +711,8 @@ wake_reader (PWorker *self)
   wake_fd (self->reader_wakeup_fd);
 }
 
-/* Reads the channel: queues tasks and passes cancels on at once.
+/* Reads the channel: queues tasks and passes cancels on at once, and
+ * sends the replies held for too long.
  *
  * While tasks come one at a time, the idle task thread reads each itself,
  * and a reader polling the channel too would be woken by every message,
@@ -575,8 +733,8 @@ reader_main (gpointer user_data)
         { self->reader_wakeup_fd, G_IO_IN, 0 },
         { g_socket_get_fd (self->socket), G_IO_IN, 0 },
       };
+      gint64 deadline = send_late_held_locked (self);
       gint64 now = g_get_monotonic_time ();
-      gint64 deadline = G_MAXINT64;
       gint timeout = -1;
 
       if (reading)
@@ -585,9 +743,9 @@ reader_main (gpointer user_data)
               (self->task_running && now - self->task_started_at >= READER_WATCH_AFTER_USEC))
             watching = TRUE;
           else if (self->task_running)
-            deadline = self->task_started_at + READER_WATCH_AFTER_USEC;
+            deadline = MIN (deadline, self->task_started_at + READER_WATCH_AFTER_USEC);
           else if (now - self->task_ended_at < READER_LINGER_USEC)
-            deadline = now + READER_WATCH_AFTER_USEC;
+            deadline = MIN (deadline, now + READER_WATCH_AFTER_USEC);
           else
             self->reader_resting = TRUE;
         }
@@ -728,6 +886,7 @@ serve_message (PWorker  *self,
   const char *name;
   Function *function;
   gboolean was_cancelled;
+  gboolean may_hold;
   guint64 id;
 
   id = message->id;
@@ -778,15 +937,16 @@ serve_message (PWorker  *self,
       frame = run_chunk (self, function, name, id, message->body, cancellable);
     }
 
-  send_reply (self, frame);
-
   g_mutex_lock (&self->mutex);
   self->task_running = FALSE;
   if (self->tasks_come_singly)
     self->task_ended_at = g_get_monotonic_time ();
   self->running_id = 0;
   g_clear_object (&self->running_cancellable);
+  may_hold = !g_queue_is_empty (&self->queue);
   g_mutex_unlock (&self->mutex);
+
+  send_reply (self, frame, may_hold);
 
   /* A cancellable nobody else holds and nobody cancelled is as good as
    * new, and a GObject less per task. */
@@ -817,6 +977,8 @@ next_message (PWorker *self)
 
       self->task_thread_polling = TRUE;
       g_mutex_unlock (&self->mutex);
+      /* A recall may have emptied the queue since the last reply. */
+      send_held (self);
       p_poll_spinning (&self->idle_spinner, fds, G_N_ELEMENTS (fds), -1, self->tasks_come_singly);
       if (fds[0].revents != 0)
         drain_fd (self->task_wakeup_fd);
@@ -941,8 +1103,11 @@ p_worker_run (PWorker  *self,
 
   self->reader = p_frame_reader_new (P_DIRECTION_TO_WORKER, self->max_message_size);
 
+  /* Optional: without it, each reply leaves at once. */
+  self->reply_area = p_reply_area_map_env (g_getenv (P_REPLY_AREA_ENV), &self->reply_area_capacity);
+
   hello = encode_hello (self);
-  send_reply (self, hello);
+  send_reply (self, hello, FALSE);
 
   self->reader_thread = g_thread_new ("worker-channel", reader_main, self);
 
@@ -951,6 +1116,8 @@ p_worker_run (PWorker  *self,
       serve_message (self, message);
       p_message_free (message);
     }
+
+  send_held (self);
 
   g_mutex_lock (&self->mutex);
   self->stopping = TRUE;

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -63,11 +64,14 @@ typedef struct
   GSubprocess *subprocess;
   GSocket *socket;
   PFrameReader *reader;
+  guint64 bytes_received;
+  PReplyArea *reply_area;  /* or NULL */
 } HandWorker;
 
 static void
-hand_worker_start (HandWorker *worker,
-                   GSubprocessFlags flags)
+hand_worker_start_full (HandWorker       *worker,
+                        GSubprocessFlags  flags,
+                        gboolean          with_reply_area)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
   g_autoptr(GError) error = NULL;
@@ -79,12 +83,30 @@ hand_worker_start (HandWorker *worker,
   channel = g_strdup_printf ("3:%d:%" G_GSIZE_FORMAT, (int) getpid (), P_DEFAULT_MAX_MESSAGE_SIZE);
   g_subprocess_launcher_take_fd (launcher, fds[1], 3);
   g_subprocess_launcher_setenv (launcher, P_CHANNEL_ENV, channel, TRUE);
+  if (with_reply_area)
+    {
+      g_autofree char *area = NULL;
+      int area_fd = -1;
+
+      worker->reply_area = p_reply_area_new (P_REPLY_AREA_CAPACITY, &area_fd, &error);
+      g_assert_no_error (error);
+      area = g_strdup_printf ("%d:%" G_GSIZE_FORMAT, P_REPLY_AREA_FD, P_REPLY_AREA_CAPACITY);
+      g_subprocess_launcher_take_fd (launcher, area_fd, P_REPLY_AREA_FD);
+      g_subprocess_launcher_setenv (launcher, P_REPLY_AREA_ENV, area, TRUE);
+    }
 
   worker->subprocess = g_subprocess_launcher_spawn (launcher, &error, self, NULL);
   g_assert_no_error (error);
   worker->socket = g_socket_new_from_fd (fds[0], &error);
   g_assert_no_error (error);
   worker->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, P_DEFAULT_MAX_MESSAGE_SIZE);
+}
+
+static void
+hand_worker_start (HandWorker       *worker,
+                   GSubprocessFlags  flags)
+{
+  hand_worker_start_full (worker, flags, FALSE);
 }
 
 static GVariant *
@@ -111,6 +133,7 @@ hand_worker_receive (HandWorker   *worker,
       g_assert_no_error (error);
       if (n == 0)
         return NULL;
+      worker->bytes_received += n;
       p_frame_reader_commit (worker->reader, n);
     }
 }
@@ -142,6 +165,7 @@ hand_worker_clear (HandWorker *worker)
   g_clear_object (&worker->subprocess);
   g_clear_object (&worker->socket);
   g_clear_pointer (&worker->reader, p_frame_reader_free);
+  p_reply_area_unmap (g_steal_pointer (&worker->reply_area), P_REPLY_AREA_CAPACITY);
 }
 
 static void
@@ -334,6 +358,85 @@ test_truncated_input (void)
   hand_worker_clear (&worker);
 }
 
+/* Replies held back while tasks wait are in the reply area when the next
+ * task kills the worker: the channel and the area together give every
+ * reply made, once each, in order. */
+static void
+test_reply_area (void)
+{
+  for (guint round = 0; round < 5; round++)
+    {
+      HandWorker worker = { NULL, };
+      g_autoptr(GByteArray) tasks = g_byte_array_new ();
+      g_autoptr(GVariant) hello = NULL;
+      g_autoptr(GError) error = NULL;
+      const guint8 *unsent;
+      PMessageKind kind;
+      gsize n_unsent;
+      guint n_replies = 0;
+      guint n_tasks = 10 + round * 35;
+
+      hand_worker_start_full (&worker, G_SUBPROCESS_FLAGS_NONE, TRUE);
+      hello = hand_worker_receive (&worker, &kind);
+      g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
+
+      /* In one write, so that they wait behind each other. */
+      for (guint i = 0; i <= n_tasks; i++)
+        {
+          g_autoptr(GBytes) frame = NULL;
+
+          if (i < n_tasks)
+            frame = p_message_encode (P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) i + 1, "square", g_variant_new_int64 (i)),
+                                      P_DEFAULT_MAX_MESSAGE_SIZE, NULL);
+          else
+            frame = p_message_encode (P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) i + 1, "die", g_variant_new_int32 (SIGKILL)),
+                                      P_DEFAULT_MAX_MESSAGE_SIZE, NULL);
+          g_byte_array_append (tasks, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+        }
+      hand_worker_send (&worker, tasks->data, tasks->len);
+
+      g_subprocess_wait (worker.subprocess, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_signaled (worker.subprocess));
+
+      /* What reached the channel, then what the area adds to it. */
+      for (;;)
+        {
+          g_autoptr(GVariant) reply = hand_worker_receive (&worker, &kind);
+
+          if (reply == NULL)
+            break;
+          g_assert_cmpint (kind, ==, P_MESSAGE_RESULT);
+          assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) n_replies + 1,
+                                                      g_variant_new_int64 ((gint64) n_replies * n_replies)));
+          n_replies++;
+        }
+      g_test_message ("round %u: %u of %u replies on the channel", round, n_replies, n_tasks);
+
+      unsent = p_reply_area_get_unsent (worker.reply_area, P_REPLY_AREA_CAPACITY, worker.bytes_received, &n_unsent);
+      if (unsent != NULL)
+        p_frame_reader_feed (worker.reader, unsent, n_unsent);
+      for (;;)
+        {
+          g_autoptr(PMessage) message = NULL;
+          g_autoptr(GVariant) reply = NULL;
+
+          if (!p_frame_reader_pop (worker.reader, &message, &error))
+            break;
+          g_assert_cmpint (message->kind, ==, P_MESSAGE_RESULT);
+          reply = p_message_dup_body (message);
+          assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) n_replies + 1,
+                                                      g_variant_new_int64 ((gint64) n_replies * n_replies)));
+          n_replies++;
+        }
+      g_assert_no_error (error);
+      g_assert_true (p_frame_reader_is_idle (worker.reader));
+      g_assert_cmpuint (n_replies, ==, n_tasks);
+
+      hand_worker_clear (&worker);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -347,6 +450,7 @@ main (int   argc,
   g_test_add_func ("/worker/session", test_session);
   g_test_add_func ("/worker/garbage", test_garbage);
   g_test_add_func ("/worker/truncated-input", test_truncated_input);
+  g_test_add_func ("/worker/reply-area", test_reply_area);
 
   return g_test_run ();
 }
