@@ -938,15 +938,18 @@ serve_message (PWorker  *self,
     }
 
   g_mutex_lock (&self->mutex);
+  may_hold = !g_queue_is_empty (&self->queue);
+  g_mutex_unlock (&self->mutex);
+
+  send_reply (self, frame, may_hold);
+
+  g_mutex_lock (&self->mutex);
   self->task_running = FALSE;
   if (self->tasks_come_singly)
     self->task_ended_at = g_get_monotonic_time ();
   self->running_id = 0;
   g_clear_object (&self->running_cancellable);
-  may_hold = !g_queue_is_empty (&self->queue);
   g_mutex_unlock (&self->mutex);
-
-  send_reply (self, frame, may_hold);
 
   /* A cancellable nobody else holds and nobody cancelled is as good as
    * new, and a GObject less per task. */
