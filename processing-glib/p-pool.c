@@ -209,6 +209,9 @@ struct _Core
   gboolean closed_seen;
 
   GArray *cancelled_jobs; /* guint64 ids of jobs whose cancellable fired */
+  GArray *emissions;      /* Emission, for the signals, not emitted yet */
+  GSource *emission_source; /* in signal_context, while there are some */
+  gboolean emissions_dropped; /* the pool is being disposed */
 
   /* The pool thread's own. */
   GHashTable *jobs_by_id; /* &job->id → Job *, accepted jobs with a cancellable */
@@ -299,6 +302,7 @@ core_unref (Core *core)
   g_clear_pointer (&core->processes, g_ptr_array_unref);
   g_clear_pointer (&core->jobs_by_id, g_hash_table_unref);
   g_clear_pointer (&core->cancelled_jobs, g_array_unref);
+  g_clear_pointer (&core->emissions, g_array_unref);
   g_clear_pointer (&core->functions, g_hash_table_unref);
   g_clear_pointer (&core->worker_argv, g_strfreev);
   g_clear_error (&core->start_error);
@@ -328,65 +332,97 @@ core_wake (Core *core)
 /* }}} */
 /* {{{ Signals, in the creator's main context */
 
+/* The pool's thread never holds the pool itself: were it to drop the last
+ * reference, the pool would be disposed there, and the caller's own last
+ * unref would return before the workers are reaped. So it queues what
+ * happened, and the creator's context looks at the pool and its handlers.
+ * At most MAX_EMISSIONS wait, in case that context never runs. */
+#define MAX_EMISSIONS 1024
+
 typedef struct
 {
-  GWeakRef pool;
   guint signal_id;
   guint pid;
   int wait_status;
-} SignalEmission;
+} Emission;
 
 static gboolean
 emit_in_context (gpointer user_data)
 {
-  SignalEmission *emission = user_data;
-  g_autoptr(PPool) pool = g_weak_ref_get (&emission->pool);
+  Core *core = user_data;
+  g_autoptr(GArray) emissions = NULL;
+  g_autoptr(PPool) pool = NULL;
 
-  if (pool == NULL)
-    return G_SOURCE_REMOVE;
+  g_mutex_lock (&core->mutex);
+  g_clear_pointer (&core->emission_source, g_source_unref);
+  emissions = g_steal_pointer (&core->emissions);
+  core->emissions = g_array_new (FALSE, FALSE, sizeof (Emission));
+  g_mutex_unlock (&core->mutex);
 
-  if (emission->signal_id == signals[WORKER_STARTED])
-    g_signal_emit (pool, emission->signal_id, 0, emission->pid);
-  else
-    g_signal_emit (pool, emission->signal_id, 0, emission->pid, emission->wait_status);
+  /* Its last reference, if a handler drops it, is dropped in this thread. */
+  pool = g_weak_ref_get (&core->pool);
+  for (guint i = 0; pool != NULL && i < emissions->len; i++)
+    {
+      const Emission *emission = &g_array_index (emissions, Emission, i);
+
+      if (emission->signal_id == signals[WORKER_STARTED])
+        g_signal_emit (pool, emission->signal_id, 0, emission->pid);
+      else
+        g_signal_emit (pool, emission->signal_id, 0, emission->pid, emission->wait_status);
+    }
 
   return G_SOURCE_REMOVE;
 }
 
-static void
-signal_emission_free (gpointer user_data)
-{
-  SignalEmission *emission = user_data;
-
-  g_weak_ref_clear (&emission->pool);
-  g_free (emission);
-}
-
+/* On the pool thread. */
 static void
 core_emit (Core  *core,
            guint  signal_id,
            GPid   pid,
            int    wait_status)
 {
-  g_autoptr(PPool) pool = g_weak_ref_get (&core->pool);
-  SignalEmission *emission;
+  Emission emission = { signal_id, (guint) pid, wait_status };
+
+  g_mutex_lock (&core->mutex);
+  if (core->emissions_dropped)
+    {
+      g_mutex_unlock (&core->mutex);
+      return;
+    }
+
+  if (core->emissions->len < MAX_EMISSIONS)
+    g_array_append_val (core->emissions, emission);
+
+  if (core->emission_source == NULL)
+    {
+      core->emission_source = g_idle_source_new ();
+      g_source_set_priority (core->emission_source, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (core->emission_source, "[processing-glib] worker signals");
+      g_source_set_callback (core->emission_source, emit_in_context, core_ref (core),
+                             (GDestroyNotify) core_unref);
+      g_source_attach (core->emission_source, core->signal_context);
+    }
+  g_mutex_unlock (&core->mutex);
+}
+
+/* Once the pool is being disposed: the source holds the core, which holds
+ * its context; this breaks that cycle when the context never runs. */
+static void
+core_drop_emissions (Core *core)
+{
   GSource *source;
 
-  /* An emission nobody listens to is not worth a wake-up. */
-  if (pool == NULL || !g_signal_has_handler_pending (pool, signal_id, 0, FALSE))
-    return;
+  g_mutex_lock (&core->mutex);
+  core->emissions_dropped = TRUE;
+  source = g_steal_pointer (&core->emission_source);
+  g_array_set_size (core->emissions, 0);
+  g_mutex_unlock (&core->mutex);
 
-  emission = g_new0 (SignalEmission, 1);
-  g_weak_ref_init (&emission->pool, pool);
-  emission->signal_id = signal_id;
-  emission->pid = (guint) pid;
-  emission->wait_status = wait_status;
-
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, emit_in_context, emission, signal_emission_free);
-  g_source_attach (source, core->signal_context);
-  g_source_unref (source);
+  if (source != NULL)
+    {
+      g_source_destroy (source);
+      g_source_unref (source);
+    }
 }
 
 /* }}} */
@@ -1936,6 +1972,7 @@ core_new (PPool              *pool,
   core->processes = g_ptr_array_new ();
   core->jobs_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   core->cancelled_jobs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  core->emissions = g_array_new (FALSE, FALSE, sizeof (Emission));
   core->context = g_main_context_new ();
   core->signal_context = g_main_context_ref_thread_default ();
 
@@ -2210,6 +2247,8 @@ p_pool_dispose (GObject *object)
 
   if (core != NULL)
     {
+      /* No pool to emit them on. */
+      core_drop_emissions (core);
       core_close (core, TRUE);
 
       /* From the pool's own thread (the last reference was dropped by a
@@ -2496,7 +2535,10 @@ p_pool_class_init (PPoolClass *klass)
    * @pid: the worker's process id
    *
    * A worker process was started. Emitted in the thread-default main
-   * context of the thread that created the pool.
+   * context of the thread that created the pool, when it next runs: a
+   * handler connected before then sees the starts that came before it
+   * too. Up to 1024 starts and exits wait for that context; none is
+   * emitted once the pool is disposed.
    *
    * Since: 0.1
    */
@@ -2514,7 +2556,8 @@ p_pool_class_init (PPoolClass *klass)
    * @wait_status: its wait status, as for g_spawn_check_wait_status()
    *
    * A worker process exited and was reaped. Emitted in the thread-default
-   * main context of the thread that created the pool.
+   * main context of the thread that created the pool, when it next runs,
+   * as #PPool::worker-started is.
    *
    * Since: 0.1
    */

@@ -1431,6 +1431,13 @@ count_exit_signal (PPool    *pool,
 }
 
 static void
+count_start_any (PPool *pool, guint pid, gpointer user_data)
+{
+  if (user_data != NULL)
+    (*(guint *) user_data)++;
+}
+
+static void
 test_signals (void)
 {
   g_autoptr(PPool) pool = NULL;
@@ -1440,7 +1447,8 @@ test_signals (void)
 
   pool = g_initable_new (P_TYPE_POOL, NULL, &error, "processes", 2, NULL);
   g_assert_no_error (error);
-  /* Connected after the first workers started: those are not seen. */
+  /* Connected after the first workers started, but before this context
+   * ran: their starts are seen too. */
   g_signal_connect (pool, "worker-started", G_CALLBACK (count_signal), &data);
   g_signal_connect (pool, "worker-exited", G_CALLBACK (count_exit_signal), &data);
 
@@ -1460,8 +1468,70 @@ test_signals (void)
   while (data.counts[1] < 3)
     g_main_context_iteration (NULL, TRUE);
 
-  g_assert_cmpuint (data.counts[0], ==, 1);
+  g_assert_cmpuint (data.counts[0], ==, 3);
   g_assert_cmpuint (data.counts[1], ==, 3);
+}
+
+static void
+ignore_exit (PPool *pool, guint pid, int wait_status, gpointer user_data)
+{
+}
+
+/* The last unref returns once the workers are reaped, also while the
+ * pool's thread reports a worker's death to the signals' context. */
+static void
+test_signals_last_unref (void)
+{
+  for (guint round = 0; round < 20; round++)
+    {
+      PPool *pool = new_pool (1);
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_signal_connect (pool, "worker-exited", G_CALLBACK (ignore_exit), NULL);
+      g_signal_connect (pool, "worker-started", G_CALLBACK (count_start_any), NULL);
+
+      value = p_pool_apply (pool, "die", g_variant_new_int32 (SIGKILL), NULL, &error);
+      g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+
+      g_object_unref (pool);
+      g_assert_cmpuint (test_count_children (), ==, 0);
+    }
+
+  /* What was queued for the signals is let go with the pool. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* A pool made in a context that never runs: its signals wait there, a
+ * bounded number, and nothing is left there once the pool is dropped. */
+static void
+test_signals_context_never_runs (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  PPool *pool;
+  guint starts = 0;
+
+  g_main_context_push_thread_default (context);
+  pool = new_pool (1);
+  g_signal_connect (pool, "worker-started", G_CALLBACK (count_start_any), &starts);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GError) error = NULL;
+
+      value = p_pool_apply (pool, "die", g_variant_new_int32 (SIGKILL), NULL, &error);
+      g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+    }
+
+  g_object_unref (pool);
+  g_main_context_pop_thread_default (context);
+  g_assert_cmpuint (test_count_children (), ==, 0);
+  g_assert_cmpuint (starts, ==, 0);
+  /* The signals were let go with the pool (their source held the pool's
+   * core, which holds the context: a cycle while it never runs). */
+  g_assert_false (g_main_context_pending (context));
 }
 
 /* CPU time that process @pid has used, in microseconds. */
@@ -1990,6 +2060,8 @@ main (int   argc,
   g_test_add_func ("/pool/lifecycle/unref-reaps", test_unref_reaps);
   g_test_add_func ("/pool/lifecycle/dropped-handles", test_dropped_handles);
   g_test_add_func ("/pool/lifecycle/signals", test_signals);
+  g_test_add_func ("/pool/lifecycle/signals-last-unref", test_signals_last_unref);
+  g_test_add_func ("/pool/lifecycle/signals-context-never-runs", test_signals_context_never_runs);
   g_test_add_func ("/pool/death/killed-mid-task", test_worker_killed_mid_task);
   g_test_add_func ("/pool/death/exits-mid-task", test_worker_exits_mid_task);
   g_test_add_func ("/pool/death/in-map", test_worker_dies_in_map);
