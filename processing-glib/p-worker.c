@@ -141,6 +141,8 @@ struct _PWorker
 
 G_DEFINE_FINAL_TYPE (PWorker, p_worker, G_TYPE_OBJECT)
 
+static guint cancelled_signal_id;
+
 static void
 function_free (gpointer data)
 {
@@ -185,6 +187,10 @@ p_worker_class_init (PWorkerClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = p_worker_finalize;
+
+  /* Its class makes the signal. */
+  g_type_class_unref (g_type_class_ref (G_TYPE_CANCELLABLE));
+  cancelled_signal_id = g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE);
 
   p_i18n_init ();
 }
@@ -951,11 +957,13 @@ serve_message (PWorker  *self,
   g_clear_object (&self->running_cancellable);
   g_mutex_unlock (&self->mutex);
 
-  /* A cancellable nobody else holds and nobody cancelled is as good as
-   * new, and a GObject less per task. */
+  /* A cancellable nobody else holds, nobody cancelled and nothing is left
+   * connected to is as good as new, and a GObject less per task. (A
+   * handler a function forgot would fire for a later task's cancel.) */
   if (cancellable != NULL &&
       g_atomic_int_get (&G_OBJECT (cancellable)->ref_count) == 1 &&
-      !g_cancellable_is_cancelled (cancellable))
+      !g_cancellable_is_cancelled (cancellable) &&
+      !g_signal_has_handler_pending (cancellable, cancelled_signal_id, 0, TRUE))
     self->spare_cancellable = g_steal_pointer (&cancellable);
 }
 

@@ -225,6 +225,32 @@ fn_wait_for_cancel (GVariant *args, GCancellable *cancellable, gpointer user_dat
   return NULL;
 }
 
+/* A "cancelled" handler that its task never disconnects, as a careless
+ * function might leave one: it must never fire for a later task. */
+static gboolean stale_handler_fired;
+
+static void
+on_stale_cancelled (GCancellable *cancellable,
+                    gpointer      user_data)
+{
+  stale_handler_fired = TRUE;
+}
+
+/* any → b: TRUE; leaves a handler connected to its cancellable */
+static GVariant *
+fn_leave_cancel_handler (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_cancellable_connect (cancellable, G_CALLBACK (on_stale_cancelled), NULL, NULL);
+  return g_variant_new_boolean (TRUE);
+}
+
+/* any → b: whether a handler left by leave_cancel_handler ever fired */
+static GVariant *
+fn_stale_handler_fired (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_new_boolean (stale_handler_fired);
+}
+
 /* int64 n → ay of n bytes, byte i = i % 251 */
 static GVariant *
 fn_make_bytes (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
@@ -354,6 +380,8 @@ test_functions_register (PWorker *worker)
     { "wait_for_cancel", fn_wait_for_cancel },
     { "make_bytes", fn_make_bytes },
     { "misbehave", fn_misbehave },
+    { "leave_cancel_handler", fn_leave_cancel_handler },
+    { "stale_handler_fired", fn_stale_handler_fired },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)

@@ -292,6 +292,41 @@ test_session (void)
   hand_worker_clear (&worker);
 }
 
+/* A task's cancellable is its own: a handler an earlier task left
+ * connected to its cancellable does not fire when a later one is
+ * cancelled (the worker reuses a cancellable only when nothing is left
+ * on it). */
+static void
+test_cancellable_not_shared (void)
+{
+  HandWorker worker = { NULL, };
+  g_autoptr(GVariant) hello = NULL;
+  g_autoptr(GError) error = NULL;
+  PMessageKind kind;
+
+  hand_worker_start (&worker, G_SUBPROCESS_FLAGS_NONE);
+  hello = hand_worker_receive (&worker, &kind);
+  g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
+
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 1, "leave_cancel_handler", g_variant_new_int64 (0)));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 1, g_variant_new_boolean (TRUE)));
+
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 2, "wait_for_cancel", g_variant_new_int64 (60000)));
+  g_usleep (20000); /* so that it runs; if not, it is cancelled all the same */
+  hand_worker_send_message (&worker, P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 2));
+  assert_next_reply (&worker, P_MESSAGE_ERROR, g_variant_new ("(tsis)", (guint64) 2, "g-io-error-quark",
+                                                              G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 3, "stale_handler_fired", g_variant_new_int64 (0)));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 3, g_variant_new_boolean (FALSE)));
+
+  g_socket_shutdown (worker.socket, FALSE, TRUE, NULL);
+  g_assert_null (hand_worker_receive (&worker, &kind));
+  g_subprocess_wait (worker.subprocess, NULL, &error);
+  g_assert_no_error (error);
+  hand_worker_clear (&worker);
+}
+
 static void
 test_garbage (void)
 {
@@ -448,6 +483,7 @@ main (int   argc,
   g_test_add_func ("/worker/add-function", test_add_function);
   g_test_add_func ("/worker/not-requested", test_not_requested);
   g_test_add_func ("/worker/session", test_session);
+  g_test_add_func ("/worker/cancellable-not-shared", test_cancellable_not_shared);
   g_test_add_func ("/worker/garbage", test_garbage);
   g_test_add_func ("/worker/truncated-input", test_truncated_input);
   g_test_add_func ("/worker/reply-area", test_reply_area);
