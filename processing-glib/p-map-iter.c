@@ -27,7 +27,9 @@
  * An item whose task failed yields its error in its place, and iteration
  * goes on with the next item. When the whole operation fails (it was
  * cancelled, or the pool was terminated), the items that had arrived are
- * still returned, then the error once, then the end.
+ * still returned, then the error once, then the end. For p_pool_imap(), an
+ * item that had not arrived while a later one had yields that error in its
+ * place, so that every result keeps its position.
  *
  * Until its last result has arrived, a #PMapIter keeps its pool alive.
  */
@@ -75,6 +77,7 @@ struct _PMapIter
 
   Entry *slots;          /* ordered: one per item */
   guint next_index;      /* ordered: the next one to hand out */
+  guint arrived_end;     /* ordered: one past the last item that arrived */
   GQueue arrived;        /* unordered: Entry *, in arrival order */
 
   GError *fatal_error;
@@ -188,15 +191,28 @@ static TakeResult
 take_locked (PMapIter *self,
              Entry    *out)
 {
-  if (self->ordered && self->next_index < self->n_items &&
-      (self->slots[self->next_index].value != NULL ||
-       self->slots[self->next_index].error != NULL))
+  if (self->ordered && self->next_index < self->n_items)
     {
-      *out = self->slots[self->next_index];
-      self->slots[self->next_index] = (Entry) { NULL, NULL };
-      self->next_index++;
-      self->n_delivered++;
-      return TAKE_ENTRY;
+      Entry *slot = &self->slots[self->next_index];
+
+      if (slot->value != NULL || slot->error != NULL)
+        {
+          *out = *slot;
+          *slot = (Entry) { NULL, NULL };
+          self->next_index++;
+          self->n_delivered++;
+          return TAKE_ENTRY;
+        }
+
+      /* It will never come, and items after it did: the error stands in
+       * for it, so that those keep their positions. */
+      if (self->fatal_error != NULL && self->next_index < self->arrived_end)
+        {
+          *out = (Entry) { NULL, g_error_copy (self->fatal_error) };
+          self->next_index++;
+          self->n_delivered++;
+          return TAKE_ENTRY;
+        }
     }
 
   if (!self->ordered && !g_queue_is_empty (&self->arrived))
@@ -209,7 +225,10 @@ take_locked (PMapIter *self,
       return TAKE_ENTRY;
     }
 
-  if (self->fatal_error != NULL && !self->fatal_delivered)
+  /* Once for the items missing at the end; in an imap whose last
+   * missing item had the error in its place, none are. */
+  if (self->fatal_error != NULL && !self->fatal_delivered &&
+      (!self->ordered || self->next_index < self->n_items))
     {
       self->fatal_delivered = TRUE;
       *out = (Entry) { NULL, g_error_copy (self->fatal_error) };
@@ -318,6 +337,7 @@ store_locked (PMapIter *self,
     {
       g_assert (self->slots[index].value == NULL && self->slots[index].error == NULL);
       self->slots[index] = (Entry) { value, error };
+      self->arrived_end = MAX (self->arrived_end, index + 1);
     }
   else
     {

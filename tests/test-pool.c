@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "p-map-iter-private.h"
 #include "test-functions.h"
 
 static PPool *
@@ -927,6 +928,141 @@ test_imap_next_async_cancel_late (void)
 }
 
 /* }}} */
+/* {{{ PMapIter fed by hand, as the pool thread feeds it */
+
+/* What an iterator yields, as text: a value's number, "E" for an error
+ * (which must be @expected_error), "." at the end. */
+static char *
+drain_iter (PMapIter     *iter,
+            const GError *expected_error)
+{
+  g_autoptr(GString) yielded = g_string_new (NULL);
+
+  for (int i = 0; i < 100; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = p_map_iter_next (iter, 0, &error);
+
+      if (value != NULL)
+        g_string_append_printf (yielded, "%" G_GINT64_FORMAT " ", g_variant_get_int64 (value));
+      else if (error != NULL)
+        {
+          g_assert_error (error, expected_error->domain, expected_error->code);
+          g_string_append (yielded, "E ");
+        }
+      else
+        {
+          g_string_append (yielded, ".");
+          break;
+        }
+    }
+
+  return g_string_free (g_steal_pointer (&yielded), FALSE);
+}
+
+typedef struct
+{
+  GString *yielded;
+  const GError *expected_error;
+  gboolean ended;
+} AsyncDrain;
+
+static void
+drain_next_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  AsyncDrain *drain = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = p_map_iter_next_finish (P_MAP_ITER (source), result, &error);
+
+  if (value != NULL)
+    g_string_append_printf (drain->yielded, "%" G_GINT64_FORMAT " ", g_variant_get_int64 (value));
+  else if (error != NULL)
+    {
+      g_assert_error (error, drain->expected_error->domain, drain->expected_error->code);
+      g_string_append (drain->yielded, "E ");
+    }
+  else
+    {
+      g_string_append (drain->yielded, ".");
+      drain->ended = TRUE;
+      return;
+    }
+
+  p_map_iter_next_async (P_MAP_ITER (source), NULL, drain_next_done, drain);
+}
+
+/* The iterator of an operation of @n_items that failed with @error after
+ * the items in @arrived (ended by -1) had come, each with its index as
+ * its value. With @async_waiting, a next_async call waits meanwhile. */
+static char *
+fail_and_drain (gboolean     ordered,
+                guint        n_items,
+                const int   *arrived,
+                gboolean     async_waiting)
+{
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+  g_autoptr(PMapIter) iter = p_map_iter_new (NULL, ordered, n_items);
+  AsyncDrain drain = { g_string_new (NULL), error, FALSE };
+
+  if (async_waiting)
+    p_map_iter_next_async (iter, NULL, drain_next_done, &drain);
+
+  for (gsize i = 0; arrived[i] >= 0; i++)
+    p_map_iter_push_value (iter, arrived[i], g_variant_ref_sink (g_variant_new_int64 (arrived[i])));
+  p_map_iter_fail (iter, error);
+
+  if (!async_waiting)
+    {
+      g_string_free (drain.yielded, TRUE);
+      return drain_iter (iter, error);
+    }
+
+  while (!drain.ended)
+    g_main_context_iteration (NULL, TRUE);
+
+  return g_string_free (drain.yielded, FALSE);
+}
+
+/* When the whole operation fails, what had arrived is still returned: in
+ * an imap, an item that had not arrived before one that had yields the
+ * error in its place, so that every result keeps its position; the items
+ * missing at the end yield the error once. */
+static void
+test_map_iter_fail_after_gap (void)
+{
+  static const struct {
+    gboolean ordered;
+    guint n_items;
+    int arrived[8];
+    const char *expected;
+  } cases[] = {
+    /* Item 1 missing, then 2 and 3 there, then 4 and 5 missing. */
+    { TRUE, 6, { 0, 3, 2, -1 }, "0 E 2 3 E ." },
+    /* Only the first missing: the error takes its place, once. */
+    { TRUE, 3, { 2, 1, -1 }, "E 1 2 ." },
+    /* Two gaps. */
+    { TRUE, 6, { 4, 1, -1 }, "E 1 E E 4 E ." },
+    /* No gap: the error once, for the rest. */
+    { TRUE, 4, { 0, 1, -1 }, "0 1 E ." },
+    { TRUE, 4, { -1 }, "E ." },
+    /* imap_unordered: what arrived, in the order it did, then the error. */
+    { FALSE, 6, { 0, 3, 2, -1 }, "0 3 2 E ." },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (int async_waiting = 0; async_waiting <= 1; async_waiting++)
+      {
+        g_autofree char *yielded = fail_and_drain (cases[i].ordered, cases[i].n_items,
+                                                   cases[i].arrived, async_waiting);
+
+        g_test_message ("case %" G_GSIZE_FORMAT " (%s): %s", i, async_waiting ? "async" : "blocking", yielded);
+        g_assert_cmpstr (yielded, ==, cases[i].expected);
+      }
+}
+
+/* }}} */
 /* {{{ Cancellation */
 
 static void
@@ -1012,6 +1148,65 @@ test_recall_behind_long_task (void)
   value = p_result_get (long_task, -1, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (value);
+}
+
+/* Until both workers are ready: a map of two items then runs one on each. */
+static void
+wait_for_two_workers (PPool *pool)
+{
+  for (int attempt = 0; attempt < 1000; attempt++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) pids = p_pool_map (pool, "pid", g_variant_new_parsed ("[@x 0, 0]"), 1, NULL, &error);
+      g_autoptr(GVariant) first = NULL;
+      g_autoptr(GVariant) second = NULL;
+
+      g_assert_no_error (error);
+      g_variant_get_child (pids, 0, "v", &first);
+      g_variant_get_child (pids, 1, "v", &second);
+      if (g_variant_get_int64 (first) != g_variant_get_int64 (second))
+        return;
+      g_usleep (10000);
+    }
+
+  g_assert_not_reached ();
+}
+
+/* An imap cancelled while its first item runs and the second is back:
+ * the second is still returned, in its place, after the error that takes
+ * the first one's. */
+static void
+test_imap_cancel_after_gap (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  wait_for_two_workers (pool);
+
+  /* Breadth first: the first item goes to one worker, the second to the
+   * other, which then runs the apply; its reply follows the second
+   * item's on that worker's channel, so the item is back by then. */
+  iter = p_pool_imap (pool, "sleep", g_variant_new_parsed ("[@x 60000, 7]"), 1, cancellable);
+  g_assert_cmpint (apply_int64 (pool, "square", 3), ==, 9);
+  g_cancellable_cancel (cancellable);
+
+  value = p_map_iter_next (iter, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  value = p_map_iter_next (iter, -1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (value);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 7);
+  g_clear_pointer (&value, g_variant_unref);
+
+  /* The error took the missing item's place: it does not come again. */
+  g_assert_null (p_map_iter_next (iter, -1, &error));
+  g_assert_no_error (error);
 }
 
 static void
@@ -2048,6 +2243,8 @@ main (int   argc,
   g_test_add_func ("/pool/cancel/queued", test_cancel_queued);
   g_test_add_func ("/pool/recall-behind-long-task", test_recall_behind_long_task);
   g_test_add_func ("/pool/cancel/before-submit", test_cancel_before_submit);
+  g_test_add_func ("/pool/imap/cancel-after-gap", test_imap_cancel_after_gap);
+  g_test_add_func ("/map-iter/fail-after-gap", test_map_iter_fail_after_gap);
   g_test_add_func ("/pool/cancel/map-queued", test_cancel_map_queued);
   g_test_add_func ("/pool/threads", test_threads);
   g_test_add_func ("/pool/payload/sizes", test_payload_sizes);
