@@ -250,7 +250,7 @@ p_worker_new (void)
 /**
  * p_worker_add_function:
  * @self: a #PWorker
- * @name: the name the pool calls the function by
+ * @name: the name the pool calls the function by: a non-empty UTF-8 string
  * @func: (scope notified) (closure user_data) (destroy destroy): the function
  * @user_data: data for @func
  * @destroy: (nullable): frees @user_data when the worker is finalized
@@ -271,6 +271,8 @@ p_worker_add_function (PWorker        *self,
 
   g_return_if_fail (P_IS_WORKER (self));
   g_return_if_fail (name != NULL && name[0] != '\0');
+  /* The HELLO carries it as a GVariant string. */
+  g_return_if_fail (g_utf8_validate (name, -1, NULL));
   g_return_if_fail (func != NULL);
 
   function = g_new0 (Function, 1);

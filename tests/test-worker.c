@@ -41,6 +41,134 @@ test_add_function (void)
   g_assert_cmpint (destroyed[1], ==, 1);
 }
 
+/* A worker served in this process, on one end of a socketpair (or of
+ * another socket), so that the test sees what p_worker_run() returns. */
+typedef struct
+{
+  PWorker *worker;
+  GThread *thread;
+  gboolean returned;
+  GError *error;
+} InProcessWorker;
+
+static void
+in_process_worker_set_channel (int fd)
+{
+  g_autofree char *channel = g_strdup_printf ("%d:%d:%" G_GSIZE_FORMAT, fd, (int) getppid (),
+                                              P_DEFAULT_MAX_MESSAGE_SIZE);
+
+  g_setenv (P_CHANNEL_ENV, channel, TRUE);
+}
+
+static gpointer
+in_process_worker_main (gpointer data)
+{
+  InProcessWorker *worker = data;
+
+  worker->returned = p_worker_run (worker->worker, &worker->error);
+  return NULL;
+}
+
+/* Takes @fd; the environment names it until in_process_worker_join(). */
+static void
+in_process_worker_start (InProcessWorker *worker,
+                         int              fd)
+{
+  in_process_worker_set_channel (fd);
+  worker->thread = g_thread_new ("in-process-worker", in_process_worker_main, worker);
+}
+
+static void
+in_process_worker_join (InProcessWorker *worker)
+{
+  g_thread_join (g_steal_pointer (&worker->thread));
+  g_unsetenv (P_CHANNEL_ENV);
+}
+
+/* The next message on @socket, or NULL at its end. */
+static GVariant *
+receive_message (GSocket      *socket,
+                 PMessageKind *kind)
+{
+  PFrameReader *reader = p_frame_reader_new (P_DIRECTION_TO_POOL, P_DEFAULT_MAX_MESSAGE_SIZE);
+  GVariant *body = NULL;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PMessage) message = NULL;
+      guint8 *space;
+      gsize size;
+      gssize n;
+
+      if (p_frame_reader_pop (reader, &message, &error))
+        {
+          *kind = message->kind;
+          body = p_message_dup_body (message);
+          break;
+        }
+      g_assert_no_error (error);
+
+      space = p_frame_reader_get_space (reader, &size);
+      n = g_socket_receive (socket, (char *) space, size, NULL, &error);
+      g_assert_no_error (error);
+      if (n == 0)
+        break;
+      p_frame_reader_commit (reader, n);
+    }
+
+  p_frame_reader_free (reader);
+  return body;
+}
+
+/* Names the HELLO could not carry (a GVariant string is UTF-8) are
+ * refused where they are added, not when the worker starts. */
+static void
+test_add_function_invalid_name (void)
+{
+  g_autoptr(PWorker) worker = p_worker_new ();
+  g_autoptr(GSocket) pool_end = NULL;
+  g_autoptr(GVariant) hello = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree const char **names = NULL;
+  InProcessWorker running = { worker, NULL, FALSE, NULL };
+  PMessageKind kind;
+  int fds[2];
+
+  g_test_expect_message ("processing-glib", G_LOG_LEVEL_CRITICAL, "*g_utf8_validate*");
+  p_worker_add_function (worker, "caf\xe9", constant, NULL, NULL);
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("processing-glib", G_LOG_LEVEL_CRITICAL, "*name != NULL*");
+  p_worker_add_function (worker, "", constant, NULL, NULL);
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("processing-glib", G_LOG_LEVEL_CRITICAL, "*name != NULL*");
+  p_worker_add_function (worker, NULL, constant, NULL, NULL);
+  g_test_assert_expected_messages ();
+
+  /* The worker starts, and announces only the valid name. */
+  p_worker_add_function (worker, "caf\xc3\xa9", constant, NULL, NULL);
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  pool_end = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  in_process_worker_start (&running, fds[1]);
+
+  hello = receive_message (pool_end, &kind);
+  g_assert_nonnull (hello);
+  g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
+  g_variant_get (hello, "(ux^a&s)", NULL, NULL, &names);
+  g_assert_cmpuint (g_strv_length ((char **) names), ==, 1);
+  g_assert_cmpstr (names[0], ==, "caf\xc3\xa9");
+
+  /* The end of its input ends it, cleanly. */
+  g_socket_shutdown (pool_end, FALSE, TRUE, NULL);
+  g_assert_null (receive_message (pool_end, &kind));
+  in_process_worker_join (&running);
+  g_assert_no_error (running.error);
+  g_assert_true (running.returned);
+}
+
 static void
 test_not_requested (void)
 {
@@ -481,6 +609,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/worker/add-function", test_add_function);
+  g_test_add_func ("/worker/add-function/invalid-name", test_add_function_invalid_name);
   g_test_add_func ("/worker/not-requested", test_not_requested);
   g_test_add_func ("/worker/session", test_session);
   g_test_add_func ("/worker/cancellable-not-shared", test_cancellable_not_shared);
