@@ -1059,12 +1059,14 @@ is_disconnection (const GError *error)
  * at a time in the calling thread.
  *
  * Fails with %G_IO_ERROR_NOT_CONNECTED if this process was not started by
- * a pool, and with %P_POOL_ERROR_PROTOCOL if the channel carries something
- * else than the pool's messages; the program should then print the error
- * and exit with a non-zero status.
+ * a pool, with %P_POOL_ERROR_PROTOCOL if the channel carries something
+ * else than the pool's messages, and with the #GIOErrorEnum error if
+ * writing to the channel fails for another reason than the pool going
+ * away; the program should then print the error and exit with a non-zero
+ * status.
  *
- * Returns: %TRUE when the pool closed the channel, %FALSE with @error set
- *   otherwise
+ * Returns: %TRUE when the pool closed the channel or went away, %FALSE
+ *   with @error set otherwise
  *
  * Since: 0.1
  */
@@ -1144,6 +1146,14 @@ p_worker_run (PWorker  *self,
   if (self->input_error != NULL && !is_disconnection (self->input_error))
     {
       g_propagate_error (error, g_steal_pointer (&self->input_error));
+      return FALSE;
+    }
+
+  /* Any other failure to send left the pool without its replies. */
+  if (self->output_error != NULL && !is_disconnection (self->output_error))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&self->output_error),
+                                  _("Could not write to the pool: "));
       return FALSE;
     }
 

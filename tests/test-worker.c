@@ -169,6 +169,54 @@ test_add_function_invalid_name (void)
   g_assert_true (running.returned);
 }
 
+/* A channel that fails for another reason than the pool going away: the
+ * worker cannot serve, and p_worker_run() says so rather than return as
+ * if the pool had closed the channel. An unconnected UDP socket makes
+ * the HELLO fail (EDESTADDRREQ). */
+static void
+test_run_send_error (void)
+{
+  g_autoptr(PWorker) worker = p_worker_new ();
+  g_autoptr(GError) error = NULL;
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    {
+      g_test_skip ("no UDP socket here");
+      return;
+    }
+
+  p_worker_add_function (worker, "f", constant, NULL, NULL);
+  in_process_worker_set_channel (fd);
+  g_assert_false (p_worker_run (worker, &error));
+  g_unsetenv (P_CHANNEL_ENV);
+
+  g_test_message ("p_worker_run: %s", error ? error->message : "(no error)");
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == G_IO_ERROR);
+  g_assert_cmpint (error->code, !=, G_IO_ERROR_BROKEN_PIPE);
+  g_assert_cmpint (error->code, !=, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_cmpint (error->code, !=, G_IO_ERROR_NOT_CONNECTED);
+}
+
+/* The pool going away is an end like any other, even for the HELLO. */
+static void
+test_run_pool_gone (void)
+{
+  g_autoptr(PWorker) worker = p_worker_new ();
+  g_autoptr(GError) error = NULL;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  close (fds[0]);
+
+  p_worker_add_function (worker, "f", constant, NULL, NULL);
+  in_process_worker_set_channel (fds[1]);
+  g_assert_true (p_worker_run (worker, &error));
+  g_unsetenv (P_CHANNEL_ENV);
+  g_assert_no_error (error);
+}
+
 static void
 test_not_requested (void)
 {
@@ -611,6 +659,8 @@ main (int   argc,
   g_test_add_func ("/worker/add-function", test_add_function);
   g_test_add_func ("/worker/add-function/invalid-name", test_add_function_invalid_name);
   g_test_add_func ("/worker/not-requested", test_not_requested);
+  g_test_add_func ("/worker/run/send-error", test_run_send_error);
+  g_test_add_func ("/worker/run/pool-gone", test_run_pool_gone);
   g_test_add_func ("/worker/session", test_session);
   g_test_add_func ("/worker/cancellable-not-shared", test_cancellable_not_shared);
   g_test_add_func ("/worker/garbage", test_garbage);
