@@ -59,7 +59,7 @@ typedef struct
 typedef struct
 {
   GTask *task;
-  GSource *cancel_source;
+  gulong cancelled_handler;   /* on the task's cancellable; 0 for none */
 } Waiter;
 
 struct _PMapIter
@@ -241,14 +241,16 @@ take_locked (PMapIter *self,
   return TAKE_NOTHING_YET;
 }
 
+/* Never with self->mutex held, nor in a thread that is cancelling the
+ * waiter's cancellable: that thread only runs on_next_cancelled(). */
 static void
 waiter_free (Waiter *waiter)
 {
-  if (waiter->cancel_source != NULL)
-    {
-      g_source_destroy (waiter->cancel_source);
-      g_source_unref (waiter->cancel_source);
-    }
+  /* Waits for a cancel running in another thread to finish. (A
+   * GCancellableSource let go during one leaks in GLib 2.74; see
+   * on_job_cancelled() in p-pool.c.) */
+  if (waiter->cancelled_handler != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (waiter->task), waiter->cancelled_handler);
   g_object_unref (waiter->task);
   g_free (waiter);
 }
@@ -522,9 +524,9 @@ p_map_iter_next (PMapIter  *self,
   return return_entry (&entry, error);
 }
 
+/* In the task's context, after its cancellable fired. */
 static gboolean
-next_cancelled (GCancellable *cancellable,
-                gpointer      user_data)
+next_cancelled (gpointer user_data)
 {
   GTask *task = user_data;
   PMapIter *self = g_task_get_source_object (task);
@@ -555,6 +557,19 @@ next_cancelled (GCancellable *cancellable,
     }
 
   return G_SOURCE_REMOVE;
+}
+
+/* In the thread that cancels, maybe while it dispatches a source of the
+ * task's context: the call fails from that context afterwards, never
+ * inside g_cancellable_cancel(). */
+static void
+on_next_cancelled (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  GTask *task = user_data;
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_task_attach_source (task, source, next_cancelled);
 }
 
 /**
@@ -609,8 +624,10 @@ p_map_iter_next_async (PMapIter            *self,
       waiter->task = g_object_ref (task);
       if (cancellable != NULL)
         {
-          waiter->cancel_source = g_cancellable_source_new (cancellable);
-          g_task_attach_source (task, waiter->cancel_source, G_SOURCE_FUNC (next_cancelled));
+          /* If it fires now, here, on_next_cancelled() only schedules
+           * next_cancelled(), which finds the waiter queued. */
+          waiter->cancelled_handler = g_cancellable_connect (cancellable, G_CALLBACK (on_next_cancelled),
+                                                             g_object_ref (task), g_object_unref);
         }
       g_queue_push_tail (&self->waiters, waiter);
     }
