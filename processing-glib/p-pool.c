@@ -2077,6 +2077,22 @@ core_wait_finished (Core *core)
 /* }}} */
 /* {{{ Building jobs, in the caller's thread */
 
+/* No worker serves a name that is not UTF-8 (p_worker_add_function()
+ * refuses it, and a TASK could not carry it): such a task fails here. */
+static gboolean
+check_function_name (const char  *function,
+                     GError     **error)
+{
+  g_autofree char *valid = NULL;
+
+  if (G_LIKELY (g_utf8_validate (function, -1, NULL)))
+    return TRUE;
+
+  valid = g_utf8_make_valid (function, -1);
+  g_propagate_error (error, unknown_function_error (valid));
+  return FALSE;
+}
+
 static Job *
 build_apply_job (PPool         *self,
                  const char    *function,
@@ -2090,6 +2106,8 @@ build_apply_job (PPool         *self,
   guint64 id;
 
   owned_args = args ? g_variant_ref_sink (args) : g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+  if (!check_function_name (function, error))
+    return NULL;
   id = core_next_id (self->core);
   frame = p_message_encode_task (id, function, owned_args, self->core->max_message_size, error);
   if (frame == NULL)
@@ -2123,6 +2141,9 @@ build_map_job (PPool         *self,
   g_autoptr(GVariant) owned_items = g_variant_ref_sink (items);
   Job *job;
   gsize n_items;
+
+  if (!check_function_name (function, error))
+    return NULL;
 
   if (!g_variant_is_of_type (owned_items, G_VARIANT_TYPE_ARRAY))
     {

@@ -256,6 +256,49 @@ test_unknown_function (void)
   g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
 }
 
+/* No worker can serve a name that is not UTF-8 (p_worker_add_function()
+ * refuses it): such a task fails as unknown at once, whether or not the
+ * workers announced their functions yet, and harms no worker. */
+static void
+test_function_name_not_utf8 (void)
+{
+  const char *latin1 = "caf\xe9";
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(PResult) early = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+  gint64 pid;
+
+  early = p_pool_submit (pool, latin1, NULL, NULL);
+  result = p_result_get (early, -1, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_clear_error (&error);
+
+  pid = apply_int64 (pool, "pid", 0);
+  result = p_pool_apply (pool, latin1, g_variant_new_int64 (1), NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
+  g_clear_error (&error);
+
+  result = p_pool_map (pool, latin1, test_range_int64 (10), 0, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
+  g_clear_error (&error);
+
+  iter = p_pool_imap (pool, latin1, test_range_int64 (3), 1, NULL);
+  result = p_map_iter_next (iter, -1, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION);
+  g_clear_error (&error);
+
+  /* The same worker serves on. */
+  g_assert_cmpint (apply_int64 (pool, "square", 3), ==, 9);
+  g_assert_cmpint (apply_int64 (pool, "pid", 0), ==, pid);
+}
+
 static void
 test_submit (void)
 {
@@ -2328,6 +2371,7 @@ main (int   argc,
   g_test_add_func ("/pool/apply/types", test_apply_types);
   g_test_add_func ("/pool/apply/task-error", test_task_error);
   g_test_add_func ("/pool/apply/unknown-function", test_unknown_function);
+  g_test_add_func ("/pool/apply/function-name-not-utf8", test_function_name_not_utf8);
   g_test_add_func ("/pool/apply/async", test_apply_async);
   g_test_add_func ("/pool/apply/async-other-context", test_apply_async_other_context);
   g_test_add_func ("/pool/apply/idle-does-not-spin", test_idle_does_not_spin);
