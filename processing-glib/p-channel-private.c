@@ -11,10 +11,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <gio/gunixfdmessage.h>
 
 #include "p-channel-private.h"
 #include "p-i18n-private.h"
@@ -742,6 +747,10 @@ p_message_dup_boxed_value (const PMessage *message)
 
   g_assert (message->kind == P_MESSAGE_TASK || message->kind == P_MESSAGE_RESULT);
 
+  /* Its value alone is in shared memory: boxed without a copy. */
+  if (message->sealed && message->kind == P_MESSAGE_RESULT)
+    return g_variant_ref_sink (g_variant_new_variant (message->value));
+
   found = envelope_locate (message->kind, data, size, &located);
   g_assert (found);
 
@@ -757,6 +766,9 @@ p_message_dup_body (const PMessage *message)
 
   if (message->body != NULL)
     return g_variant_ref (message->body);
+
+  if (message->sealed && message->kind == P_MESSAGE_RESULT)
+    return g_variant_ref_sink (p_message_new_result (message->id, message->value));
 
   bytes = p_message_ref_bytes (message);
   return g_variant_ref_sink (g_variant_new_from_bytes (p_message_kind_get_body_type (message->kind),
@@ -813,6 +825,8 @@ p_message_kind_get_body_type (PMessageKind kind)
     case P_MESSAGE_RESULT:       return (const GVariantType *) "(tv)";
     case P_MESSAGE_ERROR:        return (const GVariantType *) "(tsis)";
     case P_MESSAGE_CHUNK_RESULT: return (const GVariantType *) "(tva(usis))";
+    case P_MESSAGE_SEALED:       return (const GVariantType *) "(ut)";
+    case P_MESSAGE_SEALED_RESULT: return (const GVariantType *) "(tstt)";
     default:                     return NULL;
     }
 }
@@ -827,6 +841,7 @@ p_message_kind_is_valid (PMessageKind kind,
     case P_MESSAGE_CHUNK:
     case P_MESSAGE_CANCEL:
     case P_MESSAGE_RECALL:
+    case P_MESSAGE_SEALED:
       return direction == P_DIRECTION_TO_WORKER;
 
     case P_MESSAGE_HELLO:
@@ -834,6 +849,7 @@ p_message_kind_is_valid (PMessageKind kind,
     case P_MESSAGE_ERROR:
     case P_MESSAGE_CHUNK_RESULT:
     case P_MESSAGE_RECALLED:
+    case P_MESSAGE_SEALED_RESULT:
       return direction == P_DIRECTION_TO_POOL;
 
     default:
@@ -1074,6 +1090,7 @@ struct _PFrame
   gsize size;
   FrameSegment *segments;  /* &one_segment, or an allocation of their own */
   guint8 *own;             /* the bytes written, not shared: inline_bytes or allocated */
+  int fd;                  /* sent along its first byte (a sealed message's); -1 for none */
   FrameSegment one_segment;
   guint8 inline_bytes[];   /* a frame in one piece: its bytes, in the same allocation */
 };
@@ -1092,6 +1109,7 @@ frame_alloc (gsize inline_size)
   frame->size = 0;
   frame->segments = &frame->one_segment;
   frame->own = inline_size > 0 ? frame->inline_bytes : NULL;
+  frame->fd = -1;
 
   return frame;
 }
@@ -1150,6 +1168,8 @@ p_frame_unref (PFrame *frame)
     g_free (frame->segments);
   if (frame->own != frame->inline_bytes)
     g_free (frame->own);
+  if (frame->fd >= 0)
+    close (frame->fd);
   g_slice_free1 (frame->allocation_size, frame);
 }
 
@@ -1157,6 +1177,13 @@ gsize
 p_frame_get_size (PFrame *frame)
 {
   return frame->size;
+}
+
+/* The descriptor that goes with the frame; the frame keeps it. */
+int
+p_frame_get_fd (PFrame *frame)
+{
+  return frame->fd;
 }
 
 /* Writes a frame. One that shares nothing (any frame under
@@ -1868,6 +1895,11 @@ p_frame_queue_peek (const PFrameQueue *self,
     {
       const PFrame *frame = self->frames->pdata[i];
 
+      /* A descriptor goes with the first byte of a write: its frame
+       * starts the next one. */
+      if (frame->fd >= 0 && i > self->head)
+        break;
+
       for (guint k = first_segment; k < frame->n_segments && n_vectors < max_vectors; k++)
         {
           vectors[n_vectors].buffer = frame->segments[k].data + skip;
@@ -1879,6 +1911,20 @@ p_frame_queue_peek (const PFrameQueue *self,
     }
 
   return n_vectors;
+}
+
+/* The descriptor to send with the bytes p_frame_queue_peek() gives, or -1:
+ * the head frame's, before any of its bytes left. */
+int
+p_frame_queue_peek_fd (const PFrameQueue *self)
+{
+  const PFrame *frame;
+
+  if (self->size == 0)
+    return -1;
+
+  frame = self->frames->pdata[self->head];
+  return self->head_segment == 0 && self->head_written == 0 ? frame->fd : -1;
 }
 
 /* @written bytes left: the frames they finish are let go. */
@@ -2019,10 +2065,11 @@ p_variant_join_boxed (GVariant **arrays,
 
       for (gsize i = 0; i < sources[a].n_items; i++)
         {
-          g_autoptr(GVariant) hold = NULL;
-          gsize item_size;
+          /* Its size only: a sealed result's box is not serialized, and
+           * asking for its bytes would copy it. */
+          g_autoptr(GVariant) item = g_variant_get_child_value (sources[a].array, i);
+          gsize item_size = g_variant_get_size (item);
 
-          join_item (&sources[a], i, &item_size, &hold);
           end = align_up (end, 8) + item_size + (sources[a].item_type != NULL ? 1 + sources[a].item_type_length : 0);
         }
     }
@@ -2095,6 +2142,318 @@ p_variant_join_boxed (GVariant **arrays,
 }
 
 /* }}} */
+/* {{{ Sealed messages: large values in shared memory (version 3)
+ *
+ * A body or a value of P_SEALED_MIN_SIZE bytes or more is written once to
+ * a memfd, sealed against writing and shrinking, and its descriptor goes
+ * along a small frame: one copy instead of two through the socket each
+ * way, and none when a worker returns (part of) what it was given, which
+ * it sends back in the pool's own memfd. */
+
+/* A sealed file mapped, alive as long as a GBytes made of it. */
+typedef struct
+{
+  gatomicrefcount ref_count;
+  int fd;                  /* kept to send it back (in workers); else -1 */
+  const guint8 *data;
+  gsize length;
+  gboolean copied;         /* read into memory: the process ran out of mappings */
+} Mapping;
+
+/* A worker's mappings that keep their descriptor, to find the one a
+ * returned value lies in. Few: those of the tasks in hand. */
+static GMutex kept_mappings_mutex;
+static GPtrArray *kept_mappings;
+
+static void
+mapping_unref (gpointer data)
+{
+  Mapping *mapping = data;
+
+  if (!g_atomic_ref_count_dec (&mapping->ref_count))
+    return;
+
+  if (mapping->fd >= 0)
+    {
+      g_mutex_lock (&kept_mappings_mutex);
+      g_ptr_array_remove_fast (kept_mappings, mapping);
+      g_mutex_unlock (&kept_mappings_mutex);
+      close (mapping->fd);
+    }
+  if (mapping->copied)
+    g_free ((gpointer) mapping->data);
+  else
+    munmap ((gpointer) mapping->data, mapping->length);
+  g_free (mapping);
+}
+
+static gboolean
+pread_all (int     fd,
+           guint8 *data,
+           gsize   size)
+{
+  gsize done = 0;
+
+  while (done < size)
+    {
+      gssize n = pread (fd, data + done, size - done, done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          if (n == 0)
+            errno = EIO;
+          return FALSE;
+        }
+      done += n;
+    }
+
+  return TRUE;
+}
+
+/* @fd, taken, mapped if it is sealed and holds at least @needed bytes. */
+static Mapping *
+mapping_new (int       fd,
+             gsize     needed,
+             gboolean  keep_fd,
+             GError  **error)
+{
+  const int required_seals = F_SEAL_WRITE | F_SEAL_SHRINK;
+  int seals = fcntl (fd, F_GET_SEALS);
+  Mapping *mapping;
+  struct stat st;
+  void *data;
+
+  if (seals < 0 || (seals & required_seals) != required_seals)
+    {
+      close (fd);
+      g_set_error_literal (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                           _("A sealed message came with a descriptor that is not sealed"));
+      return NULL;
+    }
+
+  if (fstat (fd, &st) != 0 || st.st_size <= 0 || (guint64) st.st_size < needed)
+    {
+      close (fd);
+      g_set_error_literal (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                           _("A sealed message is larger than its descriptor’s file"));
+      return NULL;
+    }
+
+  mapping = g_new0 (Mapping, 1);
+  data = mmap (NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED)
+    {
+      /* Out of mappings (vm.max_map_count), say, with a result in each:
+       * the bytes are read instead. */
+      data = g_try_malloc (st.st_size);
+      if (data == NULL || !pread_all (fd, data, st.st_size))
+        {
+          int saved_errno = errno;
+
+          g_free (data);
+          g_free (mapping);
+          close (fd);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       _("Could not map a sealed message: %s"), g_strerror (saved_errno));
+          return NULL;
+        }
+      mapping->copied = TRUE;
+    }
+
+  g_atomic_ref_count_init (&mapping->ref_count);
+  mapping->data = data;
+  mapping->length = st.st_size;
+  mapping->fd = -1;
+  if (keep_fd)
+    {
+      mapping->fd = fd;
+      g_mutex_lock (&kept_mappings_mutex);
+      if (kept_mappings == NULL)
+        kept_mappings = g_ptr_array_new ();
+      g_ptr_array_add (kept_mappings, mapping);
+      g_mutex_unlock (&kept_mappings_mutex);
+    }
+  else
+    close (fd);
+
+  return mapping;
+}
+
+static GBytes *
+mapping_range (Mapping *mapping,
+               gsize    offset,
+               gsize    size)
+{
+  g_atomic_ref_count_inc (&mapping->ref_count);
+  return g_bytes_new_with_free_func (mapping->data + offset, size, mapping_unref, mapping);
+}
+
+/* A sealed memfd of @vectors, then BODY_SLACK zeros (a reader may look a
+ * few bytes past a body); -1 on an error. */
+static int
+sealed_file_new (const GOutputVector  *vectors,
+                 gsize                 n_vectors,
+                 GError              **error)
+{
+  gsize total = 0, offset = 0;
+  int fd;
+
+  for (gsize i = 0; i < n_vectors; i++)
+    total += vectors[i].size;
+
+  fd = memfd_create ("processing-glib-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0 || ftruncate (fd, total + BODY_SLACK) != 0)
+    goto failed;
+
+  for (gsize i = 0; i < n_vectors; i++)
+    for (gsize done = 0; done < vectors[i].size;)
+      {
+        gssize n = pwrite (fd, (const guint8 *) vectors[i].buffer + done, vectors[i].size - done, offset);
+
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0)
+          goto failed;
+        done += n;
+        offset += n;
+      }
+
+  if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    goto failed;
+
+  return fd;
+
+failed:
+  {
+    int saved_errno = errno;
+
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                 _("Could not make a sealed message: %s"), g_strerror (saved_errno));
+    return -1;
+  }
+}
+
+static PFrame *
+sealed_frame_new (PMessageKind  kind,
+                  GVariant     *body,
+                  int           fd)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (body);
+  g_autoptr(GBytes) bytes = p_message_encode (kind, owned, G_MAXUINT32, NULL);
+  PFrame *frame;
+
+  g_assert (bytes != NULL);
+  frame = p_frame_new_from_bytes (g_steal_pointer (&bytes));
+  frame->fd = fd;
+
+  return frame;
+}
+
+/* @frame (a TASK or a CHUNK) as a SEALED message: its body goes to a
+ * sealed memfd. NULL on an error (out of descriptors, say): send @frame. */
+PFrame *
+p_frame_new_sealed (PFrame  *frame,
+                    GError **error)
+{
+  g_autofree GOutputVector *vectors = g_new (GOutputVector, frame->n_segments);
+  guint32 header[2];
+  gsize skip = P_FRAME_HEADER_SIZE;
+  gsize n_vectors = 0;
+  gsize left;
+  int fd;
+
+  g_assert (frame->fd < 0 && frame->segments[0].size >= P_FRAME_HEADER_SIZE);
+  memcpy (header, frame->segments[0].data, sizeof header);
+
+  /* The body, without the header nor the padding. */
+  left = header[0];
+  for (guint i = 0; i < frame->n_segments && left > 0; i++)
+    {
+      vectors[n_vectors].buffer = frame->segments[i].data + skip;
+      vectors[n_vectors].size = MIN (frame->segments[i].size - skip, left);
+      left -= vectors[n_vectors].size;
+      skip = 0;
+      n_vectors++;
+    }
+  g_assert (left == 0);
+
+  fd = sealed_file_new (vectors, n_vectors, error);
+  if (fd < 0)
+    return NULL;
+
+  return sealed_frame_new (P_MESSAGE_SEALED,
+                           g_variant_new ("(ut)", header[1], (guint64) header[0]),
+                           fd);
+}
+
+/* A RESULT of @value as a SEALED_RESULT: in the memfd of the task it came
+ * from when it lies in one, else in a new one. NULL on an error. */
+PFrame *
+p_message_encode_sealed_result (guint64    id,
+                                GVariant  *value,
+                                GError   **error)
+{
+  const guint8 *data = g_variant_get_data (value);
+  gsize size = g_variant_get_size (value);
+  GOutputVector vector = { data, size };
+  guint64 offset = 0;
+  int fd = -1;
+
+  g_mutex_lock (&kept_mappings_mutex);
+  for (guint i = 0; kept_mappings != NULL && i < kept_mappings->len; i++)
+    {
+      Mapping *mapping = kept_mappings->pdata[i];
+
+      /* Followed by BODY_SLACK bytes of the file, as any sealed value. */
+      if (data >= mapping->data && data + size + BODY_SLACK <= mapping->data + mapping->length)
+        {
+          fd = fcntl (mapping->fd, F_DUPFD_CLOEXEC, 3);
+          offset = data - mapping->data;
+          break;
+        }
+    }
+  g_mutex_unlock (&kept_mappings_mutex);
+
+  if (fd < 0)
+    {
+      fd = sealed_file_new (&vector, 1, error);
+      if (fd < 0)
+        return NULL;
+      offset = 0;
+    }
+
+  return sealed_frame_new (P_MESSAGE_SEALED_RESULT,
+                           g_variant_new ("(tstt)", id, g_variant_get_type_string (value),
+                                          offset, (guint64) size),
+                           fd);
+}
+
+/* A control message that sends a copy of @fd (the caller keeps its own);
+ * NULL with @error when no descriptor is left. */
+GSocketControlMessage *
+p_fd_message_new (int      fd,
+                  GError **error)
+{
+  g_autoptr(GUnixFDList) fd_list = NULL;
+  int copy = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+
+  if (copy < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), g_strerror (saved_errno));
+      return NULL;
+    }
+
+  fd_list = g_unix_fd_list_new_from_array (&copy, 1);
+  return g_unix_fd_message_new_with_fd_list (fd_list);
+}
+
+/* }}} */
 
 struct _PFrameReader
 {
@@ -2114,6 +2473,11 @@ struct _PFrameReader
   gsize body_allocated;
   gsize body_filled;
   PMessageKind body_kind;
+
+  /* Descriptors received, for the sealed messages to come, in order. */
+  GArray *fds;
+  gboolean fds_lost;       /* the kernel dropped some (MSG_CTRUNC) */
+  gboolean fds_overflow;   /* too many came with no message to take them */
 
   gboolean failed;
 };
@@ -2167,6 +2531,12 @@ p_frame_reader_free (PFrameReader *self)
 
   g_free (self->buffer);
   g_free (self->body);
+  if (self->fds != NULL)
+    {
+      for (guint i = 0; i < self->fds->len; i++)
+        close (g_array_index (self->fds, int, i));
+      g_array_unref (self->fds);
+    }
   g_free (self);
 }
 
@@ -2315,6 +2685,195 @@ decode_message (PMessage  *received,
   return g_steal_pointer (&message);
 }
 
+/* A SEALED message's own body, or a SEALED_RESULT's value, from the next
+ * descriptor received. */
+static PMessage *
+unseal (PFrameReader  *self,
+        PMessage      *received,
+        GError       **error)
+{
+  g_autoptr(PMessage) sealed = received;
+  g_autoptr(GBytes) bytes = NULL;
+  Mapping *mapping;
+  int fd;
+
+  if (self->fds == NULL || self->fds->len == 0)
+    {
+      g_set_error_literal (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                           self->fds_lost ? _("A sealed message lost its descriptor (too many open files?)")
+                                          : _("A sealed message came without a descriptor"));
+      return NULL;
+    }
+  fd = g_array_index (self->fds, int, 0);
+  g_array_remove_index (self->fds, 0);
+
+  if (sealed->kind == P_MESSAGE_SEALED)
+    {
+      guint32 kind;
+      guint64 size;
+      PMessage *inner;
+
+      g_variant_get (sealed->body, "(ut)", &kind, &size);
+      if ((kind != P_MESSAGE_TASK && kind != P_MESSAGE_CHUNK) || size > self->max_message_size)
+        {
+          close (fd);
+          g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                       _("A sealed message of kind %u and %" G_GUINT64_FORMAT " bytes cannot be taken"),
+                       kind, size);
+          return NULL;
+        }
+
+      /* Kept: the worker may send (part of) it back. */
+      mapping = mapping_new (fd, size + BODY_SLACK, TRUE, error);
+      if (mapping == NULL)
+        return NULL;
+
+      inner = message_new (kind, NULL, 0);
+      inner->bytes = mapping_range (mapping, 0, size);
+      inner->sealed = TRUE;
+      mapping_unref (mapping);
+      return decode_message (inner, error);
+    }
+  else
+    {
+      g_autoptr(GVariant) value = NULL;
+      const char *type_string;
+      guint64 id, offset, size;
+      gsize alignment, fixed_size;
+      PMessage *result;
+
+      g_variant_get (sealed->body, "(t&stt)", &id, &type_string, &offset, &size);
+      if (!g_variant_type_string_is_valid (type_string) ||
+          !g_variant_type_is_definite ((const GVariantType *) type_string) ||
+          size > self->max_message_size || offset > G_MAXUINT64 - size - BODY_SLACK)
+        {
+          close (fd);
+          g_set_error_literal (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                               _("A sealed result does not say where its value is"));
+          return NULL;
+        }
+      type_layout ((const GVariantType *) type_string, &alignment, &fixed_size);
+
+      mapping = mapping_new (fd, offset + size + BODY_SLACK, FALSE, error);
+      if (mapping == NULL)
+        return NULL;
+      bytes = mapping_range (mapping, offset, size);
+      mapping_unref (mapping);
+
+      value = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_string, bytes, FALSE));
+      if ((fixed_size > 0 && fixed_size != size) || (offset & (alignment - 1)) != 0 ||
+          !p_variant_is_normal_form (value))
+        {
+          g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                       _("Message of kind %u is not a %s in normal form"),
+                       (guint) P_MESSAGE_SEALED_RESULT, type_string);
+          return NULL;
+        }
+
+      result = message_new (P_MESSAGE_RESULT, NULL, 0);
+      result->id = id;
+      result->sealed = TRUE;
+      result->value = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_string, bytes, TRUE));
+      return result;
+    }
+}
+
+static PMessage *
+reader_decode (PFrameReader  *self,
+               PMessage      *received,
+               GError       **error)
+{
+  PMessage *message = decode_message (received, error);
+
+  if (message != NULL &&
+      (message->kind == P_MESSAGE_SEALED || message->kind == P_MESSAGE_SEALED_RESULT))
+    return unseal (self, message, error);
+
+  return message;
+}
+
+/* Takes @fd for a sealed message to come. More than that many waiting is
+ * a peer that sends descriptors for nothing: they are closed, and the
+ * next message fails. */
+#define MAX_WAITING_FDS 64
+
+void
+p_frame_reader_add_fd (PFrameReader *self,
+                       int           fd)
+{
+  if (self->fds == NULL)
+    self->fds = g_array_new (FALSE, FALSE, sizeof (int));
+
+  if (self->fds->len >= MAX_WAITING_FDS)
+    {
+      close (fd);
+      self->fds_overflow = TRUE;
+      return;
+    }
+
+  g_array_append_val (self->fds, fd);
+}
+
+/* Reads what @socket_fd has, without blocking, and the descriptors that
+ * came along: how many bytes, 0 at the end of the stream, -1 with @error
+ * (G_IO_ERROR_WOULD_BLOCK: nothing yet). @space: how many it could take. */
+gssize
+p_frame_reader_receive (PFrameReader  *self,
+                        int            socket_fd,
+                        gsize         *space,
+                        GError       **error)
+{
+  union
+  {
+    struct cmsghdr header;
+    char buffer[CMSG_SPACE (16 * sizeof (int))];
+  } control;
+  struct msghdr msg = { 0, };
+  struct iovec vector;
+  struct cmsghdr *cmsg;
+  gssize n_read;
+
+  vector.iov_base = p_frame_reader_get_space (self, space);
+  vector.iov_len = *space;
+  msg.msg_iov = &vector;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buffer;
+  msg.msg_controllen = sizeof control.buffer;
+
+  do
+    n_read = recvmsg (socket_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n_read < 0 && errno == EINTR);
+
+  if (n_read < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), g_strerror (saved_errno));
+      return -1;
+    }
+
+  for (cmsg = CMSG_FIRSTHDR (&msg); cmsg != NULL; cmsg = CMSG_NXTHDR (&msg, cmsg))
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+      {
+        gsize n_fds = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+
+        for (gsize i = 0; i < n_fds; i++)
+          {
+            int fd;
+
+            memcpy (&fd, CMSG_DATA (cmsg) + i * sizeof (int), sizeof fd);
+            p_frame_reader_add_fd (self, fd);
+          }
+      }
+  if (msg.msg_flags & MSG_CTRUNC)
+    self->fds_lost = TRUE;
+
+  if (n_read > 0)
+    p_frame_reader_commit (self, n_read);
+
+  return n_read;
+}
+
 /* Returns TRUE and a message when one is complete, FALSE without an error
  * when more bytes are needed, FALSE with an error on a malformed stream
  * (after which the reader only fails). */
@@ -2338,6 +2897,14 @@ p_frame_reader_pop (PFrameReader  *self,
       return FALSE;
     }
 
+  if (self->fds_overflow)
+    {
+      self->failed = TRUE;
+      g_set_error_literal (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                           _("Descriptors came that no message takes"));
+      return FALSE;
+    }
+
   if (self->body != NULL)
     {
       PMessage *received;
@@ -2351,7 +2918,7 @@ p_frame_reader_pop (PFrameReader  *self,
       memset (self->body + self->body_padded, 0, BODY_SLACK);
       received = message_new (self->body_kind, NULL, 0);
       received->bytes = g_bytes_new_take (g_steal_pointer (&self->body), self->body_size);
-      *message = decode_message (received, error);
+      *message = reader_decode (self, received, error);
       self->failed = *message == NULL;
       return *message != NULL;
     }
@@ -2423,7 +2990,7 @@ p_frame_reader_pop (PFrameReader  *self,
     if (self->start == self->end)
       self->start = self->end = 0;
 
-    *message = decode_message (received, error);
+    *message = reader_decode (self, received, error);
     self->failed = *message == NULL;
     return *message != NULL;
   }

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 
 /* See docs/protocol.md, which is the specification; keep both in step. */
 
-#define P_PROTOCOL_VERSION 2
+#define P_PROTOCOL_VERSION 3
 /* The oldest version a pool still speaks to: without RECALL. */
 #define P_PROTOCOL_VERSION_MIN 1
 
@@ -40,6 +40,12 @@ G_BEGIN_DECLS
 #define P_REPLY_AREA_MIN_CAPACITY ((gsize) 4096)
 #define P_REPLY_AREA_MAX_CAPACITY ((gsize) 16 * 1024 * 1024)
 
+/* Sealed messages (version 3; docs/protocol.md, section 13): a value or a
+ * body this large travels in a sealed memfd passed along the frame, not in
+ * the stream. The pool's environment says that it takes them ("1"). */
+#define P_SEALED_ENV "PROCESSING_GLIB_SEALED"
+#define P_SEALED_MIN_SIZE ((gsize) 256 * 1024)
+
 typedef struct
 {
   guint64 stream_offset;   /* where in the worker's stream the held bytes start */
@@ -55,12 +61,14 @@ typedef enum
   P_MESSAGE_CHUNK        = 2,   /* (tsvb)        id, function, items array, stop at first error */
   P_MESSAGE_CANCEL       = 3,   /* (t)           id */
   P_MESSAGE_RECALL       = 4,   /* (t)           id (version 2) */
+  P_MESSAGE_SEALED       = 5,   /* (ut)          kind, size: that message's body is in the descriptor (version 3) */
   /* worker → pool */
   P_MESSAGE_HELLO        = 16,  /* (uxas)        protocol version, pid, function names */
   P_MESSAGE_RESULT       = 17,  /* (tv)          id, value */
   P_MESSAGE_ERROR        = 18,  /* (tsis)        id, error domain, code, message */
   P_MESSAGE_CHUNK_RESULT = 19,  /* (tva(usis))   id, values ("av", or "aT" when all are T), (item index, domain, code, message) */
   P_MESSAGE_RECALLED     = 20,  /* (t)           id (version 2) */
+  P_MESSAGE_SEALED_RESULT = 21, /* (tstt)        id, value type, offset, size: the value is in the descriptor */
 } PMessageKind;
 
 typedef enum
@@ -119,6 +127,7 @@ typedef struct
   GVariant *body;          /* every kind but TASK and RESULT; else NULL */
   GBytes *bytes;           /* the body's, unless it is inline: see p_message_ref_bytes() */
   GList link;              /* for whoever queues it; data is the message */
+  gboolean sealed;         /* its value, or its body, is in shared memory */
 
   /*< private >*/
   gatomicrefcount ref_count;
@@ -146,6 +155,12 @@ PFrame             *p_frame_new_from_bytes       (GBytes       *bytes);
 PFrame             *p_frame_ref                  (PFrame       *frame);
 void                p_frame_unref                (PFrame       *frame);
 gsize               p_frame_get_size             (PFrame       *frame);
+int                 p_frame_get_fd               (PFrame       *frame);
+PFrame             *p_frame_new_sealed           (PFrame       *frame,
+                                                  GError      **error);
+PFrame             *p_message_encode_sealed_result (guint64     id,
+                                                  GVariant     *value,
+                                                  GError      **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PFrame, p_frame_unref)
 
 PFrame             *p_message_encode_task        (guint64       id,
@@ -205,6 +220,7 @@ gsize               p_frame_queue_peek           (const PFrameQueue *self,
                                                   gsize         max_vectors);
 void                p_frame_queue_advance        (PFrameQueue  *self,
                                                   gsize         written);
+int                 p_frame_queue_peek_fd        (const PFrameQueue *self);
 
 PFrameReader       *p_frame_reader_new           (PDirection    direction,
                                                   gsize         max_message_size);
@@ -217,6 +233,14 @@ gboolean            p_frame_reader_pop           (PFrameReader  *self,
                                                   PMessage     **message,
                                                   GError       **error);
 gboolean            p_frame_reader_is_idle       (PFrameReader *self);
+gssize              p_frame_reader_receive       (PFrameReader *self,
+                                                  int           socket_fd,
+                                                  gsize        *space,
+                                                  GError      **error);
+void                p_frame_reader_add_fd        (PFrameReader *self,
+                                                  int           fd);
+GSocketControlMessage *p_fd_message_new          (int           fd,
+                                                  GError      **error);
 void                p_frame_reader_feed          (PFrameReader  *self,
                                                   const guint8  *data,
                                                   gsize          size);

@@ -576,6 +576,27 @@ job_release_chunk (Job   *job,
   chunk->job = NULL;
 }
 
+/* A large body goes to a worker that takes it sealed, in shared memory:
+ * copied once, not twice through the socket. */
+static void
+core_send_chunk_frame (PProcess *process,
+                       Chunk    *chunk)
+{
+  g_autoptr(PFrame) sealed = NULL;
+
+  if (process->takes_sealed &&
+      p_frame_get_size (chunk->frame) >= P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE)
+    {
+      g_autoptr(GError) error = NULL;
+
+      sealed = p_frame_new_sealed (chunk->frame, &error);
+      if (sealed == NULL)
+        g_debug ("A large task goes in the stream: %s", error->message);
+    }
+
+  p_process_send (process, sealed != NULL ? sealed : chunk->frame);
+}
+
 static void
 core_send_cancel (Core    *core,
                   Chunk   *chunk)
@@ -1080,6 +1101,7 @@ core_on_hello (Core     *core,
       return;
     }
   process->takes_recalls = version >= 2;
+  process->takes_sealed = version >= 3;
 
   first_list = core->functions == NULL;
   core->last_function_served = NULL;
@@ -1380,7 +1402,7 @@ core_dispatch_chunk (Core     *core,
   chunk->process = process;
   g_queue_push_tail_link (&process->in_flight, &chunk->link);
   process->n_tasks_sent++;
-  p_process_send (process, chunk->frame);
+  core_send_chunk_frame (process, chunk);
 
   /* An idle worker starts it now. */
   if (process->in_flight.length == 1)

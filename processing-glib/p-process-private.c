@@ -151,17 +151,15 @@ read_once (PProcess *self,
            gboolean *would_block)
 {
   g_autoptr(GError) error = NULL;
-  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream));
   gsize space;
-  guint8 *buffer = p_frame_reader_get_space (self->reader, &space);
   gssize n_read;
 
-  n_read = g_pollable_input_stream_read_nonblocking (input, buffer, space, NULL, &error);
+  /* Not through the input stream: descriptors may come along. */
+  n_read = p_frame_reader_receive (self->reader, g_socket_get_fd (self->socket), &space, &error);
 
   if (n_read > 0)
     {
       self->bytes_received += n_read;
-      p_frame_reader_commit (self->reader, n_read);
       process_frames (self);
       return (gsize) n_read == space && !self->channel_closed;
     }
@@ -377,6 +375,8 @@ p_process_spawn (const char * const      *argv,
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_take_fd (launcher, fds[1], P_CHANNEL_FD);
   g_subprocess_launcher_setenv (launcher, P_CHANNEL_ENV, channel, TRUE);
+  /* It may send large values sealed: this side takes them. */
+  g_subprocess_launcher_setenv (launcher, P_SEALED_ENV, "1", TRUE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
   if (reply_area != NULL)
     {
@@ -463,6 +463,36 @@ p_process_set_ready (PProcess *self)
   replace_timer (self, 0, NULL);
 }
 
+/* Writes @vectors, @fd along their first byte, without blocking. */
+static GPollableReturn
+send_with_fd (GSocket        *socket,
+              GOutputVector  *vectors,
+              gsize           n_vectors,
+              int             fd,
+              gsize          *written,
+              GError        **error)
+{
+  g_autoptr(GSocketControlMessage) message = p_fd_message_new (fd, error);
+  g_autoptr(GError) local_error = NULL;
+  gssize n;
+
+  if (message == NULL)
+    return G_POLLABLE_RETURN_FAILED;
+
+  n = g_socket_send_message (socket, NULL, vectors, n_vectors, &message, 1, 0, NULL, &local_error);
+  if (n >= 0)
+    {
+      *written = n;
+      return G_POLLABLE_RETURN_OK;
+    }
+
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return G_POLLABLE_RETURN_WOULD_BLOCK;
+
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return G_POLLABLE_RETURN_FAILED;
+}
+
 /* Queues @frame for p_process_flush(). */
 void
 p_process_send (PProcess *self,
@@ -490,10 +520,14 @@ p_process_flush (PProcess *self)
       g_autoptr(GError) error = NULL;
       GOutputVector vectors[MAX_WRITE_VECTORS];
       gsize n_vectors = p_frame_queue_peek (&self->outgoing, vectors, MAX_WRITE_VECTORS);
+      int fd = p_frame_queue_peek_fd (&self->outgoing);
       gsize written = 0;
       GPollableReturn ret;
 
-      ret = g_pollable_output_stream_writev_nonblocking (output, vectors, n_vectors, &written, NULL, &error);
+      if (fd < 0)
+        ret = g_pollable_output_stream_writev_nonblocking (output, vectors, n_vectors, &written, NULL, &error);
+      else
+        ret = send_with_fd (self->socket, vectors, n_vectors, fd, &written, &error);
 
       if (ret == G_POLLABLE_RETURN_WOULD_BLOCK)
         {

@@ -56,6 +56,7 @@ struct _PProcess
   gint64 average_run_usec;   /* of its tasks, lately */
   GSource *running_timer;    /* for the head's time-out or cancel grace */
   gboolean takes_recalls;    /* it speaks protocol version 2 */
+  gboolean takes_sealed;     /* it speaks protocol version 3 */
 
   /*< private >*/
   const PProcessCallbacks *callbacks;

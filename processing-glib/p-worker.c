@@ -130,6 +130,8 @@ struct _PWorker
   GError *input_error;     /* the channel broke, or carried garbage */
   GError *output_error;    /* sending failed: the pool is gone */
 
+  gboolean pool_takes_sealed; /* large results may go in shared memory */
+
   GMutex write_mutex;      /* for what follows: one frame at a time on the channel */
   PFrameQueue output;      /* the frame being sent */
   guint64 bytes_sent;      /* on the channel so far */
@@ -394,14 +396,13 @@ read_available_locked (PWorker *self)
       g_autoptr(GError) error = NULL;
       PMessage *message;
       gsize space;
-      guint8 *buffer;
       gssize n_read;
 
       if (self->input_ended || self->input_error != NULL)
         return;
 
-      buffer = p_frame_reader_get_space (self->reader, &space);
-      n_read = g_socket_receive_with_blocking (self->socket, (char *) buffer, space, FALSE, NULL, &error);
+      /* Descriptors may come along: not g_socket_receive(). */
+      n_read = p_frame_reader_receive (self->reader, g_socket_get_fd (self->socket), &space, &error);
 
       if (n_read < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         return;
@@ -423,8 +424,6 @@ read_available_locked (PWorker *self)
                                                              _("The channel ended in the middle of a message"));
           return;
         }
-
-      p_frame_reader_commit (self->reader, n_read);
 
       while (self->input_error == NULL && p_frame_reader_pop (self->reader, &message, &error))
         handle_message_locked (self, message);
@@ -461,9 +460,21 @@ write_output_locked (PWorker  *self,
     {
       GOutputVector vectors[16];
       gsize n_vectors = p_frame_queue_peek (&self->output, vectors, G_N_ELEMENTS (vectors));
+      int fd = p_frame_queue_peek_fd (&self->output);
+      g_autoptr(GSocketControlMessage) fd_message = NULL;
       gsize written = 0;
 
-      if (g_socket_send_message_with_timeout (self->socket, NULL, vectors, n_vectors, NULL, 0, 0,
+      /* A sealed message's descriptor, along its first byte. */
+      if (fd >= 0 && (fd_message = p_fd_message_new (fd, error)) == NULL)
+        {
+          p_frame_queue_clear (&self->output);
+          p_frame_queue_init (&self->output);
+          return FALSE;
+        }
+
+      if (g_socket_send_message_with_timeout (self->socket, NULL, vectors, n_vectors,
+                                              fd_message != NULL ? &fd_message : NULL,
+                                              fd_message != NULL ? 1 : 0, 0,
                                               -1, &written, NULL, error) != G_POLLABLE_RETURN_OK)
         {
           p_frame_queue_clear (&self->output);
@@ -548,7 +559,9 @@ send_frame (PWorker   *self,
   gboolean first_held = FALSE;
 
   g_mutex_lock (&self->write_mutex);
-  if (may_hold && self->reply_area != NULL && size <= self->reply_area_capacity)
+  /* A descriptor cannot be held: what carries one leaves now. */
+  if (may_hold && self->reply_area != NULL && size <= self->reply_area_capacity &&
+      p_frame_get_fd (frame) < 0)
     {
       if (self->reply_area->length + size > self->reply_area_capacity)
         sent = send_held_locked (self, error);
@@ -829,6 +842,20 @@ run_task (PWorker      *self,
   result = call_function (function, name, args, cancellable, &error);
   if (result == NULL)
     return encode_error (self, id, error);
+
+  /* A large value goes sealed, in shared memory; in the task's own when
+   * it lies there (a function that returns what it was given). */
+  if (self->pool_takes_sealed &&
+      g_variant_get_size (result) >= P_SEALED_MIN_SIZE &&
+      g_variant_get_size (result) <= self->max_message_size)
+    {
+      g_autoptr(GError) sealed_error = NULL;
+
+      frame = p_message_encode_sealed_result (id, result, &sealed_error);
+      if (frame != NULL)
+        return frame;
+      g_debug ("A large result goes in the stream: %s", sealed_error->message);
+    }
 
   frame = p_message_encode_result (id, result, self->max_message_size, &too_large);
   return check_reply (self, id, frame, too_large);
@@ -1120,6 +1147,7 @@ p_worker_run (PWorker  *self,
 
   /* Optional: without it, each reply leaves at once. */
   self->reply_area = p_reply_area_map_env (g_getenv (P_REPLY_AREA_ENV), &self->reply_area_capacity);
+  self->pool_takes_sealed = g_strcmp0 (g_getenv (P_SEALED_ENV), "1") == 0;
 
   hello = encode_hello (self);
   send_reply (self, hello, FALSE);

@@ -3,11 +3,17 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+/* memfd_create() */
+#define _GNU_SOURCE
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -251,6 +257,13 @@ fn_stale_handler_fired (GVariant *args, GCancellable *cancellable, gpointer user
   return g_variant_new_boolean (stale_handler_fired);
 }
 
+/* a tuple → its second member, as it is: a part of what it was given */
+static GVariant *
+fn_second (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_get_child_value (args, 1);
+}
+
 /* int64 n → ay of n bytes, byte i = i % 251 */
 static GVariant *
 fn_make_bytes (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
@@ -305,6 +318,70 @@ write_message (guint32   kind,
   write_frame (size, kind, data, (size + 7) & ~7);
 }
 
+/* @size bytes with @fd along the first one. */
+static void
+write_raw_with_fd (const guint8 *data,
+                   gsize         size,
+                   int           fd)
+{
+  union { struct cmsghdr header; char buffer[CMSG_SPACE (sizeof (int))]; } control;
+  struct iovec vector = { (void *) data, size };
+  struct msghdr msg = { NULL, 0, &vector, 1, control.buffer, sizeof control.buffer, 0 };
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg);
+
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cmsg), &fd, sizeof fd);
+  if (sendmsg (3, &msg, MSG_NOSIGNAL) < 0)
+    g_printerr ("sendmsg: %s\n", g_strerror (errno));
+  close (fd);
+}
+
+/* A frame of @body; how long it is. */
+static guint8 *
+frame_of (guint32   kind,
+          GVariant *body,
+          gsize    *length)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (body);
+  gsize size = g_variant_get_size (owned);
+  guint8 *data = g_malloc0 (8 + ((size + 7) & ~7));
+  guint32 header[2] = { size, kind };
+
+  memcpy (data, header, sizeof header);
+  g_variant_store (owned, data + 8);
+  *length = 8 + ((size + 7) & ~7);
+
+  return data;
+}
+
+/* A frame with @fd along its first byte. */
+static void
+write_message_with_fd (guint32   kind,
+                       GVariant *body,
+                       int       fd)
+{
+  gsize length;
+  g_autofree guint8 *data = frame_of (kind, body, &length);
+
+  write_raw_with_fd (data, length, fd);
+}
+
+/* A memfd of @size zeros, sealed or not. */
+static int
+zeros_file (gsize    size,
+            gboolean sealed)
+{
+  int fd = memfd_create ("test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+  g_assert (fd >= 0 && ftruncate (fd, size) == 0);
+  if (sealed)
+    g_assert (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0);
+
+  return fd;
+}
+
 /* s mode: the worker breaks the protocol, in the way named, by writing
  * straight to its channel (descriptor 3); then it waits to be killed. */
 static GVariant *
@@ -337,6 +414,31 @@ fn_misbehave (GVariant *args, GCancellable *cancellable, gpointer user_data, GEr
       for (gsize i = 0; i < sizeof noise; i++)
         noise[i] = g_random_int ();
       write_raw (noise, sizeof noise);
+    }
+  else if (g_str_equal (mode, "sealed-no-fd"))
+    write_message (21, g_variant_new ("(tstt)", (guint64) 1, "ay", (guint64) 0, (guint64) 16));
+  else if (g_str_equal (mode, "sealed-unsealed"))
+    write_message_with_fd (21, g_variant_new ("(tstt)", (guint64) 1, "ay", (guint64) 0, (guint64) 16),
+                           zeros_file (4096, FALSE));
+  else if (g_str_equal (mode, "sealed-beyond"))
+    write_message_with_fd (21, g_variant_new ("(tstt)", (guint64) 1, "ay", (guint64) 0, (guint64) 8192),
+                           zeros_file (4096, TRUE));
+  else if (g_str_equal (mode, "sealed-bad-type"))
+    write_message_with_fd (21, g_variant_new ("(tstt)", (guint64) 1, "a", (guint64) 0, (guint64) 16),
+                           zeros_file (4096, TRUE));
+  else if (g_str_equal (mode, "sealed-misaligned"))
+    write_message_with_fd (21, g_variant_new ("(tstt)", (guint64) 1, "x", (guint64) 3, (guint64) 8),
+                           zeros_file (4096, TRUE));
+  else if (g_str_equal (mode, "fd-flood"))
+    {
+      /* A frame a byte at a time, a descriptor with each. */
+      const char *names[] = { "a-name-long-enough-for-a-hundred-bytes-of-frame",
+                              "and-another-one-to-be-sure-of-it", NULL };
+      gsize length;
+      g_autofree guint8 *data = frame_of (16, g_variant_new ("(ux^as)", 3, (gint64) getpid (), names), &length);
+
+      for (gsize i = 0; i < length; i++)
+        write_raw_with_fd (data + i, 1, zeros_file (16, TRUE));
     }
   else if (g_str_equal (mode, "truncated"))
     {
@@ -382,6 +484,7 @@ test_functions_register (PWorker *worker)
     { "misbehave", fn_misbehave },
     { "leave_cancel_handler", fn_leave_cancel_handler },
     { "stale_handler_fired", fn_stale_handler_fired },
+    { "second", fn_second },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)

@@ -299,6 +299,196 @@ test_function_name_not_utf8 (void)
   g_assert_cmpint (apply_int64 (pool, "pid", 0), ==, pid);
 }
 
+/* {{{ Sealed messages: large values in shared memory */
+
+#define LARGE ((gsize) 1024 * 1024)
+
+static GVariant *
+random_bytes (gsize size)
+{
+  guint8 *data = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = g_random_int ();
+
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
+}
+
+/* How many of this process's mappings are sealed messages' files. */
+static guint
+count_sealed_mappings (void)
+{
+  g_autofree char *maps = NULL;
+  guint count = 0;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  for (const char *at = maps; (at = strstr (at, "processing-glib-sealed")) != NULL; at++)
+    count++;
+
+  return count;
+}
+
+/* The pool's thread lets go of a message just after the caller has its
+ * result: what it mapped is gone soon, not at once. */
+static guint
+wait_for_sealed_mappings (guint expected)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  guint count;
+
+  while ((count = count_sealed_mappings ()) != expected && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+
+  return count;
+}
+
+static guint
+count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint count = 0;
+
+  while (g_dir_read_name (dir) != NULL)
+    count++;
+
+  return count;
+}
+
+static void
+assert_bytes_equal (GVariant *value,
+                    GVariant *expected)
+{
+  gsize size, expected_size;
+  const guint8 *data = g_variant_get_fixed_array (value, &size, 1);
+  const guint8 *expected_data = g_variant_get_fixed_array (expected, &expected_size, 1);
+
+  g_assert_true (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTESTRING));
+  g_assert_cmpmem (data, size, expected_data, expected_size);
+}
+
+/* A large value a worker returns as it was given comes back in the memory
+ * the pool sent it in: shared, not copied, and let go with the result. */
+static void
+test_sealed_echo (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GVariant) payload = g_variant_ref_sink (random_bytes (LARGE));
+  g_autoptr(GError) error = NULL;
+  guint fds_before, mappings_before;
+
+  g_assert_cmpint (apply_int64 (pool, "square", 2), ==, 4);
+  fds_before = count_fds ();
+  mappings_before = count_sealed_mappings ();
+
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(GVariant) echoed = p_pool_apply (pool, "echo", payload, NULL, &error);
+
+      g_assert_no_error (error);
+      assert_bytes_equal (echoed, payload);
+      g_assert_cmpuint (count_sealed_mappings (), >, mappings_before);
+    }
+
+  g_assert_cmpuint (wait_for_sealed_mappings (mappings_before), ==, mappings_before);
+  g_assert_cmpuint (count_fds (), ==, fds_before);
+}
+
+/* A large value made by the function, and one that is part of what it was
+ * given (at an offset in the task's memory), come back whole; small ones
+ * stay in the stream. */
+static void
+test_sealed_made_and_part (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GVariant) made = NULL;
+  g_autoptr(GVariant) small = NULL;
+  g_autoptr(GVariant) part = NULL;
+  g_autoptr(GVariant) large = g_variant_ref_sink (random_bytes (LARGE + 3));
+  g_autoptr(GError) error = NULL;
+  GVariant *pair[2];
+  gsize size;
+  const guint8 *data;
+
+  made = p_pool_apply (pool, "make_bytes", g_variant_new_int64 (LARGE), NULL, &error);
+  g_assert_no_error (error);
+  data = g_variant_get_fixed_array (made, &size, 1);
+  g_assert_cmpuint (size, ==, LARGE);
+  for (gsize i = 0; i < size; i++)
+    if (data[i] != i % 251)
+      g_error ("byte %" G_GSIZE_FORMAT " differs", i);
+
+  small = p_pool_apply (pool, "make_bytes", g_variant_new_int64 (1000), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_get_size (small), ==, 1000);
+
+  pair[0] = g_variant_new_string ("before it");
+  pair[1] = large;
+  part = p_pool_apply (pool, "second", g_variant_new_tuple (pair, 2), NULL, &error);
+  g_assert_no_error (error);
+  assert_bytes_equal (part, large);
+}
+
+/* Large items go sealed in chunks too (a chunk's reply in the stream),
+ * and in chunks of one; none is lost nor left mapped. */
+static void
+test_sealed_map (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GPtrArray) items = g_ptr_array_new ();
+  g_autoptr(GVariant) array = NULL;
+  guint mappings_before = count_sealed_mappings ();
+
+  for (guint i = 0; i < 7; i++)
+    g_ptr_array_add (items, random_bytes (300 * 1024 + i));
+  array = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_BYTESTRING,
+                                                   (GVariant **) items->pdata, items->len));
+
+  for (guint chunksize = 1; chunksize <= 3; chunksize++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) results = p_pool_map (pool, "echo", array, chunksize, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_variant_n_children (results), ==, 7);
+      for (guint i = 0; i < 7; i++)
+        {
+          g_autoptr(GVariant) boxed = g_variant_get_child_value (results, i);
+          g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+          g_autoptr(GVariant) expected = g_variant_get_child_value (array, i);
+
+          assert_bytes_equal (value, expected);
+        }
+    }
+
+  g_assert_cmpuint (wait_for_sealed_mappings (mappings_before), ==, mappings_before);
+}
+
+/* A worker keeps no descriptor of the tasks it has done. */
+static void
+test_sealed_worker_fds (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GVariant) payload = g_variant_ref_sink (random_bytes (LARGE));
+  g_autoptr(GVariant) before = NULL;
+  g_autoptr(GVariant) after = NULL;
+  g_autoptr(GError) error = NULL;
+
+  before = p_pool_apply (pool, "list_fds", NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr(GVariant) echoed = p_pool_apply (pool, "echo", payload, NULL, &error);
+
+      g_assert_no_error (error);
+    }
+  after = p_pool_apply (pool, "list_fds", NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (g_variant_n_children (after), ==, g_variant_n_children (before));
+}
+
+/* }}} */
+
 static void
 test_submit (void)
 {
@@ -2372,6 +2562,10 @@ main (int   argc,
   g_test_add_func ("/pool/apply/task-error", test_task_error);
   g_test_add_func ("/pool/apply/unknown-function", test_unknown_function);
   g_test_add_func ("/pool/apply/function-name-not-utf8", test_function_name_not_utf8);
+  g_test_add_func ("/pool/sealed/echo", test_sealed_echo);
+  g_test_add_func ("/pool/sealed/made-and-part", test_sealed_made_and_part);
+  g_test_add_func ("/pool/sealed/map", test_sealed_map);
+  g_test_add_func ("/pool/sealed/worker-fds", test_sealed_worker_fds);
   g_test_add_func ("/pool/apply/async", test_apply_async);
   g_test_add_func ("/pool/apply/async-other-context", test_apply_async_other_context);
   g_test_add_func ("/pool/apply/idle-does-not-spin", test_idle_does_not_spin);

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "test-functions.h"
+#include "p-channel-private.h"
 
 /* Properties as for g_object_new(). */
 static PPool *
@@ -578,9 +579,10 @@ static void
 test_hello_versions (void)
 {
   g_autoptr(PPool) old_pool = new_pool_of_version (1);
-  g_autoptr(PPool) future_pool = new_pool_of_version (3);
+  g_autoptr(PPool) future_pool = new_pool_of_version (P_PROTOCOL_VERSION + 1);
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *future = g_strdup_printf ("protocol version %u", P_PROTOCOL_VERSION + 1);
 
   /* Version 1 is still spoken: its HELLO is taken, and the function list
    * it gave (none) is what tasks are checked against. */
@@ -592,7 +594,7 @@ test_hello_versions (void)
   value = p_pool_apply (future_pool, "square", g_variant_new_int64 (2), NULL, &error);
   g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
   g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, "protocol version 3"));
+  g_assert_nonnull (strstr (error->message, future));
 }
 
 static void
@@ -693,6 +695,8 @@ main (int   argc,
   const char *hostile_modes[] = {
     "oversize", "unknown-kind", "pool-kind", "wrong-type", "not-normal",
     "bad-padding", "unknown-id", "hello-again", "random", "truncated",
+    "sealed-no-fd", "sealed-unsealed", "sealed-beyond", "sealed-bad-type", "sealed-misaligned",
+    "fd-flood",
   };
 
   test_functions_serve_if_requested ();
