@@ -841,8 +841,10 @@ p_message_kind_is_valid (PMessageKind kind,
     case P_MESSAGE_CHUNK:
     case P_MESSAGE_CANCEL:
     case P_MESSAGE_RECALL:
-    case P_MESSAGE_SEALED:
       return direction == P_DIRECTION_TO_WORKER;
+
+    case P_MESSAGE_SEALED:
+      return TRUE;
 
     case P_MESSAGE_HELLO:
     case P_MESSAGE_RESULT:
@@ -2353,8 +2355,9 @@ sealed_frame_new (PMessageKind  kind,
   return frame;
 }
 
-/* @frame (a TASK or a CHUNK) as a SEALED message: its body goes to a
- * sealed memfd. NULL on an error (out of descriptors, say): send @frame. */
+/* @frame (a TASK or a CHUNK; a CHUNK_RESULT) as a SEALED message: its
+ * body goes to a sealed memfd. NULL on an error (out of descriptors, say):
+ * send @frame. */
 PFrame *
 p_frame_new_sealed (PFrame  *frame,
                     GError **error)
@@ -2714,7 +2717,9 @@ unseal (PFrameReader  *self,
       PMessage *inner;
 
       g_variant_get (sealed->body, "(ut)", &kind, &size);
-      if ((kind != P_MESSAGE_TASK && kind != P_MESSAGE_CHUNK) || size > self->max_message_size)
+      if ((self->direction == P_DIRECTION_TO_WORKER ? kind != P_MESSAGE_TASK && kind != P_MESSAGE_CHUNK
+                                                    : kind != P_MESSAGE_CHUNK_RESULT) ||
+          size > self->max_message_size)
         {
           close (fd);
           g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
@@ -2723,8 +2728,8 @@ unseal (PFrameReader  *self,
           return NULL;
         }
 
-      /* Kept: the worker may send (part of) it back. */
-      mapping = mapping_new (fd, size + BODY_SLACK, TRUE, error);
+      /* A worker keeps the descriptor to send (part of) it back. */
+      mapping = mapping_new (fd, size + BODY_SLACK, self->direction == P_DIRECTION_TO_WORKER, error);
       if (mapping == NULL)
         return NULL;
 

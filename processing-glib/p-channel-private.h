@@ -61,7 +61,7 @@ typedef enum
   P_MESSAGE_CHUNK        = 2,   /* (tsvb)        id, function, items array, stop at first error */
   P_MESSAGE_CANCEL       = 3,   /* (t)           id */
   P_MESSAGE_RECALL       = 4,   /* (t)           id (version 2) */
-  P_MESSAGE_SEALED       = 5,   /* (ut)          kind, size: that message's body is in the descriptor (version 3) */
+  P_MESSAGE_SEALED       = 5,   /* (ut)          kind, size: that message's body is in the descriptor (version 3; either way) */
   /* worker → pool */
   P_MESSAGE_HELLO        = 16,  /* (uxas)        protocol version, pid, function names */
   P_MESSAGE_RESULT       = 17,  /* (tv)          id, value */

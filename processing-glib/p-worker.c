@@ -908,6 +908,22 @@ run_chunk (PWorker      *self,
 
   frame = p_message_encode_chunk_result (id, results, g_variant_builder_end (&errors),
                                          self->max_message_size, &too_large);
+
+  /* A large one goes sealed, in shared memory: copied once, not twice. */
+  if (frame != NULL && self->pool_takes_sealed &&
+      p_frame_get_size (frame) >= P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE)
+    {
+      g_autoptr(GError) sealed_error = NULL;
+      PFrame *sealed = p_frame_new_sealed (frame, &sealed_error);
+
+      if (sealed != NULL)
+        {
+          p_frame_unref (frame);
+          return sealed;
+        }
+      g_debug ("A large chunk's results go in the stream: %s", sealed_error->message);
+    }
+
   return check_reply (self, id, frame, too_large);
 }
 

@@ -426,6 +426,16 @@ fn_misbehave (GVariant *args, GCancellable *cancellable, gpointer user_data, GEr
   else if (g_str_equal (mode, "sealed-bad-type"))
     write_message_with_fd (21, g_variant_new ("(tstt)", (guint64) 1, "a", (guint64) 0, (guint64) 16),
                            zeros_file (4096, TRUE));
+  else if (g_str_equal (mode, "sealed-wrong-kind"))
+    {
+      gsize length;
+      g_autofree guint8 *task = frame_of (1, g_variant_new ("(tsv)", (guint64) 1, "f", g_variant_new_int32 (1)), &length);
+      int fd = memfd_create ("test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+      g_assert (fd >= 0 && write (fd, task + 8, length - 8) == (gssize) (length - 8) && ftruncate (fd, length + 8) == 0);
+      g_assert (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0);
+      write_message_with_fd (5, g_variant_new ("(ut)", (guint32) 1, (guint64) (length - 8)), fd);
+    }
   else if (g_str_equal (mode, "sealed-misaligned"))
     write_message_with_fd (21, g_variant_new ("(tstt)", (guint64) 1, "x", (guint64) 3, (guint64) 8),
                            zeros_file (4096, TRUE));

@@ -449,6 +449,9 @@ test_sealed_map (void)
       g_autoptr(GVariant) results = p_pool_map (pool, "echo", array, chunksize, NULL, &error);
 
       g_assert_no_error (error);
+      /* The results are read where the worker wrote them: chunks of one
+       * in the tasks' files, larger chunks' in files of their own. */
+      g_assert_cmpuint (count_sealed_mappings (), >, mappings_before);
       g_assert_cmpuint (g_variant_n_children (results), ==, 7);
       for (guint i = 0; i < 7; i++)
         {

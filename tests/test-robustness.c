@@ -695,7 +695,7 @@ main (int   argc,
   const char *hostile_modes[] = {
     "oversize", "unknown-kind", "pool-kind", "wrong-type", "not-normal",
     "bad-padding", "unknown-id", "hello-again", "random", "truncated",
-    "sealed-no-fd", "sealed-unsealed", "sealed-beyond", "sealed-bad-type", "sealed-misaligned",
+    "sealed-no-fd", "sealed-unsealed", "sealed-beyond", "sealed-bad-type", "sealed-misaligned", "sealed-wrong-kind",
     "fd-flood",
   };
 
