@@ -2393,6 +2393,27 @@ p_frame_new_sealed (PFrame  *frame,
                            fd);
 }
 
+/* @frame, or a SEALED message of it when it is that large and a sealed
+ * file can be made (else it goes in the stream): a new reference. */
+PFrame *
+p_frame_seal_if_large (PFrame *frame)
+{
+  g_autoptr(GError) error = NULL;
+  PFrame *sealed;
+
+  if (frame->size < P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE)
+    return p_frame_ref (frame);
+
+  sealed = p_frame_new_sealed (frame, &error);
+  if (sealed == NULL)
+    {
+      g_debug ("A large message goes in the stream: %s", error->message);
+      return p_frame_ref (frame);
+    }
+
+  return sealed;
+}
+
 /* A RESULT of @value as a SEALED_RESULT: in the memfd of the task it came
  * from when it lies in one, else in a new one. NULL on an error. */
 PFrame *

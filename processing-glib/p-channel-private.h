@@ -158,6 +158,7 @@ gsize               p_frame_get_size             (PFrame       *frame);
 int                 p_frame_get_fd               (PFrame       *frame);
 PFrame             *p_frame_new_sealed           (PFrame       *frame,
                                                   GError      **error);
+PFrame             *p_frame_seal_if_large        (PFrame       *frame);
 PFrame             *p_message_encode_sealed_result (guint64     id,
                                                   GVariant     *value,
                                                   GError      **error);

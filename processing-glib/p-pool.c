@@ -582,19 +582,10 @@ static void
 core_send_chunk_frame (PProcess *process,
                        Chunk    *chunk)
 {
-  g_autoptr(PFrame) sealed = NULL;
+  g_autoptr(PFrame) frame = process->takes_sealed ? p_frame_seal_if_large (chunk->frame)
+                                                  : p_frame_ref (chunk->frame);
 
-  if (process->takes_sealed &&
-      p_frame_get_size (chunk->frame) >= P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE)
-    {
-      g_autoptr(GError) error = NULL;
-
-      sealed = p_frame_new_sealed (chunk->frame, &error);
-      if (sealed == NULL)
-        g_debug ("A large task goes in the stream: %s", error->message);
-    }
-
-  p_process_send (process, sealed != NULL ? sealed : chunk->frame);
+  p_process_send (process, frame);
 }
 
 static void

@@ -910,18 +910,11 @@ run_chunk (PWorker      *self,
                                          self->max_message_size, &too_large);
 
   /* A large one goes sealed, in shared memory: copied once, not twice. */
-  if (frame != NULL && self->pool_takes_sealed &&
-      p_frame_get_size (frame) >= P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE)
+  if (frame != NULL && self->pool_takes_sealed)
     {
-      g_autoptr(GError) sealed_error = NULL;
-      PFrame *sealed = p_frame_new_sealed (frame, &sealed_error);
+      g_autoptr(PFrame) unsealed = frame;
 
-      if (sealed != NULL)
-        {
-          p_frame_unref (frame);
-          return sealed;
-        }
-      g_debug ("A large chunk's results go in the stream: %s", sealed_error->message);
+      frame = p_frame_seal_if_large (unsealed);
     }
 
   return check_reply (self, id, frame, too_large);
