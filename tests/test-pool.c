@@ -354,6 +354,18 @@ count_fds (void)
   return count;
 }
 
+static guint
+wait_for_fds (guint expected)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  guint count;
+
+  while ((count = count_fds ()) != expected && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+
+  return count;
+}
+
 static void
 assert_bytes_equal (GVariant *value,
                     GVariant *expected)
@@ -464,6 +476,48 @@ test_sealed_map (void)
     }
 
   g_assert_cmpuint (wait_for_sealed_mappings (mappings_before), ==, mappings_before);
+}
+
+/* Workers that die with sealed tasks in hand and sealed results on the
+ * way: every task but the ones that killed them succeeds (what was sent
+ * and not started runs elsewhere, as a new sealed message), and the pool
+ * is left with no descriptor nor mapping of theirs. */
+static void
+test_sealed_worker_deaths (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GVariant) payload = g_variant_ref_sink (random_bytes (512 * 1024));
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
+  guint fds_before, mappings_before;
+
+  g_assert_cmpint (apply_int64 (pool, "square", 2), ==, 4);
+  g_assert_cmpint (apply_int64 (pool, "square", 3), ==, 9);
+  fds_before = count_fds ();
+  mappings_before = count_sealed_mappings ();
+
+  for (guint i = 0; i < 40; i++)
+    g_ptr_array_add (results, i % 10 == 5 ? p_pool_submit (pool, "die", g_variant_new_int32 (SIGKILL), NULL)
+                                          : p_pool_submit (pool, "echo", payload, NULL));
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = p_result_get (results->pdata[i], -1, &error);
+
+      if (i % 10 == 5)
+        g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
+      else
+        {
+          g_assert_no_error (error);
+          assert_bytes_equal (value, payload);
+        }
+    }
+
+  g_ptr_array_set_size (results, 0);
+  g_assert_cmpint (apply_int64 (pool, "square", 4), ==, 16);
+  g_assert_cmpuint (wait_for_sealed_mappings (mappings_before), ==, mappings_before);
+  /* Once the replacements have started, as many as before. */
+  g_assert_cmpuint (wait_for_fds (fds_before), ==, fds_before);
 }
 
 /* A worker keeps no descriptor of the tasks it has done. */
@@ -2569,6 +2623,7 @@ main (int   argc,
   g_test_add_func ("/pool/sealed/made-and-part", test_sealed_made_and_part);
   g_test_add_func ("/pool/sealed/map", test_sealed_map);
   g_test_add_func ("/pool/sealed/worker-fds", test_sealed_worker_fds);
+  g_test_add_func ("/pool/sealed/worker-deaths", test_sealed_worker_deaths);
   g_test_add_func ("/pool/apply/async", test_apply_async);
   g_test_add_func ("/pool/apply/async-other-context", test_apply_async_other_context);
   g_test_add_func ("/pool/apply/idle-does-not-spin", test_idle_does_not_spin);
