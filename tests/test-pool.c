@@ -328,20 +328,6 @@ count_sealed_mappings (void)
   return count;
 }
 
-/* The pool's thread lets go of a message just after the caller has its
- * result: what it mapped is gone soon, not at once. */
-static guint
-wait_for_sealed_mappings (guint expected)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  guint count;
-
-  while ((count = count_sealed_mappings ()) != expected && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
-
-  return count;
-}
-
 static guint
 count_fds (void)
 {
@@ -354,13 +340,17 @@ count_fds (void)
   return count;
 }
 
+/* What @count_func counts once it is @expected, or after 10 s: the pool's
+ * thread lets go of a message just after the caller has its result, and
+ * replacement workers take a moment to start. */
 static guint
-wait_for_fds (guint expected)
+wait_for_count (guint (*count_func) (void),
+                guint   expected)
 {
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   guint count;
 
-  while ((count = count_fds ()) != expected && g_get_monotonic_time () < deadline)
+  while ((count = count_func ()) != expected && g_get_monotonic_time () < deadline)
     g_usleep (1000);
 
   return count;
@@ -401,7 +391,7 @@ test_sealed_echo (void)
       g_assert_cmpuint (count_sealed_mappings (), >, mappings_before);
     }
 
-  g_assert_cmpuint (wait_for_sealed_mappings (mappings_before), ==, mappings_before);
+  g_assert_cmpuint (wait_for_count (count_sealed_mappings, mappings_before), ==, mappings_before);
   g_assert_cmpuint (count_fds (), ==, fds_before);
 }
 
@@ -475,7 +465,7 @@ test_sealed_map (void)
         }
     }
 
-  g_assert_cmpuint (wait_for_sealed_mappings (mappings_before), ==, mappings_before);
+  g_assert_cmpuint (wait_for_count (count_sealed_mappings, mappings_before), ==, mappings_before);
 }
 
 /* Workers that die with sealed tasks in hand and sealed results on the
@@ -515,9 +505,9 @@ test_sealed_worker_deaths (void)
 
   g_ptr_array_set_size (results, 0);
   g_assert_cmpint (apply_int64 (pool, "square", 4), ==, 16);
-  g_assert_cmpuint (wait_for_sealed_mappings (mappings_before), ==, mappings_before);
+  g_assert_cmpuint (wait_for_count (count_sealed_mappings, mappings_before), ==, mappings_before);
   /* Once the replacements have started, as many as before. */
-  g_assert_cmpuint (wait_for_fds (fds_before), ==, fds_before);
+  g_assert_cmpuint (wait_for_count (count_fds, fds_before), ==, fds_before);
 }
 
 /* A worker keeps no descriptor of the tasks it has done. */
