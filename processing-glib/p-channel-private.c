@@ -149,28 +149,46 @@ type_layout (const GVariantType *type,
 }
 
 /* How deep a value of this type nests: 1 for a basic type or a variant,
- * one more per container around it (as GLib counts). */
+ * one more per container around its deepest member. That is how many
+ * levels GLib checks against its limit. With @as_glib_type_depth, it counts
+ * as GLib does a variant's child's type (g_variant_type_string_get_depth_()),
+ * where the unit tuple is 0 deep and a dictionary entry's key is left out. */
 static gsize
-type_depth (const GVariantType *type)
+type_depth (const GVariantType *type,
+            gboolean            as_glib_type_depth)
 {
   const char *type_string = g_variant_type_peek_string (type);
   gsize deepest = 0;
+  gboolean no_member = TRUE;
 
   switch (type_string[0])
     {
     case 'a': case 'm':
-      return 1 + type_depth (g_variant_type_element (type));
+      return 1 + type_depth (g_variant_type_element (type), as_glib_type_depth);
 
     case '(': case '{':
       for (const GVariantType *member = g_variant_type_first (type);
            member != NULL;
            member = g_variant_type_next (member))
-        deepest = MAX (deepest, type_depth (member));
-      return 1 + deepest;
+        if (!as_glib_type_depth || type_string[0] == '(' || member != g_variant_type_first (type))
+          {
+            deepest = MAX (deepest, type_depth (member, as_glib_type_depth));
+            no_member = FALSE;
+          }
+      return as_glib_type_depth && no_member ? 0 : 1 + deepest;
 
     default:
       return 1;
     }
+}
+
+/* Whether GLib gives a variant at @depth its child of @child_depth, or a
+ * unit tuple in its place (g_variant_get_child_value()). */
+static gboolean
+glib_gives_variant_child (gsize depth,
+                          gsize child_depth)
+{
+  return depth + child_depth < MAX_VARIANT_DEPTH;
 }
 
 static gsize
@@ -243,7 +261,7 @@ glib_check_is_exact (GVariant *value,
                      guint     depth)
 {
   return strchr (g_variant_get_type_string (value), 'v') == NULL &&
-         depth + type_depth (g_variant_get_type (value)) <= MAX_VARIANT_DEPTH;
+         depth + type_depth (g_variant_get_type (value), FALSE) <= MAX_VARIANT_DEPTH;
 }
 
 static gboolean variant_is_normal (GVariant *value, guint depth, const WalkOptions *options);
@@ -301,7 +319,7 @@ container_is_normal (GVariant          *value,
         /* The child's bytes, a zero byte, the child's type; and no deeper
          * than GLib allows (GLib, not knowing how deep this value sits in
          * the message, may have given the child anyway). */
-        return depth + type_depth (g_variant_get_type (child)) < MAX_VARIANT_DEPTH &&
+        return glib_gives_variant_child (depth, type_depth (g_variant_get_type (child), TRUE)) &&
                check_member (data, size, 0, 0, child, depth, options, &end) &&
                size == end + 1 + type_length &&
                data[end] == '\0' &&
@@ -605,7 +623,7 @@ envelope_locate (PMessageKind   kind,
    * holds nothing that would nest too deep. */
   type_layout (located->value_type, &alignment, &fixed_size);
   return (fixed_size == 0 || fixed_size == located->value_size) &&
-         1 + type_depth (located->value_type) < MAX_VARIANT_DEPTH;
+         glib_gives_variant_child (1, type_depth (located->value_type, TRUE));
 }
 
 /* }}} */

@@ -1264,6 +1264,55 @@ test_envelope_differential (void)
     }
 }
 
+/* Values in variants nested right up to GLib's depth limit, where GLib
+ * counts a type's depth its own way: the unit tuple is 0 deep and a
+ * dictionary entry's key does not count. (The fuzz target found the unit
+ * tuple: its regression input is in tests/fuzz/corpus.) */
+static void
+test_normal_form_depth_limit (void)
+{
+  const char *innermost[] = { "()", "a()", "(())", "m()", "{s()}", "a{s()}", "{sai}", "i", "ay", "(ys)" };
+
+  for (gsize t = 0; t < G_N_ELEMENTS (innermost); t++)
+    for (gsize n_maybes = 118; n_maybes <= 128; n_maybes++)
+      for (gsize n_zeros = 0; n_zeros <= 3; n_zeros++)
+        {
+          g_autofree char *maybes = g_strnfill (n_maybes, 'm');
+          g_autofree char *type_string = g_strconcat (maybes, innermost[t], NULL);
+          g_autoptr(GByteArray) serialized = g_byte_array_new ();
+          const guint8 zero = 0;
+
+          /* "just just ... nothing" (as many justs as zeros), in a variant:
+           * its bytes, a zero byte, its type. */
+          for (gsize i = 0; i < n_zeros; i++)
+            g_byte_array_append (serialized, &zero, 1);
+          g_byte_array_append (serialized, &zero, 1);
+          g_byte_array_append (serialized, (const guint8 *) type_string, strlen (type_string));
+
+          /* In up to three more variants, alone and in a task. */
+          for (int n_variants = 1; n_variants <= 4; n_variants++)
+            {
+              g_autoptr(GBytes) bytes = g_bytes_new (serialized->data, serialized->len);
+              g_autoptr(GVariant) boxed = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARIANT, bytes, FALSE));
+              GVariant *members[3];
+              g_autoptr(GVariant) task = NULL;
+              g_autoptr(GBytes) task_bytes = NULL;
+
+              assert_same_verdict (G_VARIANT_TYPE_VARIANT, bytes, FALSE);
+
+              members[0] = g_variant_new_uint64 (n_variants);
+              members[1] = g_variant_new_string ("f");
+              members[2] = boxed;
+              task = g_variant_ref_sink (g_variant_new_tuple (members, 3));
+              task_bytes = g_variant_get_data_as_bytes (task);
+              assert_envelope_verdict (P_MESSAGE_TASK, task_bytes, FALSE);
+
+              g_byte_array_append (serialized, &zero, 1);
+              g_byte_array_append (serialized, (const guint8 *) "v", 1);
+            }
+        }
+}
+
 static void
 test_normal_form_bulk (void)
 {
@@ -1494,6 +1543,7 @@ main (int   argc,
   g_test_add_func ("/channel/poll-spinning", test_poll_spinning);
   g_test_add_func ("/normal-form/differential", test_normal_form_differential);
   g_test_add_func ("/normal-form/bulk", test_normal_form_bulk);
+  g_test_add_func ("/normal-form/depth-limit", test_normal_form_depth_limit);
   g_test_add_func ("/channel/envelope-differential", test_envelope_differential);
 
   return g_test_run ();
