@@ -172,7 +172,10 @@ type_depth (const GVariantType *type,
            member = g_variant_type_next (member))
         if (!as_glib_type_depth || type_string[0] == '(' || member != g_variant_type_first (type))
           {
-            deepest = MAX (deepest, type_depth (member, as_glib_type_depth));
+            /* Not in MAX(), which would recurse twice: 2^depth calls. */
+            gsize member_depth = type_depth (member, as_glib_type_depth);
+
+            deepest = MAX (deepest, member_depth);
             no_member = FALSE;
           }
       return as_glib_type_depth && no_member ? 0 : 1 + deepest;
@@ -824,6 +827,56 @@ p_variant_is_normal_form_walking (GVariant *value)
   const WalkOptions options = { 0, TRUE };
 
   return variant_is_normal (value, 0, &options);
+}
+
+/* Whether @value reaches more than @levels levels down, itself included:
+ * by its type, or where it holds variants, by what they hold. It never
+ * looks further down than @levels. */
+static gboolean
+value_deeper_than (GVariant *value,
+                   gsize     levels)
+{
+  gsize n_children;
+
+  if (levels == 0)
+    return TRUE;
+  if (strchr (g_variant_get_type_string (value), 'v') == NULL)
+    return type_depth (g_variant_get_type (value), FALSE) > levels;
+
+  n_children = g_variant_n_children (value);
+  for (gsize i = 0; i < n_children; i++)
+    {
+      g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+
+      if (value_deeper_than (child, levels - 1))
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Fails if @value, placed at @depth in a message, would nest deeper than
+ * GLib reads (G_VARIANT_MAX_RECURSION_DEPTH): the receiver would refuse
+ * the whole message as not in normal form. Cheap unless @value holds
+ * variants. */
+gboolean
+p_variant_check_depth (GVariant  *value,
+                       gsize      depth,
+                       GError   **error)
+{
+  const char *type_string = g_variant_get_type_string (value);
+
+  g_assert (depth < MAX_VARIANT_DEPTH);
+
+  /* The usual case, a number or a string, at once. */
+  if (G_LIKELY ((type_string[1] == '\0' && type_string[0] != 'v') ||
+                !value_deeper_than (value, MAX_VARIANT_DEPTH - depth)))
+    return TRUE;
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               _("A value of type “%s” nests deeper than a message can carry (GVariant reads %d levels)"),
+               type_string, MAX_VARIANT_DEPTH);
+  return FALSE;
 }
 
 /* }}} */
@@ -1575,9 +1628,15 @@ encode_value_envelope (PMessageKind   kind,
                        GError       **error)
 {
   g_autoptr(GVariant) owned = g_variant_ref_sink (value);
-  g_autoptr(GVariant) normal = normal_form (owned);
-  Payload payload = { normal, NULL, (char *) g_variant_get_type_string (normal) };
+  g_autoptr(GVariant) normal = NULL;
+  Payload payload = { NULL, NULL, (char *) g_variant_get_type_string (owned) };
 
+  /* The value sits two levels down: in the body's variant. */
+  if (!p_variant_check_depth (owned, 2, error))
+    return NULL;
+
+  normal = normal_form (owned);
+  payload.value = normal;
   return encode_envelope (kind, id, name, &payload, flag, max_message_size, error);
 }
 
@@ -1625,6 +1684,14 @@ p_message_encode_chunk_items (guint64      id,
 
   type_layout (items.element, &alignment, &fixed_size);
 
+  /* The array sits two levels down, in the body's variant; its items
+   * three. (A fixed-size type holds no variant: its depth is its type's.) */
+  if (fixed_size > 0)
+    {
+      if (!p_variant_check_depth (all_items, 2, error))
+        return NULL;
+    }
+
   if (fixed_size > 0 && p_variant_is_normal_form (all_items))
     items.fixed = all_items;
   else
@@ -1633,6 +1700,8 @@ p_message_encode_chunk_items (guint64      id,
         {
           g_autoptr(GVariant) item = g_variant_get_child_value (all_items, first + i);
 
+          if (!p_variant_check_depth (item, 3, error))
+            return NULL;
           g_ptr_array_add (owned, normal_form (item));
         }
       items.items = (GVariant **) owned->pdata;
@@ -2444,6 +2513,10 @@ p_message_encode_sealed_result (guint64    id,
   GOutputVector vector = { data, size };
   guint64 offset = 0;
   int fd = -1;
+
+  /* As deep as a RESULT's value may go, whichever way it is sent. */
+  if (!p_variant_check_depth (value, 2, error))
+    return NULL;
 
   g_mutex_lock (&kept_mappings_mutex);
   for (guint i = 0; kept_mappings != NULL && i < kept_mappings->len; i++)

@@ -79,6 +79,9 @@ typedef enum
 
 gboolean            p_variant_is_normal_form     (GVariant    *value);
 gboolean            p_variant_is_normal_form_walking (GVariant *value);
+gboolean            p_variant_check_depth        (GVariant    *value,
+                                                  gsize        depth,
+                                                  GError     **error);
 
 const GVariantType *p_message_kind_get_body_type (PMessageKind kind);
 gboolean            p_message_kind_is_valid      (PMessageKind kind,

@@ -2785,6 +2785,13 @@ p_pool_get_processes (PPool *self)
  * Cancelling @cancellable fails the task with %G_IO_ERROR_CANCELLED at
  * once; if it was running, its worker sees its #GCancellable cancelled.
  *
+ * Arguments that cannot be sent fail the task at once: with
+ * %G_IO_ERROR_MESSAGE_TOO_LARGE over #PPool:max-message-size, with
+ * %G_IO_ERROR_INVALID_ARGUMENT when nested more than 126 levels deep
+ * (variants' contents included), since GVariant reads 128 levels and the
+ * arguments start two levels down in their message. A result that cannot
+ * be sent fails the task the same way.
+ *
  * Returns: (transfer full): the task's #PResult
  *
  * Since: 0.1

@@ -1313,6 +1313,31 @@ test_normal_form_depth_limit (void)
         }
 }
 
+/* Tuples in tuples, each with a variable-size member so that the walk
+ * goes down every level: checked in a number of steps that grows with
+ * their size, not 2^depth, and normal up to GLib's limit. (Deeper, GLib
+ * itself aborts when asked for a child of such a value.) */
+static void
+test_normal_form_deep_tuples (void)
+{
+  g_autoptr(GVariant) deep = g_variant_ref_sink (g_variant_new_string ("bottom"));
+
+  for (int level = 1; level < 128; level++)
+    {
+      GVariant *members[3] = { g_variant_new_string ("s"), deep, g_variant_new_byte (level) };
+      GVariant *outer = g_variant_ref_sink (g_variant_new_tuple (members, 3));
+      g_autoptr(GBytes) bytes = NULL;
+
+      g_variant_unref (deep);
+      deep = outer;
+      bytes = g_variant_get_data_as_bytes (deep);
+
+      assert_same_verdict (g_variant_get_type (deep), bytes, TRUE);
+      g_assert_true (p_variant_is_normal_form_walking (deep));
+      g_assert_true (p_variant_is_normal_form (deep));
+    }
+}
+
 static void
 test_normal_form_bulk (void)
 {
@@ -1544,6 +1569,7 @@ main (int   argc,
   g_test_add_func ("/normal-form/differential", test_normal_form_differential);
   g_test_add_func ("/normal-form/bulk", test_normal_form_bulk);
   g_test_add_func ("/normal-form/depth-limit", test_normal_form_depth_limit);
+  g_test_add_func ("/normal-form/deep-tuples", test_normal_form_deep_tuples);
   g_test_add_func ("/channel/envelope-differential", test_envelope_differential);
 
   return g_test_run ();

@@ -264,6 +264,19 @@ fn_second (GVariant *args, GCancellable *cancellable, gpointer user_data, GError
   return g_variant_get_child_value (args, 1);
 }
 
+/* int32 n → an int32 0 in n - 1 variants: n levels deep */
+static GVariant *
+fn_nest (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gint32 levels = g_variant_get_int32 (args);
+  GVariant *value = g_variant_new_int32 (0);
+
+  for (gint32 level = 1; level < levels; level++)
+    value = g_variant_new_variant (value);
+
+  return value;
+}
+
 /* int64 n → ay of n bytes, byte i = i % 251 */
 static GVariant *
 fn_make_bytes (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
@@ -495,6 +508,7 @@ test_functions_register (PWorker *worker)
     { "leave_cancel_handler", fn_leave_cancel_handler },
     { "stale_handler_fired", fn_stale_handler_fired },
     { "second", fn_second },
+    { "nest", fn_nest },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)

@@ -195,6 +195,122 @@ test_apply_types (void)
       g_assert_no_error (error);
       g_assert_true (g_variant_equal (echoed, value));
     }
+
+  /* Tuples in tuples, as deep as a task's value may go (its variant sits
+   * one level down in the message). Their checks once took 2^depth steps. */
+  {
+    g_autoptr(GVariant) deep = g_variant_ref_sink (g_variant_new ("(is)", 0, "bottom"));
+    g_autoptr(GVariant) echoed = NULL;
+    g_autoptr(GError) error = NULL;
+
+    for (int level = 1; level < 125; level++)
+      {
+        GVariant *members[2] = { deep, g_variant_new_int32 (level) };
+        GVariant *outer = g_variant_ref_sink (g_variant_new_tuple (members, 2));
+
+        g_variant_unref (deep);
+        deep = outer;
+      }
+
+    echoed = p_pool_apply (pool, "echo", deep, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_variant_equal (echoed, deep));
+  }
+}
+
+/* Tuples in tuples, @levels deep in all. */
+static GVariant *
+nested_tuples (int levels)
+{
+  GVariant *value = g_variant_new_int32 (0);
+
+  for (int level = 1; level < levels; level++)
+    value = g_variant_new_tuple (&value, 1);
+
+  return value;
+}
+
+/* A value too deep for GVariant to read back in a message fails at once,
+ * with an error that says so, in the caller or in the worker (for a
+ * result), rather than as a protocol violation that kills the worker. */
+static void
+test_apply_too_deep (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  gint64 pid = apply_int64 (pool, "pid", 0);
+  g_autoptr(GVariant) items = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *value;
+
+  /* 126 levels, two down in the message, reach GLib's 128th: the last. */
+  {
+    g_autoptr(GVariant) deepest = g_variant_ref_sink (nested_tuples (126));
+    g_autoptr(GVariant) echoed = p_pool_apply (pool, "echo", deepest, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_variant_equal (echoed, deepest));
+  }
+
+  /* One more, by type or by variants in it. */
+  value = p_pool_apply (pool, "echo", nested_tuples (127), NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  {
+    GVariant *deep = g_variant_new_int32 (0);
+
+    for (int level = 1; level < 127; level++)
+      deep = g_variant_new_variant (deep);
+    value = p_pool_apply (pool, "echo", deep, NULL, &error);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_assert_null (value);
+    g_clear_error (&error);
+  }
+
+  /* Too deep an item fails a map; its items sit one level further down. */
+  {
+    GVariant *mixed[2] = { g_variant_new_variant (g_variant_new_int32 (1)),
+                           g_variant_new_variant (nested_tuples (125)) };
+
+    results = p_pool_map (pool, "echo", g_variant_new_array (G_VARIANT_TYPE_VARIANT, mixed, 2), 2, NULL, &error);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_assert_null (results);
+    g_clear_error (&error);
+  }
+
+  /* A function's result too deep fails its task only. */
+  value = p_pool_apply (pool, "nest", g_variant_new_int32 (127), NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  {
+    gint32 levels[] = { 1, 127, 2 };
+
+    items = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_INT32, levels, 3, sizeof (gint32)));
+    iter = p_pool_imap (pool, "nest", items, 3, NULL);
+    for (gsize i = 0; i < 3; i++)
+      {
+        g_autoptr(GVariant) item = p_map_iter_next (iter, -1, &error);
+
+        if (i == 1)
+          {
+            g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+            g_clear_error (&error);
+          }
+        else
+          {
+            g_assert_no_error (error);
+            g_assert_nonnull (item);
+          }
+      }
+  }
+
+  /* And the same worker served all of it. */
+  g_assert_cmpint (apply_int64 (pool, "pid", 0), ==, pid);
 }
 
 static void
@@ -2607,6 +2723,7 @@ main (int   argc,
   g_test_add_func ("/pool/apply", test_apply);
   g_test_add_func ("/pool/apply/types", test_apply_types);
   g_test_add_func ("/pool/apply/task-error", test_task_error);
+  g_test_add_func ("/pool/apply/too-deep", test_apply_too_deep);
   g_test_add_func ("/pool/apply/unknown-function", test_unknown_function);
   g_test_add_func ("/pool/apply/function-name-not-utf8", test_function_name_not_utf8);
   g_test_add_func ("/pool/sealed/echo", test_sealed_echo);
