@@ -1686,11 +1686,8 @@ p_message_encode_chunk_items (guint64      id,
 
   /* The array sits two levels down, in the body's variant; its items
    * three. (A fixed-size type holds no variant: its depth is its type's.) */
-  if (fixed_size > 0)
-    {
-      if (!p_variant_check_depth (all_items, 2, error))
-        return NULL;
-    }
+  if (fixed_size > 0 && !p_variant_check_depth (all_items, 2, error))
+    return NULL;
 
   if (fixed_size > 0 && p_variant_is_normal_form (all_items))
     items.fixed = all_items;
