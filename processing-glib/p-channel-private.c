@@ -1783,9 +1783,10 @@ chunk_results_unpack (PChunkResults *self)
 }
 
 /* Adds @value, taking its reference, floating or not. */
-void
-p_chunk_results_add (PChunkResults *self,
-                     GVariant      *value)
+gboolean
+p_chunk_results_add (PChunkResults  *self,
+                     GVariant       *value,
+                     GError        **error)
 {
   g_autoptr(GVariant) owned = g_variant_take_ref (value);
   const GVariantType *type = g_variant_get_type (owned);
@@ -1799,8 +1800,13 @@ p_chunk_results_add (PChunkResults *self,
       g_byte_array_set_size (self->packed, end + self->packed_size);
       g_variant_store (owned, self->packed->data + end);
       self->n_values++;
-      return;
+      return TRUE;
     }
+
+  /* Results go in an array in the body's variant, each in a variant of
+   * its own if their types differ: four levels down at most. */
+  if (!p_variant_check_depth (owned, 4, error))
+    return FALSE;
 
   if (self->n_values == 0)
     {
@@ -1835,6 +1841,7 @@ p_chunk_results_add (PChunkResults *self,
     g_ptr_array_add (self->values, g_steal_pointer (&owned));
 
   self->n_values++;
+  return TRUE;
 }
 
 /* A CHUNK_RESULT frame, (tva(usis)): the results, as an "aT" when they

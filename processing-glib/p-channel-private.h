@@ -197,8 +197,9 @@ PFrame             *p_message_encode_chunk_result (guint64      id,
                                                   GError      **error);
 PChunkResults      *p_chunk_results_new          (void);
 void                p_chunk_results_free         (PChunkResults *self);
-void                p_chunk_results_add          (PChunkResults *self,
-                                                  GVariant      *value);
+gboolean            p_chunk_results_add          (PChunkResults *self,
+                                                  GVariant      *value,
+                                                  GError       **error);
 gsize               p_chunk_results_get_count    (PChunkResults *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PChunkResults, p_chunk_results_free)
 

@@ -893,15 +893,8 @@ run_chunk (PWorker      *self,
         return encode_error (self, id, error);
 
       result = call_function (function, name, item, cancellable, &error);
-      /* Results go in an array in the body's variant, each in a variant
-       * of its own if their types differ: four levels down at most. */
-      if (result != NULL && !p_variant_check_depth (result, 4, &error))
-        g_clear_pointer (&result, g_variant_unref);
-      if (result != NULL)
-        {
-          p_chunk_results_add (results, result);
-          continue;
-        }
+      if (result != NULL && p_chunk_results_add (results, result, &error))
+        continue;
 
       sendable = sendable_error (self, error);
       g_variant_builder_add (&errors, "(usis)", (guint32) i,

@@ -474,7 +474,7 @@ test_direct_encoding_arrays (void)
               g_autoptr(PChunkResults) results = p_chunk_results_new ();
 
               for (gsize i = 0; i < n; i++)
-                p_chunk_results_add (results, g_variant_ref (children->pdata[i]));
+                g_assert_true (p_chunk_results_add (results, g_variant_ref (children->pdata[i]), NULL));
               assert_same_frame (p_message_encode_chunk_result (5, results, errors_value, MAX_SIZE, NULL),
                                  encode (P_MESSAGE_CHUNK_RESULT,
                                          p_message_new_chunk_result (5, (GVariant **) children->pdata, n,
@@ -652,7 +652,7 @@ test_chunk_results_gathered (void)
         }
 
       for (guint i = 0; i < values->len; i++)
-        p_chunk_results_add (results, g_variant_ref (values->pdata[i]));
+        g_assert_true (p_chunk_results_add (results, g_variant_ref (values->pdata[i]), NULL));
       g_assert_cmpuint (p_chunk_results_get_count (results), ==, values->len);
 
       /* What goes out is in normal form. */
