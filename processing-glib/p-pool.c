@@ -2987,9 +2987,9 @@ p_pool_submit_map (PPool        *self,
  * Calls @function once for every element of @items, in the workers, and
  * waits for all the results. The first error fails the whole map and
  * cancels the rest. @items that is not an array fails with
- * %G_IO_ERROR_INVALID_ARGUMENT, and so does an item nested more than 125
- * levels deep (an item sits one level further down in its message than a
- * task's arguments: see p_pool_submit()).
+ * %G_IO_ERROR_INVALID_ARGUMENT, and so does an item nested too deep to be
+ * sent (see p_pool_submit(); in a chunk of several items, an item sits one
+ * level further down than a task's arguments, so 125 levels at most).
  *
  * Returns: (transfer full): an `av` of the results, in the order of the
  *   items, or %NULL with @error set
