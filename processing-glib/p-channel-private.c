@@ -720,10 +720,11 @@ envelope_value_new (const PMessage      *message,
   return g_variant_ref_sink (g_variant_new_from_bytes (located->value_type, bytes, trusted));
 }
 
-/* The value of a TASK or RESULT body, sharing its bytes; NULL when the
- * body is not in normal form. */
-static GVariant *
-envelope_value (const PMessage *message)
+/* Reads the value of a TASK or RESULT body: FALSE when the body is not
+ * in normal form. A basic value in an inline body is deferred, any other
+ * is made, sharing the body's bytes. */
+static gboolean
+envelope_read_value (PMessage *message)
 {
   const WalkOptions options = { SMALL_VALUE_SIZE, FALSE };
   gsize size;
@@ -733,25 +734,88 @@ envelope_value (const PMessage *message)
   char type_char;
 
   if (!envelope_locate (message->kind, data, size, &located))
-    return NULL;
+    return FALSE;
 
   type_char = g_variant_type_peek_string (located.value_type)[0];
   if (strchr ("vam({", type_char) == NULL)
-    return basic_is_normal (type_char, data + located.value_start, located.value_size)
-           ? envelope_value_new (message, &located, TRUE) : NULL;
+    {
+      if (!basic_is_normal (type_char, data + located.value_start, located.value_size))
+        return FALSE;
+
+      if (message->bytes == NULL)
+        {
+          message->deferred_type = located.value_type;
+          message->deferred_start = located.value_start;
+          message->deferred_size = located.value_size;
+        }
+      else
+        message->value = envelope_value_new (message, &located, TRUE);
+      return TRUE;
+    }
 
   /* The value sits at depth 2: body, variant, value. GLib's own check
    * marks a small one trusted; after ours, it is made again, trusted. */
   value = envelope_value_new (message, &located, FALSE);
   if (!variant_is_normal (value, 2, &options))
-    return NULL;
+    return FALSE;
   if (located.value_size > SMALL_VALUE_SIZE)
     {
       g_clear_pointer (&value, g_variant_unref);
       value = envelope_value_new (message, &located, TRUE);
     }
 
-  return g_steal_pointer (&value);
+  message->value = g_steal_pointer (&value);
+  return TRUE;
+}
+
+/* A deferred value made from the storage that holds it. */
+static GVariant *
+deferred_value_new (PMessage *storage)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_with_free_func ((const guint8 *) storage->inline_body + storage->deferred_start,
+                                                        storage->deferred_size,
+                                                        (GDestroyNotify) message_storage_unref,
+                                                        message_storage_ref (storage));
+
+  return g_variant_ref_sink (g_variant_new_from_bytes (storage->deferred_type, bytes, TRUE));
+}
+
+/* A TASK's arguments or a RESULT's value, made now if it was deferred
+ * (each call makes another). */
+GVariant *
+p_message_dup_value (const PMessage *message)
+{
+  g_assert (message->kind == P_MESSAGE_TASK || message->kind == P_MESSAGE_RESULT);
+
+  if (message->value != NULL)
+    return g_variant_ref (message->value);
+
+  g_assert (message->deferred_type != NULL);
+  return deferred_value_new ((PMessage *) message);
+}
+
+/* The message's deferred value, kept without the rest of the message
+ * (its storage, which holds it: no allocation); NULL when its value was
+ * made already (p_message_dup_value() gives it). */
+PDeferredValue *
+p_message_defer_value (const PMessage *message)
+{
+  if (message->deferred_type == NULL)
+    return NULL;
+
+  return (PDeferredValue *) message_storage_ref ((PMessage *) message);
+}
+
+GVariant *
+p_deferred_value_make (PDeferredValue *deferred)
+{
+  return deferred_value_new ((PMessage *) deferred);
+}
+
+void
+p_deferred_value_free (PDeferredValue *deferred)
+{
+  message_storage_unref ((PMessage *) deferred);
 }
 
 /* A TASK's or RESULT's value in its variant, as it is in the body: a
@@ -2766,10 +2830,7 @@ decode_message (PMessage  *received,
   gboolean normal;
 
   if (kind == P_MESSAGE_TASK || kind == P_MESSAGE_RESULT)
-    {
-      message->value = envelope_value (message);
-      normal = message->value != NULL;
-    }
+    normal = envelope_read_value (message);
   else
     {
       message->body = g_variant_ref_sink (g_variant_new_from_bytes (type, message->bytes, FALSE));

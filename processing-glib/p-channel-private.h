@@ -117,6 +117,12 @@ GBytes             *p_message_encode             (PMessageKind kind,
  * place, without a GVariant of the whole body; every other kind keeps its
  * body, in normal form and trusted.
  *
+ * A TASK's or RESULT's value of a basic type, in an inline body, is
+ * checked but not made: p_message_dup_value() makes it in the thread that
+ * uses it, so that its GVariant and GBytes are allocated and freed by one
+ * thread (GLib's slice allocator takes a global lock for every magazine
+ * that passes from one thread to another).
+ *
  * A small TASK's or RESULT's body is stored inline, in the message's own
  * allocation, which the value made from it keeps alive past
  * p_message_free(): one allocation where there were a message, a buffer
@@ -126,7 +132,7 @@ typedef struct
   PMessageKind kind;
   guint64 id;              /* every kind but HELLO */
   const char *name;        /* TASK, CHUNK: the function; ERROR: the domain; in the body; else NULL */
-  GVariant *value;         /* TASK: the arguments; RESULT: the value; else NULL */
+  GVariant *value;         /* TASK: the arguments; RESULT: the value; NULL if deferred or another kind */
   GVariant *body;          /* every kind but TASK and RESULT; else NULL */
   GBytes *bytes;           /* the body's, unless it is inline: see p_message_ref_bytes() */
   GList link;              /* for whoever queues it; data is the message */
@@ -134,6 +140,9 @@ typedef struct
 
   /*< private >*/
   gatomicrefcount ref_count;
+  const GVariantType *deferred_type;   /* a value not made yet: in the inline body */
+  gsize deferred_start;
+  gsize deferred_size;
   gsize inline_size;
   guint64 inline_body[];   /* 8-aligned, then zeros (see BODY_SLACK) */
 } PMessage;
@@ -141,8 +150,17 @@ typedef struct
 GBytes             *p_message_ref_bytes          (const PMessage *message);
 GVariant           *p_message_dup_body           (const PMessage *message);
 GVariant           *p_message_dup_boxed_value    (const PMessage *message);
+GVariant           *p_message_dup_value          (const PMessage *message);
 void                p_message_free               (PMessage       *message);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PMessage, p_message_free)
+
+/* A message's deferred value, kept past p_message_free() for another
+ * thread to make. */
+typedef struct _PDeferredValue PDeferredValue;
+
+PDeferredValue     *p_message_defer_value        (const PMessage *message);
+GVariant           *p_deferred_value_make        (PDeferredValue *deferred);
+void                p_deferred_value_free        (PDeferredValue *deferred);
 
 typedef struct _PFrameReader PFrameReader;
 typedef struct _PChunkResults PChunkResults;

@@ -704,9 +704,9 @@ core_chunk_failed (Core   *core,
     job_succeed (core, job);
 }
 
-/* A released chunk's reply: for a task, its RESULT @message (@values is
- * its value); for a chunk, the array of its successes ("av", or "aT" when
- * they share a type) and the "a(usis)" of its failures. */
+/* A released chunk's reply: for a task, its RESULT @message; for a
+ * chunk, the array of its successes @values ("av", or "aT" when they
+ * share a type) and the "a(usis)" of its failures. */
 static void
 core_chunk_succeeded (Core           *core,
                       Job            *job,
@@ -720,9 +720,13 @@ core_chunk_succeeded (Core           *core,
     case JOB_APPLY:
       {
         g_autoptr(PResult) result = job_dup_sink (job);
+        PDeferredValue *deferred;
 
-        if (result != NULL)
-          p_result_return_value (result, g_variant_ref (values));
+        /* Made by whoever reads it, if it can wait. */
+        if (result != NULL && (deferred = p_message_defer_value (message)) != NULL)
+          p_result_return_deferred_value (result, deferred);
+        else if (result != NULL)
+          p_result_return_value (result, p_message_dup_value (message));
         job_succeed (core, job);
       }
       break;
@@ -768,7 +772,7 @@ core_chunk_succeeded (Core           *core,
           }
 
         if (chunk->is_task)
-          p_map_iter_push_value (iter, chunk->first_item, g_variant_ref (values));
+          p_map_iter_push_value (iter, chunk->first_item, p_message_dup_value (message));
         else
           p_map_iter_push_chunk (iter, chunk->first_item, chunk->n_items, values, errors);
         if (job->n_chunks_left == 0)
@@ -1207,7 +1211,7 @@ core_on_reply (Core           *core,
   switch (kind)
     {
     case P_MESSAGE_RESULT:
-      core_chunk_succeeded (core, job, chunk, message, message->value, NULL);
+      core_chunk_succeeded (core, job, chunk, message, NULL, NULL);
       break;
 
     case P_MESSAGE_CHUNK_RESULT:

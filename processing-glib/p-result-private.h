@@ -7,6 +7,7 @@
 
 #pragma once
 
+#include "p-channel-private.h"
 #include "p-result.h"
 
 G_BEGIN_DECLS
@@ -21,6 +22,8 @@ PResult *p_result_new           (GObject          *pool,
                                  gpointer          ready_data);
 void     p_result_return_value  (PResult          *self,
                                  GVariant         *value);
+void     p_result_return_deferred_value (PResult        *self,
+                                         PDeferredValue *deferred);
 void     p_result_return_error  (PResult          *self,
                                  GError           *error);
 void     p_result_return_chunks (PResult          *self,

@@ -60,6 +60,7 @@ struct _PResult
   /* Written once under the mutex, then read-only. */
   int ready;                   /* atomic */
   GVariant *value;
+  PDeferredValue *deferred_value;  /* made into @value by the first reader */
   GError *error;
   GVariant **chunk_values;     /* a map's per-chunk "av", assembled on demand */
   guint n_chunks;
@@ -176,6 +177,7 @@ p_result_finalize (GObject *object)
   PResult *self = P_RESULT (object);
 
   g_clear_pointer (&self->value, g_variant_unref);
+  g_clear_pointer (&self->deferred_value, p_deferred_value_free);
   g_clear_error (&self->error);
   free_chunk_values (self);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -386,6 +388,18 @@ p_result_return_value (PResult  *self,
   complete (self);
 }
 
+/* The value, to be made in the thread that reads it, which frees it
+ * (see p_message_dup_value()). */
+void
+p_result_return_deferred_value (PResult        *self,
+                                PDeferredValue *deferred)
+{
+  g_assert (!p_result_ready (self));
+
+  self->deferred_value = deferred;
+  complete (self);
+}
+
 void
 p_result_return_error (PResult *self,
                        GError  *error)
@@ -540,7 +554,12 @@ p_result_get (PResult  *self,
     }
 
   g_mutex_lock (&self->mutex);
-  if (self->value == NULL && self->chunk_values != NULL)
+  if (self->value == NULL && self->deferred_value != NULL)
+    {
+      self->value = p_deferred_value_make (self->deferred_value);
+      g_clear_pointer (&self->deferred_value, p_deferred_value_free);
+    }
+  else if (self->value == NULL && self->chunk_values != NULL)
     {
       self->value = p_variant_join_boxed (self->chunk_values, self->n_chunks);
       free_chunk_values (self);

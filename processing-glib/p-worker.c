@@ -971,7 +971,10 @@ serve_message (PWorker  *self,
     }
   else if (message->kind == P_MESSAGE_TASK)
     {
-      frame = run_task (self, function, name, id, message->value, cancellable);
+      /* Made here, where it is freed (see p_message_dup_value()). */
+      g_autoptr(GVariant) args = p_message_dup_value (message);
+
+      frame = run_task (self, function, name, id, args, cancellable);
     }
   else
     {

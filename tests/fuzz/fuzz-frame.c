@@ -147,8 +147,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
             {
               g_autoptr(GVariant) boxed = g_variant_get_child_value (body, g_variant_n_children (body) - 1);
               g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+              g_autoptr(GVariant) read_value = p_message_dup_value (message);
 
-              g_assert (g_variant_equal (value, message->value));
+              g_assert (g_variant_equal (value, read_value));
             }
           if (kind == P_MESSAGE_TASK || kind == P_MESSAGE_CHUNK || kind == P_MESSAGE_ERROR)
             g_assert (strcmp (message->name, body_name (body)) == 0);
