@@ -23,6 +23,9 @@ void      p_map_iter_push_chunk     (PMapIter     *self,
 void      p_map_iter_push_value     (PMapIter     *self,
                                      guint         item,
                                      GVariant     *value);
+void      p_map_iter_push_deferred_value (PMapIter       *self,
+                                          guint           item,
+                                          PDeferredValue *deferred);
 void      p_map_iter_push_error     (PMapIter     *self,
                                      guint         first_item,
                                      guint         n_items,

@@ -50,9 +50,12 @@
  * Since: 0.1
  */
 
+/* At most one of the three is set; none at the end, or while it has not
+ * arrived. */
 typedef struct
 {
   GVariant *value;
+  PDeferredValue *deferred_value;  /* made by the thread that takes it */
   GError *error;
 } Entry;
 
@@ -94,7 +97,28 @@ static void
 entry_clear (Entry *entry)
 {
   g_clear_pointer (&entry->value, g_variant_unref);
+  g_clear_pointer (&entry->deferred_value, p_deferred_value_free);
   g_clear_error (&entry->error);
+}
+
+static gboolean
+entry_is_set (const Entry *entry)
+{
+  return entry->value != NULL || entry->deferred_value != NULL || entry->error != NULL;
+}
+
+/* The entry's value, made now if it was deferred. */
+static GVariant *
+entry_steal_value (Entry *entry)
+{
+  GVariant *value;
+
+  if (entry->deferred_value == NULL)
+    return g_steal_pointer (&entry->value);
+
+  value = p_deferred_value_make (entry->deferred_value);
+  g_clear_pointer (&entry->deferred_value, p_deferred_value_free);
+  return value;
 }
 
 static void
@@ -195,10 +219,10 @@ take_locked (PMapIter *self,
     {
       Entry *slot = &self->slots[self->next_index];
 
-      if (slot->value != NULL || slot->error != NULL)
+      if (entry_is_set (slot))
         {
           *out = *slot;
-          *slot = (Entry) { NULL, NULL };
+          *slot = (Entry) { NULL, NULL, NULL };
           self->next_index++;
           self->n_delivered++;
           return TAKE_ENTRY;
@@ -208,7 +232,7 @@ take_locked (PMapIter *self,
        * for it, so that those keep their positions. */
       if (self->fatal_error != NULL && self->next_index < self->arrived_end)
         {
-          *out = (Entry) { NULL, g_error_copy (self->fatal_error) };
+          *out = (Entry) { .error = g_error_copy (self->fatal_error) };
           self->next_index++;
           self->n_delivered++;
           return TAKE_ENTRY;
@@ -231,7 +255,7 @@ take_locked (PMapIter *self,
       (!self->ordered || self->next_index < self->n_items))
     {
       self->fatal_delivered = TRUE;
-      *out = (Entry) { NULL, g_error_copy (self->fatal_error) };
+      *out = (Entry) { .error = g_error_copy (self->fatal_error) };
       return TAKE_ENTRY;
     }
 
@@ -265,7 +289,7 @@ waiter_complete (Waiter     *waiter,
   else if (entry->error != NULL)
     g_task_return_error (waiter->task, g_steal_pointer (&entry->error));
   else
-    g_task_return_pointer (waiter->task, g_steal_pointer (&entry->value),
+    g_task_return_pointer (waiter->task, entry_steal_value (entry),
                            (GDestroyNotify) g_variant_unref);
 
   waiter_free (waiter);
@@ -284,7 +308,7 @@ arrived_unlock (PMapIter *self)
 
   while (!g_queue_is_empty (&self->waiters))
     {
-      Entry entry = { NULL, NULL };
+      Entry entry = { NULL, NULL, NULL };
       TakeResult taken = take_locked (self, &entry);
 
       if (taken == TAKE_NOTHING_YET)
@@ -301,7 +325,7 @@ arrived_unlock (PMapIter *self)
   while ((waiter = g_queue_pop_head (&served)))
     {
       Entry *entry = g_queue_pop_head (&entries);
-      gboolean is_end = entry->value == NULL && entry->error == NULL;
+      gboolean is_end = !entry_is_set (entry);
 
       waiter_complete (waiter, is_end ? TAKE_END : TAKE_ENTRY, entry);
       entry_clear (entry);
@@ -330,23 +354,20 @@ release_pool_before_last (PMapIter *self,
 static void
 store_locked (PMapIter *self,
               guint     index,
-              GVariant *value,
-              GError   *error)
+              Entry     arrived)
 {
   g_assert (index < self->n_items);
+  g_assert (entry_is_set (&arrived));
 
   if (self->ordered)
     {
-      g_assert (self->slots[index].value == NULL && self->slots[index].error == NULL);
-      self->slots[index] = (Entry) { value, error };
+      g_assert (!entry_is_set (&self->slots[index]));
+      self->slots[index] = arrived;
       self->arrived_end = MAX (self->arrived_end, index + 1);
     }
   else
     {
-      Entry *entry = g_new (Entry, 1);
-
-      *entry = (Entry) { value, error };
-      g_queue_push_tail (&self->arrived, entry);
+      g_queue_push_tail (&self->arrived, g_memdup2 (&arrived, sizeof arrived));
     }
 
   self->n_received++;
@@ -384,18 +405,18 @@ p_map_iter_push_chunk (PMapIter *self,
           gint32 code;
 
           g_variant_get_child (errors, next_error++, "(u&si&s)", NULL, &domain, &code, &message);
-          store_locked (self, first_item + i, NULL,
-                        g_error_new_literal (g_quark_from_string (domain), code, message));
+          store_locked (self, first_item + i,
+                        (Entry) { .error = g_error_new_literal (g_quark_from_string (domain), code, message) });
         }
       else if (next_value < n_values)
         {
-          store_locked (self, first_item + i, p_chunk_values_get (values, next_value++), NULL);
+          store_locked (self, first_item + i, (Entry) { .value = p_chunk_values_get (values, next_value++) });
         }
       else
         {
-          store_locked (self, first_item + i, NULL,
-                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                             _("The item was not run")));
+          store_locked (self, first_item + i,
+                        (Entry) { .error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                                _("The item was not run")) });
         }
     }
 
@@ -411,7 +432,21 @@ p_map_iter_push_value (PMapIter *self,
   release_pool_before_last (self, 1, FALSE);
 
   g_mutex_lock (&self->mutex);
-  store_locked (self, item, value, NULL);
+  store_locked (self, item, (Entry) { .value = value });
+  arrived_unlock (self);
+}
+
+/* A single item's result, to be made by the thread that takes it (see
+ * p_message_dup_value()). */
+void
+p_map_iter_push_deferred_value (PMapIter       *self,
+                                guint           item,
+                                PDeferredValue *deferred)
+{
+  release_pool_before_last (self, 1, FALSE);
+
+  g_mutex_lock (&self->mutex);
+  store_locked (self, item, (Entry) { .deferred_value = deferred });
   arrived_unlock (self);
 }
 
@@ -426,7 +461,7 @@ p_map_iter_push_error (PMapIter     *self,
 
   g_mutex_lock (&self->mutex);
   for (guint i = 0; i < n_items; i++)
-    store_locked (self, first_item + i, NULL, g_error_copy (error));
+    store_locked (self, first_item + i, (Entry) { .error = g_error_copy (error) });
   arrived_unlock (self);
 }
 
@@ -453,7 +488,7 @@ return_entry (Entry   *entry,
       return NULL;
     }
 
-  return entry->value;
+  return entry_steal_value (entry);
 }
 
 /**
@@ -484,7 +519,7 @@ p_map_iter_next (PMapIter  *self,
                  gint64     timeout_usec,
                  GError   **error)
 {
-  Entry entry = { NULL, NULL };
+  Entry entry = { NULL, NULL, NULL };
   TakeResult taken;
   gint64 end_time;
 
@@ -596,7 +631,7 @@ p_map_iter_next_async (PMapIter            *self,
                        gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  Entry entry = { NULL, NULL };
+  Entry entry = { NULL, NULL, NULL };
   TakeResult taken = TAKE_NOTHING_YET;
 
   g_return_if_fail (P_IS_MAP_ITER (self));
@@ -638,7 +673,7 @@ p_map_iter_next_async (PMapIter            *self,
   else if (taken == TAKE_ENTRY && entry.error != NULL)
     g_task_return_error (task, entry.error);
   else if (taken == TAKE_ENTRY)
-    g_task_return_pointer (task, entry.value, (GDestroyNotify) g_variant_unref);
+    g_task_return_pointer (task, entry_steal_value (&entry), (GDestroyNotify) g_variant_unref);
 }
 
 /**

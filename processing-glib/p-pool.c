@@ -762,6 +762,7 @@ core_chunk_succeeded (Core           *core,
     case JOB_IMAP:
       {
         g_autoptr(PMapIter) iter = job_dup_sink (job);
+        PDeferredValue *deferred;
 
         /* Nobody iterates any more: the rest is not worth doing. */
         if (iter == NULL)
@@ -771,7 +772,9 @@ core_chunk_succeeded (Core           *core,
             return;
           }
 
-        if (chunk->is_task)
+        if (chunk->is_task && (deferred = p_message_defer_value (message)) != NULL)
+          p_map_iter_push_deferred_value (iter, chunk->first_item, deferred);
+        else if (chunk->is_task)
           p_map_iter_push_value (iter, chunk->first_item, p_message_dup_value (message));
         else
           p_map_iter_push_chunk (iter, chunk->first_item, chunk->n_items, values, errors);
