@@ -768,14 +768,14 @@ envelope_read_value (PMessage *message)
   return TRUE;
 }
 
-/* A deferred value made from the storage that holds it. */
+/* A deferred value made from the storage that holds it, which it takes. */
 static GVariant *
 deferred_value_new (PMessage *storage)
 {
   g_autoptr(GBytes) bytes = g_bytes_new_with_free_func ((const guint8 *) storage->inline_body + storage->deferred_start,
                                                         storage->deferred_size,
                                                         (GDestroyNotify) message_storage_unref,
-                                                        message_storage_ref (storage));
+                                                        storage);
 
   return g_variant_ref_sink (g_variant_new_from_bytes (storage->deferred_type, bytes, TRUE));
 }
@@ -791,7 +791,7 @@ p_message_dup_value (const PMessage *message)
     return g_variant_ref (message->value);
 
   g_assert (message->deferred_type != NULL);
-  return deferred_value_new ((PMessage *) message);
+  return deferred_value_new (message_storage_ref ((PMessage *) message));
 }
 
 /* The message's deferred value, kept without the rest of the message
@@ -806,8 +806,9 @@ p_message_defer_value (const PMessage *message)
   return (PDeferredValue *) message_storage_ref ((PMessage *) message);
 }
 
+/* Makes the value, and frees @deferred. */
 GVariant *
-p_deferred_value_make (PDeferredValue *deferred)
+p_deferred_value_take (PDeferredValue *deferred)
 {
   return deferred_value_new ((PMessage *) deferred);
 }

@@ -159,7 +159,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PMessage, p_message_free)
 typedef struct _PDeferredValue PDeferredValue;
 
 PDeferredValue     *p_message_defer_value        (const PMessage *message);
-GVariant           *p_deferred_value_make        (PDeferredValue *deferred);
+GVariant           *p_deferred_value_take        (PDeferredValue *deferred);
 void                p_deferred_value_free        (PDeferredValue *deferred);
 
 typedef struct _PFrameReader PFrameReader;

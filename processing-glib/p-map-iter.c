@@ -111,14 +111,10 @@ entry_is_set (const Entry *entry)
 static GVariant *
 entry_steal_value (Entry *entry)
 {
-  GVariant *value;
+  if (entry->deferred_value != NULL)
+    return p_deferred_value_take (g_steal_pointer (&entry->deferred_value));
 
-  if (entry->deferred_value == NULL)
-    return g_steal_pointer (&entry->value);
-
-  value = p_deferred_value_make (entry->deferred_value);
-  g_clear_pointer (&entry->deferred_value, p_deferred_value_free);
-  return value;
+  return g_steal_pointer (&entry->value);
 }
 
 static void

@@ -556,8 +556,7 @@ p_result_get (PResult  *self,
   g_mutex_lock (&self->mutex);
   if (self->value == NULL && self->deferred_value != NULL)
     {
-      self->value = p_deferred_value_make (self->deferred_value);
-      g_clear_pointer (&self->deferred_value, p_deferred_value_free);
+      self->value = p_deferred_value_take (g_steal_pointer (&self->deferred_value));
     }
   else if (self->value == NULL && self->chunk_values != NULL)
     {

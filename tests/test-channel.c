@@ -367,8 +367,7 @@ test_deferred_value (void)
 
       /* After the message is gone: valgrind and ASan would see a use of
        * freed memory here. */
-      later = p_deferred_value_make (deferred);
-      p_deferred_value_free (deferred);
+      later = p_deferred_value_take (deferred);
       g_assert_cmpvariant (later, sent);
       g_assert_true (g_variant_is_normal_form (later));
     }
