@@ -685,10 +685,10 @@ test_submit (void)
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 200);
 
-  /* It can be read again. */
+  /* It can be read again: the same value, made once. */
   again = p_result_get (result, -1, &error);
   g_assert_no_error (error);
-  g_assert_true (g_variant_equal (again, value));
+  g_assert_true (again == value);
 
   failing = p_pool_submit (pool, "square_or_fail", g_variant_new_int64 (-3), NULL);
   g_assert_true (p_result_wait (failing, -1));
@@ -968,6 +968,39 @@ test_map_async (void)
   g_main_loop_run (loop);
   g_assert_error (data.error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&data.error);
+}
+
+static gpointer
+get_result_thread (gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *value = p_result_get (user_data, -1, &error);
+
+  g_assert_no_error (error);
+  return value;
+}
+
+/* Threads that wait for one result at once all get the one value (a small
+ * value is made by the first to read it). */
+static void
+test_submit_concurrent_get (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PResult) result = p_pool_submit (pool, "sleep", g_variant_new_int64 (50), NULL);
+  GThread *threads[4];
+  GVariant *values[G_N_ELEMENTS (threads)];
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("get", get_result_thread, result);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    values[i] = g_thread_join (threads[i]);
+
+  g_assert_cmpint (g_variant_get_int64 (values[0]), ==, 50);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      g_assert_true (values[i] == values[0]);
+      g_variant_unref (values[i]);
+    }
 }
 
 static void
@@ -2736,6 +2769,7 @@ main (int   argc,
   g_test_add_func ("/pool/apply/idle-does-not-spin", test_idle_does_not_spin);
   g_test_add_func ("/pool/apply/worker-memory-is-bounded", test_worker_memory_is_bounded);
   g_test_add_func ("/pool/submit", test_submit);
+  g_test_add_func ("/pool/submit/concurrent-get", test_submit_concurrent_get);
   g_test_add_func ("/pool/submit/notify", test_result_notify);
   g_test_add_func ("/pool/submit/successful-not-ready", test_result_successful_not_ready);
   g_test_add_func ("/pool/map", test_map);
