@@ -120,8 +120,9 @@ GBytes             *p_message_encode             (PMessageKind kind,
  * A TASK's or RESULT's value of a basic type, in an inline body, is
  * checked but not made: p_message_dup_value() makes it in the thread that
  * uses it, so that its GVariant and GBytes are allocated and freed by one
- * thread (GLib's slice allocator takes a global lock for every magazine
- * that passes from one thread to another).
+ * thread. (What one thread allocates and another frees goes through GLib's
+ * slice allocator's global depot: a submit run took a sixth more CPU when
+ * the pool's thread made the values its callers freed.)
  *
  * A small TASK's or RESULT's body is stored inline, in the message's own
  * allocation, which the value made from it keeps alive past
