@@ -1582,18 +1582,24 @@ writer_items (Writer      *writer,
   g_assert (writer->position - start == items->size);
 }
 
-/* What a message's variant holds: a value, or an array of items. */
+/* What a message's variant holds: a value, an array of items, or a
+ * number's bytes. */
 typedef struct
 {
   GVariant *value;
   const Items *items;
-  char *type;
+  const PNumberArgs *number;
+  const char *type;
 } Payload;
 
 static gsize
 payload_size (const Payload *payload)
 {
-  return payload->value != NULL ? g_variant_get_size (payload->value) : payload->items->size;
+  if (payload->value != NULL)
+    return g_variant_get_size (payload->value);
+  if (payload->items != NULL)
+    return payload->items->size;
+  return payload->number->size;
 }
 
 static void
@@ -1602,8 +1608,10 @@ writer_payload (Writer        *writer,
 {
   if (payload->value != NULL)
     writer_value (writer, payload->value);
-  else
+  else if (payload->items != NULL)
     writer_items (writer, payload->items);
+  else
+    writer_append (writer, payload->number->bytes, payload->number->size);
 
   writer_zeros (writer, 1);
   writer_append (writer, payload->type, strlen (payload->type));
@@ -1694,7 +1702,7 @@ encode_value_envelope (PMessageKind   kind,
 {
   g_autoptr(GVariant) owned = g_variant_ref_sink (value);
   g_autoptr(GVariant) normal = NULL;
-  Payload payload = { NULL, NULL, (char *) g_variant_get_type_string (owned) };
+  Payload payload = { .type = g_variant_get_type_string (owned) };
 
   /* The value sits two levels down: in the body's variant. */
   if (!p_variant_check_depth (owned, 2, error))
@@ -1714,6 +1722,73 @@ p_message_encode_task (guint64      id,
                        GError     **error)
 {
   return encode_value_envelope (P_MESSAGE_TASK, id, function, args, -1, max_message_size, error);
+}
+
+/* Numbers are any bytes of their size (a boolean is not: it may be 2), and
+ * a name this short makes a frame under any message-size limit: such a
+ * task's frame cannot fail, so it can be written later. */
+static gboolean
+number_args_init (PNumberArgs  *args,
+                  const char   *function,
+                  char          type_char)
+{
+  gsize size = type_char != 'b' ? basic_fixed_size (type_char) : 0;
+
+  if (size == 0 || strlen (function) > P_MIN_MAX_MESSAGE_SIZE / 2)
+    return FALSE;
+
+  args->type_string[0] = type_char;
+  args->type_string[1] = '\0';
+  args->size = size;
+  return TRUE;
+}
+
+/* The arguments of a task, @args, if they are a number: %FALSE otherwise. */
+gboolean
+p_number_args_init (PNumberArgs *args,
+                    const char  *function,
+                    GVariant    *value)
+{
+  const char *type_string = g_variant_get_type_string (value);
+
+  if (type_string[1] != '\0' || !number_args_init (args, function, type_string[0]))
+    return FALSE;
+
+  /* As it is sent: a number of the wrong size is zero, as GLib reads it. */
+  g_variant_store (value, args->bytes);
+  return TRUE;
+}
+
+/* The arguments of a task, the item at @index of @items, if they are an
+ * array of numbers: %FALSE otherwise. */
+gboolean
+p_number_args_init_from_array (PNumberArgs *args,
+                               const char  *function,
+                               GVariant    *items,
+                               gsize        index)
+{
+  const char *type_string = g_variant_get_type_string (items);
+
+  g_assert (type_string[0] == 'a');
+  g_assert (index < g_variant_n_children (items));
+
+  if (type_string[2] != '\0' || !number_args_init (args, function, type_string[1]))
+    return FALSE;
+
+  memcpy (args->bytes, (const guint8 *) g_variant_get_data (items) + index * args->size, args->size);
+  return TRUE;
+}
+
+/* A TASK frame, (tsv), of a number: the same as p_message_encode_task()
+ * would make of the value. Cannot fail (see number_args_init()). */
+PFrame *
+p_message_encode_number_task (guint64            id,
+                              const char        *function,
+                              const PNumberArgs *args)
+{
+  Payload payload = { .number = args, .type = args->type_string };
+
+  return encode_envelope (P_MESSAGE_TASK, id, function, &payload, -1, P_MIN_MAX_MESSAGE_SIZE, NULL);
 }
 
 /* A CHUNK frame, (tsvb), holding @items as they are. */
@@ -1744,7 +1819,7 @@ p_message_encode_chunk_items (guint64      id,
 {
   g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   Items items = { g_variant_type_element (g_variant_get_type (all_items)), NULL, NULL, first, n };
-  Payload payload = { NULL, &items, (char *) g_variant_get_type_string (all_items) };
+  Payload payload = { .items = &items, .type = g_variant_get_type_string (all_items) };
   gsize alignment, fixed_size;
 
   type_layout (items.element, &alignment, &fixed_size);
@@ -1929,7 +2004,7 @@ p_message_encode_chunk_result (guint64         id,
   g_autoptr(GVariant) packed = NULL;
   g_autoptr(GPtrArray) normals = g_ptr_array_new_full (n_values, (GDestroyNotify) g_variant_unref);
   Items items = { NULL, NULL, NULL, 0, n_values };
-  Payload payload = { NULL, &items, NULL };
+  Payload payload = { .items = &items };
   gsize payload_end, errors_start, body_end, size, offset_size;
   Writer writer;
 
