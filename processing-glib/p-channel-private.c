@@ -1582,13 +1582,22 @@ writer_items (Writer      *writer,
   g_assert (writer->position - start == items->size);
 }
 
+/* A number's bytes: what a task of one is written from, with no GVariant
+ * to walk or make. */
+typedef struct
+{
+  char type_string[2];
+  gsize size;
+  guint8 bytes[8];
+} Number;
+
 /* What a message's variant holds: a value, an array of items, or a
  * number's bytes. */
 typedef struct
 {
   GVariant *value;
   const Items *items;
-  const PNumberArgs *number;
+  const Number *number;
   const char *type;
 } Payload;
 
@@ -1713,6 +1722,34 @@ encode_value_envelope (PMessageKind   kind,
   return encode_envelope (kind, id, name, &payload, flag, max_message_size, error);
 }
 
+/* Numbers are any bytes of their size; a boolean is not one (it may be 2). */
+static gboolean
+number_init (Number *number,
+             char    type_char)
+{
+  gsize size = type_char != 'b' ? basic_fixed_size (type_char) : 0;
+
+  if (size == 0)
+    return FALSE;
+
+  number->type_string[0] = type_char;
+  number->type_string[1] = '\0';
+  number->size = size;
+  return TRUE;
+}
+
+static PFrame *
+encode_number_task (guint64        id,
+                    const char    *function,
+                    const Number  *number,
+                    gsize          max_message_size,
+                    GError       **error)
+{
+  Payload payload = { .number = number, .type = number->type_string };
+
+  return encode_envelope (P_MESSAGE_TASK, id, function, &payload, -1, max_message_size, error);
+}
+
 /* A TASK frame, (tsv). */
 PFrame *
 p_message_encode_task (guint64      id,
@@ -1721,74 +1758,46 @@ p_message_encode_task (guint64      id,
                        gsize        max_message_size,
                        GError     **error)
 {
-  return encode_value_envelope (P_MESSAGE_TASK, id, function, args, -1, max_message_size, error);
+  g_autoptr(GVariant) owned = g_variant_ref_sink (args);
+  const char *type_string = g_variant_get_type_string (owned);
+  Number number;
+
+  if (type_string[1] == '\0' && number_init (&number, type_string[0]))
+    {
+      /* As GLib reads it: a number of the wrong size is zero. */
+      g_variant_store (owned, number.bytes);
+      return encode_number_task (id, function, &number, max_message_size, error);
+    }
+
+  return encode_value_envelope (P_MESSAGE_TASK, id, function, owned, -1, max_message_size, error);
 }
 
-/* Numbers are any bytes of their size (a boolean is not: it may be 2), and
- * a name this short makes a frame under any message-size limit: such a
- * task's frame cannot fail, so it can be written later. */
-static gboolean
-number_args_init (PNumberArgs  *args,
-                  const char   *function,
-                  char          type_char)
-{
-  gsize size = type_char != 'b' ? basic_fixed_size (type_char) : 0;
-
-  if (size == 0 || strlen (function) > P_MIN_MAX_MESSAGE_SIZE / 2)
-    return FALSE;
-
-  args->type_string[0] = type_char;
-  args->type_string[1] = '\0';
-  args->size = size;
-  return TRUE;
-}
-
-/* The arguments of a task, @args, if they are a number: %FALSE otherwise. */
-gboolean
-p_number_args_init (PNumberArgs *args,
-                    const char  *function,
-                    GVariant    *value)
-{
-  const char *type_string = g_variant_get_type_string (value);
-
-  if (type_string[1] != '\0' || !number_args_init (args, function, type_string[0]))
-    return FALSE;
-
-  /* As it is sent: a number of the wrong size is zero, as GLib reads it. */
-  g_variant_store (value, args->bytes);
-  return TRUE;
-}
-
-/* The arguments of a task, the item at @index of @items, if they are an
- * array of numbers: %FALSE otherwise. */
-gboolean
-p_number_args_init_from_array (PNumberArgs *args,
-                               const char  *function,
-                               GVariant    *items,
-                               gsize        index)
+/* A TASK frame of the item at @index (< its number of children) of
+ * @items: a number is copied from the array, with no GVariant made for it. */
+PFrame *
+p_message_encode_task_item (guint64      id,
+                            const char  *function,
+                            GVariant    *items,
+                            gsize        index,
+                            gsize        max_message_size,
+                            GError     **error)
 {
   const char *type_string = g_variant_get_type_string (items);
+  g_autoptr(GVariant) item = NULL;
+  Number number;
 
   g_assert (type_string[0] == 'a');
-  g_assert (index < g_variant_n_children (items));
 
-  if (type_string[2] != '\0' || !number_args_init (args, function, type_string[1]))
-    return FALSE;
+  if (type_string[2] == '\0' && number_init (&number, type_string[1]))
+    {
+      const guint8 *data = g_variant_get_data (items);
 
-  memcpy (args->bytes, (const guint8 *) g_variant_get_data (items) + index * args->size, args->size);
-  return TRUE;
-}
+      memcpy (number.bytes, data + index * number.size, number.size);
+      return encode_number_task (id, function, &number, max_message_size, error);
+    }
 
-/* A TASK frame, (tsv), of a number: the same as p_message_encode_task()
- * would make of the value. Cannot fail (see number_args_init()). */
-PFrame *
-p_message_encode_number_task (guint64            id,
-                              const char        *function,
-                              const PNumberArgs *args)
-{
-  Payload payload = { .number = args, .type = args->type_string };
-
-  return encode_envelope (P_MESSAGE_TASK, id, function, &payload, -1, P_MIN_MAX_MESSAGE_SIZE, NULL);
+  item = g_variant_get_child_value (items, index);
+  return encode_value_envelope (P_MESSAGE_TASK, id, function, item, -1, max_message_size, error);
 }
 
 /* A CHUNK frame, (tsvb), holding @items as they are. */

@@ -191,25 +191,12 @@ PFrame             *p_message_encode_task        (guint64       id,
                                                   GVariant     *args,
                                                   gsize         max_message_size,
                                                   GError      **error);
-/* A task's arguments of one number type (not a boolean), kept as bytes:
- * its frame can be written later, by the thread that sends and frees it. */
-typedef struct
-{
-  char type_string[2];
-  guint8 size;
-  guint8 bytes[8];
-} PNumberArgs;
-
-gboolean            p_number_args_init           (PNumberArgs  *args,
-                                                  const char   *function,
-                                                  GVariant     *value);
-gboolean            p_number_args_init_from_array (PNumberArgs *args,
+PFrame             *p_message_encode_task_item   (guint64       id,
                                                   const char   *function,
                                                   GVariant     *items,
-                                                  gsize         index);
-PFrame             *p_message_encode_number_task (guint64       id,
-                                                  const char   *function,
-                                                  const PNumberArgs *args);
+                                                  gsize         index,
+                                                  gsize         max_message_size,
+                                                  GError      **error);
 PFrame             *p_message_encode_chunk       (guint64       id,
                                                   const char   *function,
                                                   GVariant     *items,

@@ -161,8 +161,7 @@ struct _Chunk
   guint first_item;
   guint n_items;
   guint64 id;
-  PFrame *frame;          /* NULL, for a task of a number, until it is sent */
-  PNumberArgs number_args;/* that number */
+  PFrame *frame;
   gboolean is_task;       /* a single item, sent as a TASK (a lighter reply) */
   ChunkState state;
   PProcess *process;
@@ -488,21 +487,15 @@ job_free (Core *core,
   g_slice_free (Job, job);
 }
 
-/* A chunk is sent as @frame, or as a task of @number_args. */
-static void
-job_add_chunk (Job               *job,
-               guint64            id,
-               guint              first_item,
-               guint              n_items,
-               PFrame            *frame,
-               const PNumberArgs *number_args)
+static Chunk *
+job_add_chunk (Job     *job,
+               guint64  id,
+               guint    first_item,
+               guint    n_items,
+               PFrame  *frame)
 {
   Chunk *chunk = g_slice_new0 (Chunk);
 
-  g_assert ((frame == NULL) != (number_args == NULL));
-  if (number_args != NULL)
-    chunk->number_args = *number_args;
-  chunk->is_task = n_items == 1;
   chunk->job = job;
   chunk->index = job->n_chunks;
   chunk->id = id;
@@ -529,6 +522,8 @@ job_add_chunk (Job               *job,
     }
   job->chunks[job->n_chunks++] = chunk;
   job->n_chunks_left++;
+
+  return chunk;
 }
 
 
@@ -582,21 +577,13 @@ job_release_chunk (Job   *job,
 }
 
 /* A large body goes to a worker that takes it sealed, in shared memory:
- * copied once, not twice through the socket. A number's frame is written
- * here, in the thread that frees it, not by the submitter. */
+ * copied once, not twice through the socket. */
 static void
 core_send_chunk_frame (PProcess *process,
                        Chunk    *chunk)
 {
-  g_autoptr(PFrame) frame = NULL;
-
-  if (chunk->frame == NULL)
-    {
-      g_assert (chunk->is_task && chunk->job != NULL);
-      chunk->frame = p_message_encode_number_task (chunk->id, chunk->job->function, &chunk->number_args);
-    }
-
-  frame = process->takes_sealed ? p_frame_seal_if_large (chunk->frame) : p_frame_ref (chunk->frame);
+  g_autoptr(PFrame) frame = process->takes_sealed ? p_frame_seal_if_large (chunk->frame)
+                                                  : p_frame_ref (chunk->frame);
 
   p_process_send (process, frame);
 }
@@ -2134,8 +2121,7 @@ build_apply_job (PPool         *self,
                  GError       **error)
 {
   g_autoptr(GVariant) owned_args = NULL;
-  PNumberArgs number_args;
-  PFrame *frame = NULL;
+  PFrame *frame;
   Job *job;
   guint64 id;
 
@@ -2143,16 +2129,13 @@ build_apply_job (PPool         *self,
   if (!check_function_name (function, error))
     return NULL;
   id = core_next_id (self->core);
-  if (!p_number_args_init (&number_args, function, owned_args))
-    {
-      frame = p_message_encode_task (id, function, owned_args, self->core->max_message_size, error);
-      if (frame == NULL)
-        return NULL;
-    }
+  frame = p_message_encode_task (id, function, owned_args, self->core->max_message_size, error);
+  if (frame == NULL)
+    return NULL;
 
   job = job_new (self->core, JOB_APPLY, function, cancellable);
   job->n_items = 1;
-  job_add_chunk (job, id, 0, 1, frame, frame == NULL ? &number_args : NULL);
+  job_add_chunk (job, id, 0, 1, frame)->is_task = TRUE;
 
   return job;
 }
@@ -2208,24 +2191,16 @@ build_map_job (PPool         *self,
     {
       gsize n = MIN (chunksize, n_items - first);
       guint64 id = core_next_id (self->core);
-      PNumberArgs number_args;
-      gboolean is_number = FALSE;
-      PFrame *frame = NULL;
+      PFrame *frame;
 
       /* A chunk of one item travels as a task: its reply is lighter. */
       if (n == 1)
-        is_number = p_number_args_init_from_array (&number_args, function, owned_items, first);
-
-      if (n == 1 && !is_number)
-        {
-          g_autoptr(GVariant) item = g_variant_get_child_value (owned_items, first);
-
-          frame = p_message_encode_task (id, function, item, self->core->max_message_size, error);
-        }
-      else if (n > 1)
+        frame = p_message_encode_task_item (id, function, owned_items, first,
+                                            self->core->max_message_size, error);
+      else
         frame = p_message_encode_chunk_items (id, function, owned_items, first, n, kind == JOB_MAP,
                                               self->core->max_message_size, error);
-      if (frame == NULL && !is_number)
+      if (frame == NULL)
         {
           for (guint i = 0; i < job->n_chunks; i++)
             chunk_free (job->chunks[i]);
@@ -2234,7 +2209,7 @@ build_map_job (PPool         *self,
           return NULL;
         }
 
-      job_add_chunk (job, id, first, n, frame, is_number ? &number_args : NULL);
+      job_add_chunk (job, id, first, n, frame)->is_task = n == 1;
     }
 
   if (kind == JOB_MAP)

@@ -488,69 +488,54 @@ test_direct_encoding (void)
   }
 }
 
-/* A task of a number, kept as its bytes and written later, is the frame
- * the value makes at once: for every number type, alone or an array's
- * item, with names up to the longest that is let wait. Anything else is
- * not kept. */
+/* A task of a number is written from its bytes, and a task of an array's
+ * item from the array: the frames are the ones GLib serializes, for every
+ * number type and for other types, with names on either side of an
+ * offset size; the size limit holds for them as for any other. */
 static void
-test_number_args (void)
+test_encode_task_items (void)
 {
-  static const guint8 short_bytes[5] = { 1, 2, 3, 4, 5 };
-  const char *numbers[] = {
+  const char *values[] = {
     "byte 200", "int16 -2", "uint16 65535", "-7", "uint32 4000000000", "handle 3",
     "int64 -9000000000", "uint64 18000000000000000000", "2.5",
+    "true", "'text'", "objectpath '/a'", "(1, 'b')", "<1>", "[1, 2]", "@mx 1", "{1: 2}",
   };
-  const char *others[] = {
-    "true", "'text'", "objectpath '/a'", "(1, 2)", "<1>", "[1, 2]", "@mx 1", "{1: 2}",
-  };
-  gsize name_lengths[] = { 1, 7, 200, 300, P_MIN_MAX_MESSAGE_SIZE / 2 };
-  g_autofree char *too_long = g_strnfill (P_MIN_MAX_MESSAGE_SIZE / 2 + 1, 'f');
-  g_autoptr(GVariant) short_number =
-    g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_INT64, short_bytes, 5, FALSE, NULL, NULL));
-  PNumberArgs args;
+  gsize name_lengths[] = { 1, 7, 200, 300, 70000 };
+  g_autofree char *too_long = g_strnfill (P_MIN_MAX_MESSAGE_SIZE, 'f');
 
-  for (gsize n = 0; n < G_N_ELEMENTS (name_lengths); n++)
-    for (gsize i = 0; i <= G_N_ELEMENTS (numbers); i++)
-      {
-        g_autofree char *name = g_strnfill (name_lengths[n], 'f');
-        g_autoptr(GVariant) value = NULL;
-        g_autoptr(GVariant) array = NULL;
-        GVariant *items[2];
-
-        /* The last one, of bytes too few: zero, as GLib reads it. */
-        if (i < G_N_ELEMENTS (numbers))
-          value = g_variant_parse (NULL, numbers[i], NULL, NULL, NULL);
-        else
-          value = g_variant_ref (short_number);
-        g_assert_nonnull (value);
-
-        g_assert_true (p_number_args_init (&args, name, value));
-        assert_same_frame (p_message_encode_number_task (3, name, &args),
-                           joined (p_message_encode_task (3, name, value, MAX_SIZE, NULL)));
-
-        /* A name longer than that is encoded at once, against the limit. */
-        g_assert_false (p_number_args_init (&args, too_long, value));
-        if (value == short_number)
-          continue;
-
-        /* As the second item of an array, after another number. */
-        items[0] = g_variant_parse (g_variant_get_type (value), "1", NULL, NULL, NULL);
-        items[1] = value;
-        array = g_variant_ref_sink (g_variant_new_array (NULL, items, 2));
-        g_variant_unref (items[0]);
-        g_assert_true (p_number_args_init_from_array (&args, name, array, 1));
-        assert_same_frame (p_message_encode_number_task (3, name, &args),
-                           joined (p_message_encode_task (3, name, value, MAX_SIZE, NULL)));
-        g_assert_false (p_number_args_init_from_array (&args, too_long, array, 0));
-      }
-
-  for (gsize i = 0; i < G_N_ELEMENTS (others); i++)
+  for (gsize v = 0; v < G_N_ELEMENTS (values); v++)
     {
-      g_autoptr(GVariant) value = g_variant_parse (NULL, others[i], NULL, NULL, NULL);
-      g_autoptr(GVariant) array = g_variant_ref_sink (g_variant_new_array (NULL, &value, 1));
+      g_autoptr(GVariant) value = g_variant_parse (NULL, values[v], NULL, NULL, NULL);
+      g_autoptr(GVariant) other = NULL;
+      g_autoptr(GVariant) array = NULL;
+      g_autoptr(GError) error = NULL;
+      GVariant *items[2];
 
-      g_assert_false (p_number_args_init (&args, "f", value));
-      g_assert_false (p_number_args_init_from_array (&args, "f", array, 0));
+      /* As the second item of an array, after another of its type. */
+      g_assert_nonnull (value);
+      other = g_variant_parse (g_variant_get_type (value), v < 9 ? "1" : values[v], NULL, NULL, NULL);
+      g_assert_nonnull (other);
+      items[0] = other;
+      items[1] = value;
+      array = g_variant_ref_sink (g_variant_new_array (NULL, items, 2));
+
+      for (gsize n = 0; n < G_N_ELEMENTS (name_lengths); n++)
+        {
+          g_autofree char *name = g_strnfill (name_lengths[n], 'f');
+
+          assert_same_frame (p_message_encode_task (3, name, value, MAX_SIZE, NULL),
+                             encode (P_MESSAGE_TASK, p_message_new_task (3, name, value)));
+          assert_same_frame (p_message_encode_task_item (3, name, array, 1, MAX_SIZE, NULL),
+                             encode (P_MESSAGE_TASK, p_message_new_task (3, name, value)));
+          assert_same_frame (p_message_encode_task_item (3, name, array, 0, MAX_SIZE, NULL),
+                             encode (P_MESSAGE_TASK, p_message_new_task (3, name, other)));
+        }
+
+      g_assert_null (p_message_encode_task (3, too_long, value, P_MIN_MAX_MESSAGE_SIZE, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+      g_clear_error (&error);
+      g_assert_null (p_message_encode_task_item (3, too_long, array, 1, P_MIN_MAX_MESSAGE_SIZE, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
     }
 }
 
@@ -1693,7 +1678,7 @@ main (int   argc,
   g_test_add_func ("/channel/frame-queue", test_frame_queue);
   g_test_add_func ("/channel/direct-encoding", test_direct_encoding);
   g_test_add_func ("/channel/direct-encoding-arrays", test_direct_encoding_arrays);
-  g_test_add_func ("/channel/number-args", test_number_args);
+  g_test_add_func ("/channel/encode-task-items", test_encode_task_items);
   g_test_add_func ("/channel/chunk-results", test_chunk_results);
   g_test_add_func ("/channel/chunk-results-gathered", test_chunk_results_gathered);
   g_test_add_func ("/channel/error-domains", test_error_domains);
