@@ -1698,30 +1698,6 @@ normal_form (GVariant *value)
   return p_variant_is_normal_form (value) ? g_variant_ref (value) : g_variant_get_normal_form (value);
 }
 
-/* @value is sunk if it is floating, else borrowed, as GVariant
- * constructors take their children. */
-static PFrame *
-encode_value_envelope (PMessageKind   kind,
-                       guint64        id,
-                       const char    *name,
-                       GVariant      *value,
-                       int            flag,
-                       gsize          max_message_size,
-                       GError       **error)
-{
-  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
-  g_autoptr(GVariant) normal = NULL;
-  Payload payload = { .type = g_variant_get_type_string (owned) };
-
-  /* The value sits two levels down: in the body's variant. */
-  if (!p_variant_check_depth (owned, 2, error))
-    return NULL;
-
-  normal = normal_form (owned);
-  payload.value = normal;
-  return encode_envelope (kind, id, name, &payload, flag, max_message_size, error);
-}
-
 /* Numbers are any bytes of their size; a boolean is not one (it may be 2). */
 static gboolean
 number_init (Number *number,
@@ -1738,16 +1714,37 @@ number_init (Number *number,
   return TRUE;
 }
 
+/* @value is sunk if it is floating, else borrowed, as GVariant
+ * constructors take their children. */
 static PFrame *
-encode_number_task (guint64        id,
-                    const char    *function,
-                    const Number  *number,
-                    gsize          max_message_size,
-                    GError       **error)
+encode_value_envelope (PMessageKind   kind,
+                       guint64        id,
+                       const char    *name,
+                       GVariant      *value,
+                       int            flag,
+                       gsize          max_message_size,
+                       GError       **error)
 {
-  Payload payload = { .number = number, .type = number->type_string };
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+  g_autoptr(GVariant) normal = NULL;
+  Payload payload = { .type = g_variant_get_type_string (owned) };
+  Number number;
 
-  return encode_envelope (P_MESSAGE_TASK, id, function, &payload, -1, max_message_size, error);
+  /* A number: its bytes, as GLib reads them (zero, if they are too few). */
+  if (payload.type[1] == '\0' && number_init (&number, payload.type[0]))
+    {
+      g_variant_store (owned, number.bytes);
+      payload.number = &number;
+      return encode_envelope (kind, id, name, &payload, flag, max_message_size, error);
+    }
+
+  /* The value sits two levels down: in the body's variant. */
+  if (!p_variant_check_depth (owned, 2, error))
+    return NULL;
+
+  normal = normal_form (owned);
+  payload.value = normal;
+  return encode_envelope (kind, id, name, &payload, flag, max_message_size, error);
 }
 
 /* A TASK frame, (tsv). */
@@ -1758,18 +1755,7 @@ p_message_encode_task (guint64      id,
                        gsize        max_message_size,
                        GError     **error)
 {
-  g_autoptr(GVariant) owned = g_variant_ref_sink (args);
-  const char *type_string = g_variant_get_type_string (owned);
-  Number number;
-
-  if (type_string[1] == '\0' && number_init (&number, type_string[0]))
-    {
-      /* As GLib reads it: a number of the wrong size is zero. */
-      g_variant_store (owned, number.bytes);
-      return encode_number_task (id, function, &number, max_message_size, error);
-    }
-
-  return encode_value_envelope (P_MESSAGE_TASK, id, function, owned, -1, max_message_size, error);
+  return encode_value_envelope (P_MESSAGE_TASK, id, function, args, -1, max_message_size, error);
 }
 
 /* A TASK frame of the item at @index (< its number of children) of
@@ -1791,9 +1777,10 @@ p_message_encode_task_item (guint64      id,
   if (type_string[2] == '\0' && number_init (&number, type_string[1]))
     {
       const guint8 *data = g_variant_get_data (items);
+      Payload payload = { .number = &number, .type = number.type_string };
 
       memcpy (number.bytes, data + index * number.size, number.size);
-      return encode_number_task (id, function, &number, max_message_size, error);
+      return encode_envelope (P_MESSAGE_TASK, id, function, &payload, -1, max_message_size, error);
     }
 
   item = g_variant_get_child_value (items, index);

@@ -488,12 +488,12 @@ test_direct_encoding (void)
   }
 }
 
-/* A task of a number is written from its bytes, and a task of an array's
- * item from the array: the frames are the ones GLib serializes, for every
- * number type and for other types, with names on either side of an
- * offset size; the size limit holds for them as for any other. */
+/* A task or result of a number is written from its bytes, and a task of
+ * an array's item from the array: the frames are the ones GLib serializes,
+ * for every number type and for other types, with names on either side of
+ * an offset size; the size limit holds for them as for any other. */
 static void
-test_encode_task_items (void)
+test_encode_numbers (void)
 {
   const char *values[] = {
     "byte 200", "int16 -2", "uint16 65535", "-7", "uint32 4000000000", "handle 3",
@@ -530,6 +530,9 @@ test_encode_task_items (void)
           assert_same_frame (p_message_encode_task_item (3, name, array, 0, MAX_SIZE, NULL),
                              encode (P_MESSAGE_TASK, p_message_new_task (3, name, other)));
         }
+
+      assert_same_frame (p_message_encode_result (9, value, MAX_SIZE, NULL),
+                         encode (P_MESSAGE_RESULT, p_message_new_result (9, value)));
 
       g_assert_null (p_message_encode_task (3, too_long, value, P_MIN_MAX_MESSAGE_SIZE, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
@@ -1678,7 +1681,7 @@ main (int   argc,
   g_test_add_func ("/channel/frame-queue", test_frame_queue);
   g_test_add_func ("/channel/direct-encoding", test_direct_encoding);
   g_test_add_func ("/channel/direct-encoding-arrays", test_direct_encoding_arrays);
-  g_test_add_func ("/channel/encode-task-items", test_encode_task_items);
+  g_test_add_func ("/channel/encode-numbers", test_encode_numbers);
   g_test_add_func ("/channel/chunk-results", test_chunk_results);
   g_test_add_func ("/channel/chunk-results-gathered", test_chunk_results_gathered);
   g_test_add_func ("/channel/error-domains", test_error_domains);
