@@ -1582,8 +1582,8 @@ writer_items (Writer      *writer,
   g_assert (writer->position - start == items->size);
 }
 
-/* A number's bytes: what a task of one is written from, with no GVariant
- * to walk or make. */
+/* A number's bytes: what a task or result of one is written from, with
+ * no GVariant to walk or make. */
 typedef struct
 {
   char type_string[2];
