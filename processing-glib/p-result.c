@@ -26,9 +26,11 @@
  * p_result_wait() and read with p_result_get(), from any thread and with
  * no main loop running. Waiting with a timeout never cancels the task.
  *
- * The #PResult:ready property changes once, from %FALSE to %TRUE; its
+ * The #PResult:is-ready property changes once, from %FALSE to %TRUE; its
  * #GObject::notify signal is emitted in the thread-default main context of
- * the thread that submitted the task.
+ * the thread that submitted the task. (It is not named `ready`: in gjs, a
+ * property hides the method of the same name, and p_result_ready() must
+ * stay callable there.)
  *
  * While it is not ready, a #PResult keeps its pool alive.
  */
@@ -75,7 +77,7 @@ struct _PResult
 
 enum {
   PROP_0,
-  PROP_READY,
+  PROP_IS_READY,
   N_PROPS
 };
 
@@ -198,7 +200,7 @@ p_result_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_READY:
+    case PROP_IS_READY:
       g_value_set_boolean (value, p_result_ready (self));
       break;
 
@@ -217,15 +219,16 @@ p_result_class_init (PResultClass *klass)
   object_class->get_property = p_result_get_property;
 
   /**
-   * PResult:ready:
+   * PResult:is-ready:
    *
-   * Whether the task has finished, successfully or not. Notified once, in
-   * the thread-default main context of the thread that submitted the task.
+   * Whether the task has finished, successfully or not, as
+   * p_result_ready() returns. Notified once, in the thread-default main
+   * context of the thread that submitted the task.
    *
    * Since: 0.1
    */
-  properties[PROP_READY] =
-    g_param_spec_boolean ("ready", NULL, NULL,
+  properties[PROP_IS_READY] =
+    g_param_spec_boolean ("is-ready", NULL, NULL,
                           FALSE,
                           (G_PARAM_READABLE |
                            G_PARAM_EXPLICIT_NOTIFY |
@@ -234,7 +237,7 @@ p_result_class_init (PResultClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
-  ready_quark = g_quark_from_static_string ("ready");
+  ready_quark = g_quark_from_static_string ("is-ready");
 
   p_i18n_init ();
 }
@@ -271,7 +274,7 @@ p_result_get_link (PResult *self)
 static gboolean
 notify_ready_in_context (gpointer user_data)
 {
-  g_object_notify_by_pspec (user_data, properties[PROP_READY]);
+  g_object_notify_by_pspec (user_data, properties[PROP_IS_READY]);
   return G_SOURCE_REMOVE;
 }
 

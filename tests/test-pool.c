@@ -665,7 +665,7 @@ test_submit (void)
 
   result = p_pool_submit (pool, "sleep", g_variant_new_int64 (200), NULL);
   g_assert_false (p_result_ready (result));
-  g_object_get (result, "ready", &ready, NULL);
+  g_object_get (result, "is-ready", &ready, NULL);
   g_assert_false (ready);
 
   /* A wait that runs out does not cancel the task. */
@@ -678,7 +678,7 @@ test_submit (void)
   g_assert_true (p_result_wait (result, -1));
   g_assert_true (p_result_ready (result));
   g_assert_true (p_result_successful (result));
-  g_object_get (result, "ready", &ready, NULL);
+  g_object_get (result, "is-ready", &ready, NULL);
   g_assert_true (ready);
 
   value = p_result_get (result, 0, &error);
@@ -811,7 +811,7 @@ test_result_notify (void)
   AsyncData data = { loop };
 
   result = p_pool_submit (pool, "sleep", g_variant_new_int64 (50), NULL);
-  g_signal_connect (result, "notify::ready", G_CALLBACK (on_ready_notify), &data);
+  g_signal_connect (result, "notify::is-ready", G_CALLBACK (on_ready_notify), &data);
   g_main_loop_run (loop);
 
   g_assert_cmpuint (data.count, ==, 1);
