@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "p-result-private.h"
+#include "p-result-queue-private.h"
 #include "p-channel-private.h"
 #include "p-i18n-private.h"
 
@@ -73,6 +74,8 @@ struct _PResult
   PSinkLink *link;             /* the pool thread's way here */
   PResultReadyFunc ready_func;
   gpointer ready_data;
+  PResultQueue *queue;         /* under the mutex: where it goes when ready */
+  gboolean queued;             /* under the mutex: added to a queue once */
 };
 
 enum {
@@ -184,6 +187,7 @@ p_result_finalize (GObject *object)
   free_chunk_values (self);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->pool);
+  g_clear_object (&self->queue);
   g_mutex_clear (&self->mutex);
   g_cond_clear (&self->cond);
 
@@ -352,6 +356,7 @@ static void
 complete (PResult *self)
 {
   PResultReadyFunc ready_func;
+  PResultQueue *queue;
   gboolean waited_for;
 
   /* Let go of the pool before anybody can see the result: a waiter that
@@ -362,12 +367,19 @@ complete (PResult *self)
   g_atomic_int_set (&self->ready, TRUE);
   waited_for = self->n_waiters > 0;
   ready_func = g_steal_pointer (&self->ready_func);
+  queue = g_steal_pointer (&self->queue);
   g_mutex_unlock (&self->mutex);
 
   /* After the unlock, so that the waiter does not wake to a held mutex;
    * the caller holds a reference meanwhile. */
   if (waited_for)
     p_wake_waiters (G_OBJECT (self), &self->cond);
+
+  if (queue != NULL)
+    {
+      p_result_queue_push_ready (queue, self);
+      g_object_unref (queue);
+    }
 
   /* Only when somebody listens: a notification nobody dispatches would
    * keep the result alive in a context that is never run. */
@@ -378,6 +390,28 @@ complete (PResult *self)
 
   if (ready_func != NULL)
     ready_func (self, self->ready_data);
+}
+
+PResultQueueing
+p_result_set_queue (PResult      *self,
+                    PResultQueue *queue)
+{
+  PResultQueueing queueing;
+
+  g_mutex_lock (&self->mutex);
+  if (self->queued)
+    queueing = P_RESULT_IN_A_QUEUE;
+  else if (g_atomic_int_get (&self->ready))
+    queueing = P_RESULT_ALREADY_READY;
+  else
+    {
+      queueing = P_RESULT_QUEUED;
+      self->queue = g_object_ref (queue);
+    }
+  self->queued = TRUE;
+  g_mutex_unlock (&self->mutex);
+
+  return queueing;
 }
 
 void

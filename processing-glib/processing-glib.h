@@ -14,6 +14,7 @@
 # include "p-error.h"
 # include "p-enum-types.h"
 # include "p-result.h"
+# include "p-result-queue.h"
 # include "p-map-iter.h"
 # include "p-pool.h"
 # include "p-worker.h"
