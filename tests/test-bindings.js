@@ -62,8 +62,10 @@ const tests = {
     submit(pool) {
         const result = pool.submit('square', new GLib.Variant('x', 5), null);
         assert(result.get(-1).deep_unpack() === 25, '5²');
-        // The "ready" property shadows the method of that name in gjs.
-        assert(result.ready === true, 'ready');
+        // The property is "is-ready": a property would hide a method of
+        // the same name in gjs.
+        assert(result.ready() === true, 'ready');
+        assert(result.is_ready === true, 'is_ready');
         assert(result.successful(), 'successful');
     },
 

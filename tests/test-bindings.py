@@ -86,7 +86,7 @@ def test_submit(pool):
     assert result.wait(-1)
     assert result.ready() and result.successful()
     assert result.get(-1).unpack() == 25
-    assert result.props.ready
+    assert result.props.is_ready
 
 
 def test_timeout(pool):

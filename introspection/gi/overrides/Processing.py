@@ -1,0 +1,1246 @@
+# Processing.py: the PyGObject override of Processing-1.0
+#
+# Copyright 2026 The processing-glib authors
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Parts of this module follow CPython's Lib/multiprocessing/pool.py and
+# Lib/multiprocessing/spawn.py (Python Software Foundation License): the
+# exceptions that carry a remote traceback, MaybeEncodingError, the default
+# chunk size, and how a worker imports the main script under another name.
+
+"""A process pool with multiprocessing.Pool's API, on processing-glib.
+
+``from gi.repository import Processing`` gives ``Processing.Pool``, which a
+``multiprocessing.Pool`` user can use as is::
+
+    with Processing.Pool(4) as pool:
+        print(pool.map(square, range(10)))
+
+Python callables run in Python workers (this program's main script,
+imported again under the name ``__mp_main__``, as multiprocessing's *spawn*
+does); functions, arguments, results and exceptions travel by pickle. A
+function named by a string is served by any worker, in any language, with
+values converted to and from GVariant (see to_variant() and from_variant()).
+
+The GIO calls of the C API stay as they are: a call whose first two
+arguments are a function's name and a GLib.Variant, with a Gio.Cancellable
+or None where the C function takes its cancellable (the third argument of
+apply() and apply_async(), the fourth of map(), map_async(), imap() and
+imap_unordered()), or with cancellable= given, is the C function's.
+"""
+
+import builtins
+import collections
+import concurrent.futures
+import itertools
+import json
+import os
+import pickle
+import struct
+import sys
+import threading
+import traceback
+import weakref
+
+from ..module import get_introspection_module
+from ..overrides import override
+from gi.repository import GLib, Gio
+
+Processing = get_introspection_module('Processing')
+
+__all__ = []
+
+# {{{ Exceptions
+
+
+class TimeoutError(builtins.TimeoutError):
+    """A result was not ready within the time given to get() or next()."""
+
+
+class TaskTimeoutError(TimeoutError):
+    """A task ran for longer than the pool's task_timeout."""
+
+
+class CancelledError(concurrent.futures.CancelledError):
+    """The task was cancelled (AsyncResult.cancel(), or terminate())."""
+
+
+class WorkerDiedError(RuntimeError):
+    """The worker running the task died (a signal, an exit, a lost link)."""
+
+
+class UnknownFunctionError(LookupError):
+    """No worker of the pool serves a function of that name."""
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker: its __cause__."""
+
+    def __init__(self, tb):
+        self.tb = tb
+
+    def __str__(self):
+        return self.tb
+
+
+class MaybeEncodingError(Exception):
+    """A result (or an exception) that could not be pickled in the worker."""
+
+    def __init__(self, exc, value):
+        self.exc = repr(exc)
+        self.value = repr(value)
+        super().__init__(self.exc, self.value)
+
+    def __str__(self):
+        return "Error sending result: '%s'. Reason: '%s'" % (self.value, self.exc)
+
+    def __repr__(self):
+        return "<%s: %s>" % (self.__class__.__name__, self)
+
+
+class _ExceptionWithTraceback:
+    # Pickled in the worker, unpickled in the caller as the exception itself
+    # with the worker's traceback as its cause.
+    def __init__(self, exc, tb):
+        text = ''.join(traceback.format_exception(type(exc), exc, tb))
+        self.exc = exc
+        self.tb = '\n"""\n%s"""' % text
+
+    def __reduce__(self):
+        return _rebuild_exception, (self.exc, self.tb)
+
+
+def _rebuild_exception(exc, tb):
+    exc.__cause__ = RemoteTraceback(tb)
+    return exc
+
+
+_POOL_ERROR = 'p-pool-error-quark'
+_IO_ERROR = 'g-io-error-quark'
+PYTHON_ERROR_DOMAIN = 'processing-python-error-quark'
+
+
+def _exception_from_error(error):
+    """The Python exception for a GLib.Error of the pool; others stay as they are."""
+    domain, code = error.domain, error.code
+    if domain == _IO_ERROR and code == Gio.IOErrorEnum.CANCELLED:
+        exc = CancelledError(error.message)
+    elif domain == _IO_ERROR and code == Gio.IOErrorEnum.TIMED_OUT:
+        exc = TaskTimeoutError(error.message)
+    elif domain == _POOL_ERROR and code == Processing.PoolError.WORKER_DIED:
+        exc = WorkerDiedError(error.message)
+    elif domain == _POOL_ERROR and code == Processing.PoolError.UNKNOWN_FUNCTION:
+        exc = UnknownFunctionError(error.message)
+    elif domain == _POOL_ERROR and code == Processing.PoolError.CLOSED:
+        exc = ValueError('Pool not running')
+    else:
+        return error
+    exc.__cause__ = error
+    return exc
+
+
+for _name in ('TimeoutError', 'TaskTimeoutError', 'CancelledError', 'WorkerDiedError',
+              'UnknownFunctionError', 'RemoteTraceback', 'MaybeEncodingError',
+              'PYTHON_ERROR_DOMAIN'):
+    __all__.append(_name)
+
+# }}}
+# {{{ Plain values and GVariant
+
+_AY = GLib.VariantType.new('ay')
+_AAY = GLib.VariantType.new('aay')
+_V = GLib.VariantType.new('v')
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_UINT64_MAX = (1 << 64) - 1
+
+
+def _bytes_variant(data):
+    return GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(data), True)
+
+
+def _variant_bytes(variant):
+    return variant.get_data_as_bytes().get_data()
+
+
+def to_variant(value):
+    """Converts a plain Python value to a GLib.Variant.
+
+    None is ``@mv nothing``; a bool ``b``; an int ``x`` (``t`` above the
+    int64 range; OverflowError beyond uint64); a float ``d``; a str ``s``;
+    bytes, bytearray and memoryview ``ay``; a tuple a tuple of its members'
+    types; a list an array of its items' type if they all have one, else
+    ``av`` (``av`` when empty); a dict with str keys ``a{sv}``. A GLib.Variant
+    is returned as it is. Anything else raises TypeError.
+    """
+    if isinstance(value, GLib.Variant):
+        return value
+    if value is None:
+        return GLib.Variant.new_maybe(_V, None)
+    if isinstance(value, bool):
+        return GLib.Variant.new_boolean(value)
+    if isinstance(value, int):
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return GLib.Variant.new_int64(value)
+        if 0 <= value <= _UINT64_MAX:
+            return GLib.Variant.new_uint64(value)
+        raise OverflowError('%d does not fit in 64 bits' % value)
+    if isinstance(value, float):
+        return GLib.Variant.new_double(value)
+    if isinstance(value, str):
+        return GLib.Variant.new_string(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _bytes_variant(bytes(value))
+    if isinstance(value, tuple):
+        return GLib.Variant.new_tuple(*[to_variant(member) for member in value])
+    if isinstance(value, list):
+        items = [to_variant(item) for item in value]
+        types = {item.get_type_string() for item in items}
+        if len(types) == 1:
+            return GLib.Variant.new_array(None, items)
+        return GLib.Variant.new_array(_V, [GLib.Variant.new_variant(item) for item in items])
+    if isinstance(value, dict):
+        entries = []
+        for key, member in value.items():
+            if not isinstance(key, str):
+                raise TypeError('only dicts with str keys convert to GVariant, not a key of type %s'
+                                % type(key).__name__)
+            entries.append(GLib.Variant.new_dict_entry(
+                GLib.Variant.new_string(key), GLib.Variant.new_variant(to_variant(member))))
+        return GLib.Variant.new_array(GLib.VariantType.new('{sv}'), entries)
+    raise TypeError('a value of type %s does not convert to GVariant' % type(value).__name__)
+
+
+_BASIC_GETTERS = {
+    'b': 'get_boolean', 'y': 'get_byte', 'n': 'get_int16', 'q': 'get_uint16',
+    'i': 'get_int32', 'u': 'get_uint32', 'x': 'get_int64', 't': 'get_uint64',
+    'h': 'get_handle', 'd': 'get_double', 's': 'get_string', 'o': 'get_string',
+    'g': 'get_string',
+}
+
+
+def from_variant(variant):
+    """Converts a GLib.Variant to plain Python values.
+
+    Booleans, numbers and strings (``s``, ``o``, ``g``) give bool, int,
+    float and str; ``ay`` gives bytes; a variant its content; a maybe None
+    or its content; a tuple (or a dict entry) a tuple; an array of dict
+    entries a dict; any other array a list.
+    """
+    type_string = variant.get_type_string()
+    getter = _BASIC_GETTERS.get(type_string)
+    if getter is not None:
+        return getattr(variant, getter)()
+    if type_string == 'v':
+        return from_variant(variant.get_variant())
+    if type_string == 'ay':
+        return _variant_bytes(variant)
+    first = type_string[0]
+    if first == 'm':
+        inner = variant.get_maybe()
+        return None if inner is None else from_variant(inner)
+    children = [from_variant(variant.get_child_value(i)) for i in range(variant.n_children())]
+    if first in '({':
+        return tuple(children)
+    if type_string.startswith('a{'):
+        return dict(children)
+    return children
+
+
+def _args_variant(args, kwds):
+    # A function named by a string: a single argument that is not a tuple
+    # is sent alone; any other argument list as a tuple. Receivers spread a
+    # tuple into positional arguments and pass anything else as the one.
+    if kwds:
+        raise TypeError('keyword arguments cannot be passed to a function named by a string')
+    if isinstance(args, GLib.Variant):
+        return args
+    args = tuple(args)
+    if len(args) == 1 and not isinstance(args[0], tuple):
+        return to_variant(args[0])
+    return to_variant(args)
+
+
+def _item_variant(item, star):
+    return _args_variant(item, None) if star else _args_variant((item,), None)
+
+
+def _call_with_variant(func, args):
+    # The receiving side of _args_variant().
+    if args.get_type_string().startswith('('):
+        return func(*from_variant(args))
+    return func(from_variant(args))
+
+
+for _name in ('to_variant', 'from_variant'):
+    __all__.append(_name)
+
+# }}}
+# {{{ The worker side
+
+
+def _dumps(value):
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def _outcome_bytes(ok, value):
+    try:
+        return _dumps((ok, value))
+    except Exception as e:
+        return _dumps((False, MaybeEncodingError(e, value)))
+
+
+def _failure(exc):
+    return (False, _ExceptionWithTraceback(exc, exc.__traceback__))
+
+
+# The pickled calls: the arguments and the result are ``ay``, a pickle of
+# (function, args, kwds) or (function, items, star) and of (True, value) or
+# (False, exception).
+_CALL = 'py:call'
+_CHUNK = 'py:chunk'
+
+
+def _serve_call(args, cancellable):
+    try:
+        func, call_args, kwds = pickle.loads(_variant_bytes(args))
+        data = _outcome_bytes(True, func(*call_args, **kwds))
+    except Exception as e:
+        data = _outcome_bytes(*_failure(e))
+    return _bytes_variant(data)
+
+
+def _serve_chunk(args, cancellable):
+    try:
+        func, items, star = pickle.loads(_variant_bytes(args))
+        if star:
+            data = _outcome_bytes(True, list(itertools.starmap(func, items)))
+        else:
+            data = _outcome_bytes(True, list(map(func, items)))
+    except Exception as e:
+        data = _outcome_bytes(*_failure(e))
+    return _bytes_variant(data)
+
+
+def _named_task(func):
+    """A GIO task function calling a plain Python function with converted values."""
+    def task(args, cancellable):
+        try:
+            return to_variant(_call_with_variant(func, args))
+        except GLib.Error:
+            raise
+        except Exception as e:
+            raise GLib.Error('%s: %s' % (type(e).__name__, e), PYTHON_ERROR_DOMAIN, 0)
+    task.__name__ = getattr(func, '__name__', 'task')
+    return task
+
+
+class Worker(Processing.Worker):
+    """The worker side of a pool.
+
+    add_function() takes a GIO task function, ``func(args, cancellable)``,
+    which returns a GLib.Variant (or raises GLib.Error); add_plain_function()
+    a plain Python function, called with converted values. run() also
+    serves the pool's pickled calls of Python callables.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+    def add_plain_function(self, name, func):
+        """Serves ``func`` under ``name``: a tuple of arguments is spread into
+        positional arguments, any other value is the one argument; the result
+        is converted with to_variant(), and an exception comes back as a
+        GLib.Error in PYTHON_ERROR_DOMAIN with the exception's type and text."""
+        if not callable(func):
+            raise TypeError('func must be callable')
+        self.add_function(name, _named_task(func))
+
+    def run(self):
+        self.add_function(_CALL, _serve_call)
+        self.add_function(_CHUNK, _serve_chunk)
+        return super().run()
+
+
+Worker = override(Worker)
+__all__.append('Worker')
+
+
+def _module_functions(module):
+    for name, value in vars(module).items():
+        if (not name.startswith('_') and callable(value) and
+                getattr(value, '__module__', None) == module.__name__ and
+                isinstance(value, type(_module_functions))):
+            yield name, value
+
+
+def serve(functions=None):
+    """Serves plain Python functions to the pool that started this process.
+
+    ``functions`` is a dict of names and functions, an iterable of
+    functions (served by their __name__), or None for the public
+    module-level functions of the main script. Values are converted as
+    Worker.add_plain_function() does; pickled calls are served too. Returns
+    when the pool closes the channel: the exit status for sys.exit().
+    """
+    if functions is None:
+        functions = dict(_module_functions(sys.modules['__main__']))
+    elif not isinstance(functions, dict):
+        functions = {func.__name__: func for func in functions}
+    worker = Worker()
+    for name, func in functions.items():
+        worker.add_plain_function(name, func)
+    try:
+        return 0 if worker.run() else 1
+    except GLib.Error as error:
+        print('processing worker: %s' % error.message, file=sys.stderr)
+        return 1
+
+
+__all__.append('serve')
+
+# The default worker of a pool made in Python: this interpreter, started
+# with -c and the data prepare() needs, as multiprocessing's spawn does.
+_BOOTSTRAP = ('import sys,json;d=json.loads(sys.argv[1]);sys.path[:]=d["sys_path"];'
+              'import gi;gi.require_version("Processing","1.0");'
+              'from gi.repository import Processing;'
+              'import gi.overrides.Processing as P;P._worker_main(d)')
+
+_importing_main = False
+
+
+def _preparation_data(initializer, initargs):
+    data = {'sys_path': [os.getcwd() if entry == '' else entry for entry in sys.path],
+            'sys_argv': sys.argv, 'dir': os.getcwd()}
+    main = sys.modules.get('__main__')
+    main_name = getattr(getattr(main, '__spec__', None), 'name', None)
+    if main_name is not None:
+        data['main_name'] = main_name
+    else:
+        main_path = getattr(main, '__file__', None)
+        if main_path is not None:
+            data['main_path'] = os.path.normpath(os.path.join(os.getcwd(), main_path))
+    if initializer is not None:
+        data['initializer'] = _dumps((initializer, tuple(initargs))).hex()
+    return data
+
+
+def _fixup_main(data):
+    import runpy
+    import types
+
+    global _importing_main
+    name = data.get('main_name')
+    path = data.get('main_path')
+    if name is not None and (name == '__main__' or name.endswith('.__main__')):
+        return
+    if name is None and (path is None or
+                         os.path.splitext(os.path.basename(path))[0] == 'ipython'):
+        return
+    main_module = types.ModuleType('__mp_main__')
+    _importing_main = True
+    try:
+        if name is not None:
+            content = runpy.run_module(name, run_name='__mp_main__', alter_sys=True)
+        else:
+            content = runpy.run_path(path, run_name='__mp_main__')
+    finally:
+        _importing_main = False
+    main_module.__dict__.update(content)
+    sys.modules['__main__'] = sys.modules['__mp_main__'] = main_module
+
+
+def _worker_main(data):
+    sys.argv[:] = data['sys_argv']
+    try:
+        os.chdir(data['dir'])
+    except OSError:
+        pass
+    _fixup_main(data)
+    if 'initializer' in data:
+        initializer, initargs = pickle.loads(bytes.fromhex(data['initializer']))
+        initializer(*initargs)
+    sys.exit(serve())
+
+# }}}
+# {{{ Results
+
+
+def _wait_presult(presult, timeout):
+    # In slices, so that a signal (Ctrl-C) is seen while waiting.
+    if timeout is None:
+        while not presult.wait(200000):
+            pass
+        return True
+    return presult.wait(max(0, int(timeout * 1e6)))
+
+
+class _Dispatcher:
+    """The thread that runs callbacks, as multiprocessing's result handler
+    does: each function given to watch() runs there once its PResult is
+    ready, in the order they become ready."""
+
+    def __init__(self):
+        self._queue = Processing.ResultQueue.new()
+        self._functions = {}    # PResult → function
+        self._cond = threading.Condition()
+        self._thread = None
+        self._stopping = False
+
+    def watch(self, presult, func):
+        with self._cond:
+            self._functions[presult] = func
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._main, name='Processing.Pool callbacks',
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+        self._queue.add(presult)
+
+    def _main(self):
+        while True:
+            with self._cond:
+                while not self._functions and not self._stopping:
+                    self._cond.wait()
+                if not self._functions:
+                    return
+            presult = self._queue.pop(200000)
+            if presult is None:
+                continue
+            with self._cond:
+                func = self._functions[presult]
+            try:
+                func()
+            finally:
+                with self._cond:
+                    del self._functions[presult]
+                    self._cond.notify_all()
+
+    def join(self):
+        """Waits until every function has run, then stops the thread."""
+        with self._cond:
+            while self._functions:
+                self._cond.wait(0.2)
+            self._stopping = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+
+_decode_lock = threading.Lock()
+
+
+def _run_callback(callback, value):
+    try:
+        callback(value)
+    except Exception:
+        traceback.print_exc()
+
+
+class AsyncResult:
+    """The result of apply_async(), map_async() or starmap_async()."""
+
+    def __init__(self, presults, decode, callback=None, error_callback=None, cancellable=None,
+                 dispatcher=None, outcome=None):
+        self._presults = presults
+        self._decode = decode
+        self._outcome = outcome
+        self._cancellable = cancellable
+        self._callback = callback
+        self._error_callback = error_callback
+        self._event = None
+        if outcome is not None:
+            self._run_callbacks()
+        elif callback is not None or error_callback is not None:
+            self._event = threading.Event()
+            self._left = len(presults)
+            for index, presult in enumerate(presults):
+                dispatcher.watch(presult, lambda index=index: self._on_ready(index))
+
+    def __repr__(self):
+        state = 'ready' if self.ready() else 'pending'
+        return '<%s.%s %s>' % (__name__.rsplit('.', 1)[-1], type(self).__name__, state)
+
+    # Runs in the dispatcher's thread.
+    def _on_ready(self, index):
+        if self._event.is_set():
+            return
+        self._left -= 1
+        failed = self._decode_chunk(index)
+        if failed or self._left == 0:
+            self._settle()
+            try:
+                self._run_callbacks()
+            finally:
+                self._event.set()
+
+    def _run_callbacks(self):
+        ok, value = self._outcome
+        if ok and self._callback is not None:
+            _run_callback(self._callback, value)
+        elif not ok and self._error_callback is not None:
+            _run_callback(self._error_callback, value)
+
+    # Decoding: each PResult once; the outcome once, when every one is
+    # decoded or one failed. Subclasses say how.
+    def _decode_chunk(self, index):
+        return False
+
+    def _settle(self):
+        with _decode_lock:
+            if self._outcome is None:
+                outcome = self._decode(self._presults)
+                self._outcome = outcome
+                self._presults = None
+
+    def ready(self):
+        """Whether the result is there (and its callback has run)."""
+        if self._event is not None:
+            return self._event.is_set()
+        if self._outcome is not None:
+            return True
+        return all(presult.ready() for presult in self._presults)
+
+    def successful(self):
+        """Whether the call succeeded; ValueError while not ready."""
+        if not self.ready():
+            raise ValueError('%r not ready' % self)
+        self._settle()
+        return self._outcome[0]
+
+    def wait(self, timeout=None):
+        """Waits until the result is ready or ``timeout`` seconds have passed."""
+        if self._event is not None:
+            self._event.wait(timeout)
+            return
+        if self._outcome is not None:
+            return
+        deadline = None if timeout is None else GLib.get_monotonic_time() + timeout * 1e6
+        for presult in self._presults:
+            left = None if deadline is None else max(0, deadline - GLib.get_monotonic_time()) / 1e6
+            if not _wait_presult(presult, left):
+                return
+
+    def get(self, timeout=None):
+        """The value, or the call's exception raised; TimeoutError if it is not
+        ready after ``timeout`` seconds (the call goes on)."""
+        self.wait(timeout)
+        if not self.ready():
+            raise TimeoutError('the result was not ready in time')
+        self._settle()
+        ok, value = self._outcome
+        if ok:
+            return value
+        raise value
+
+    def cancel(self):
+        """Cancels the call, queued or running: get() raises CancelledError.
+        Returns False if it was ready already (or cannot be cancelled)."""
+        if self.ready() or self._cancellable is None:
+            return False
+        self._cancellable.cancel()
+        return True
+
+    def cancelled(self):
+        """Whether cancel() was called before the result was ready."""
+        return self._cancellable is not None and self._cancellable.is_cancelled()
+
+
+ApplyResult = AsyncResult
+
+
+class MapResult(AsyncResult):
+    """The result of map_async() or starmap_async(): one PResult per chunk."""
+
+    def __init__(self, presults, decode_chunk, **kwargs):
+        self._chunks = [None] * len(presults)
+        self._decode_one = decode_chunk
+        super().__init__(presults, self._join_chunks, **kwargs)
+
+    def _decode_chunk(self, index):
+        chunk = self._chunks[index]
+        if chunk is None:
+            chunk = self._chunks[index] = self._decode_one(self._presults[index])
+        return not chunk[0]
+
+    def _join_chunks(self, presults):
+        values = []
+        for index in range(len(presults)):
+            if self._decode_chunk(index):
+                return self._chunks[index]
+            values.extend(self._chunks[index][1])
+        self._chunks = None
+        return (True, values)
+
+    def ready(self):
+        if self._event is not None or self._outcome is not None:
+            return super().ready()
+        done = True
+        for index, presult in enumerate(self._presults):
+            if not presult.ready():
+                done = False
+            elif self._decode_chunk(index):
+                return True
+        return done
+
+
+__all__ += ['AsyncResult', 'ApplyResult', 'MapResult']
+
+
+def _decode_pickled(presult):
+    try:
+        value = presult.get(0)
+    except GLib.Error as error:
+        return (False, _exception_from_error(error))
+    try:
+        return pickle.loads(_variant_bytes(value))
+    except Exception as e:
+        return (False, e)
+
+
+def _decode_named(presult):
+    try:
+        return (True, from_variant(presult.get(0)))
+    except GLib.Error as error:
+        return (False, _exception_from_error(error))
+
+
+def _decode_named_map(presult):
+    ok, values = _decode_named(presult)
+    return (True, list(values)) if ok else (ok, values)
+
+
+def _first(decode):
+    return lambda presults: decode(presults[0])
+
+
+class IMapIterator:
+    """The iterator of imap() and imap_unordered(): next(timeout=None)."""
+
+    def __init__(self, source, decode, chunked):
+        self._source = source           # .next(timeout) → Variant, None at the end
+        self._decode = decode
+        self._chunked = chunked
+        self._buffer = collections.deque()
+        self._lock = threading.Lock()
+
+    def __iter__(self):
+        return self
+
+    def next(self, timeout=None):
+        with self._lock:
+            while not self._buffer:
+                ok, value = self._source.next(timeout, self._decode)
+                if not ok:
+                    raise value
+                if not self._chunked:
+                    return value
+                self._buffer.extend(value)
+            return self._buffer.popleft()
+
+    __next__ = next
+
+
+IMapUnorderedIterator = IMapIterator
+__all__ += ['IMapIterator', 'IMapUnorderedIterator']
+
+
+class _End(Exception):
+    pass
+
+
+class _MapIterSource:
+    """A PMapIter's values, one per chunk (or item)."""
+
+    def __init__(self, map_iter):
+        self._map_iter = map_iter
+
+    def next(self, timeout, decode):
+        if self._map_iter is None:
+            raise StopIteration
+        usec = -1 if timeout is None else max(0, int(timeout * 1e6))
+        try:
+            # In slices, so that a signal is seen while waiting.
+            while True:
+                try:
+                    value = self._map_iter.next(usec if usec >= 0 else 200000)
+                    break
+                except GLib.Error as error:
+                    if usec < 0 and error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+                        continue
+                    raise
+        except GLib.Error as error:
+            if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+                raise TimeoutError('no result in time') from None
+            return (False, _exception_from_error(error))
+        if value is None:
+            self._map_iter = None
+            raise StopIteration
+        return decode(value)
+
+
+class _FedSource:
+    """Chunks submitted by a feeder thread as it reads the input, and the
+    input's exception, if any, after them."""
+
+    def __init__(self, ordered):
+        self._ordered = ordered
+        self._cond = threading.Condition()
+        self._presults = collections.deque()     # ordered: in order
+        self._ready = None if ordered else Processing.ResultQueue.new()
+        self._error = None
+        self._finished = False
+
+    def put(self, presult):
+        with self._cond:
+            if self._ordered:
+                self._presults.append(presult)
+            else:
+                self._ready.add(presult)
+            self._cond.notify_all()
+
+    def finish(self, error=None):
+        with self._cond:
+            self._error = error
+            self._finished = True
+            self._cond.notify_all()
+
+    def _end(self):
+        # The input's exception once, then the end.
+        error, self._error = self._error, None
+        if error is not None:
+            return (False, error)
+        raise StopIteration
+
+    def next(self, timeout, decode):
+        deadline = None if timeout is None else GLib.get_monotonic_time() + timeout * 1e6
+        while True:
+            left = None if deadline is None else (deadline - GLib.get_monotonic_time()) / 1e6
+            if left is not None and left <= 0 and timeout > 0:
+                raise TimeoutError('no result in time')
+            slice_ = 0.2 if left is None else max(0, min(left, 0.2))
+            with self._cond:
+                if self._ordered:
+                    head = self._presults[0] if self._presults else None
+                    if head is None:
+                        if self._finished:
+                            return self._end()
+                        if left is not None and left <= 0:
+                            raise TimeoutError('no result in time')
+                        self._cond.wait(slice_)
+                        continue
+                else:
+                    pending = self._ready.get_pending()
+                    finished = self._finished
+            if self._ordered:
+                if _wait_presult(head, slice_):
+                    with self._cond:
+                        self._presults.popleft()
+                    return decode(head)
+            else:
+                presult = self._ready.pop(int(slice_ * 1e6) if pending else 0)
+                if presult is not None:
+                    return decode(presult)
+                if not pending:
+                    if finished:
+                        return self._end()
+                    with self._cond:
+                        if not self._finished and not self._ready.get_pending():
+                            self._cond.wait(slice_)
+            if left is not None and left <= 0:
+                raise TimeoutError('no result in time')
+
+
+
+# }}}
+# {{{ The pool
+
+_RUN, _CLOSE, _TERMINATE = 'RUN', 'CLOSE', 'TERMINATE'
+_live_pools = weakref.WeakSet()
+
+
+def _is_cancellable(value):
+    return value is None or isinstance(value, Gio.Cancellable)
+
+
+def _gio_style(args, kwargs, cancellable_index):
+    """Whether a call is the C function's (see the module's description)."""
+    if 'cancellable' in kwargs:
+        return True
+    return (len(args) > cancellable_index and isinstance(args[0], str) and
+            isinstance(args[1], GLib.Variant) and _is_cancellable(args[cancellable_index]))
+
+
+def _check_chunksize(chunksize):
+    if not isinstance(chunksize, int) or isinstance(chunksize, bool):
+        raise TypeError('chunksize must be an int, not %s' % type(chunksize).__name__)
+    if chunksize < 1:
+        raise ValueError('Chunksize must be 1+, not {0:n}'.format(chunksize))
+
+
+def _sequence_chunks(items, chunksize):
+    return [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
+
+
+def _aay_variant(payloads):
+    # The normal form of an array of byte strings: the strings one after the
+    # other, then the end of each, in offsets of the smallest size that fits.
+    n = len(payloads)
+    ends = list(itertools.accumulate(map(len, payloads)))
+    body = ends[-1] if ends else 0
+    for size, code in ((1, 'B'), (2, 'H'), (4, 'I'), (8, 'Q')):
+        if size == 8 or body + n * size < (1 << (8 * size)):
+            break
+    data = b''.join(payloads) + struct.pack('<%d%s' % (n, code), *ends) if n else b''
+    return GLib.Variant.new_from_bytes(_AAY, GLib.Bytes.new(data), True)
+
+
+class Pool(Processing.Pool):
+    """A pool of worker processes with multiprocessing.Pool's API.
+
+    ``Pool(processes=None, initializer=None, initargs=(), maxtasksperchild=None,
+    **extras)``: ``processes`` workers (os.cpu_count() if None), each
+    running ``initializer(*initargs)`` first and retired after
+    ``maxtasksperchild`` tasks. The workers are this interpreter, importing
+    the main script under the name ``__mp_main__``.
+
+    Extras, beyond multiprocessing: ``task_timeout`` and
+    ``cancel_grace_period`` in seconds; ``worker_argv``, another worker
+    command (a program serving its functions with Processing.Worker, in
+    any language); and any other property of the pool by its name.
+    """
+
+    def __init__(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None,
+                 **extras):
+        if _importing_main:
+            raise RuntimeError('A pool was created while a worker imported the main script: '
+                               'create pools under "if __name__ == \'__main__\':"')
+        if processes is None:
+            processes = os.cpu_count() or 1
+        if not isinstance(processes, int) or isinstance(processes, bool):
+            raise TypeError('processes must be an int, not %s' % type(processes).__name__)
+        if processes < 1:
+            raise ValueError('Number of processes must be at least 1')
+        if processes > 1024:
+            raise ValueError('Number of processes must be at most 1024')
+        if maxtasksperchild is not None and (not isinstance(maxtasksperchild, int) or
+                                             isinstance(maxtasksperchild, bool) or
+                                             maxtasksperchild <= 0):
+            raise ValueError('maxtasksperchild must be a positive int or None')
+        if initializer is not None and not callable(initializer):
+            raise TypeError('initializer must be a callable')
+
+        properties = {'processes': processes, 'max_tasks_per_worker': maxtasksperchild or 0}
+        for name, value in extras.items():
+            if name in ('task_timeout', 'cancel_grace_period'):
+                if value is None:
+                    value = 0
+                if not isinstance(value, (int, float)) or value < 0:
+                    raise ValueError('%s must be a number of seconds, at least 0' % name)
+                value = int(round(value * 1e6))
+            elif name == 'worker_argv':
+                value = list(value)
+                if initializer is not None:
+                    raise ValueError('initializer is for the default worker, not worker_argv')
+            elif self.find_property(name.replace('_', '-')) is None:
+                raise TypeError("Pool() got an unexpected keyword argument '%s'" % name)
+            properties[name] = value
+        if properties.get('worker_argv') is None:
+            sys.modules.setdefault('__mp_main__', sys.modules.get('__main__'))
+            data = _preparation_data(initializer, initargs)
+            properties['worker_argv'] = [sys.executable,
+                                         *_interpreter_flags(), '-c', _BOOTSTRAP,
+                                         json.dumps(data)]
+        super().__init__(**properties)
+        self.init(None)
+        self._py_state()
+
+    def _py_state(self):
+        # Pools made with Pool.new() and the like have not run __init__.
+        state = self.__dict__.get('_py')
+        if state is None:
+            state = self.__dict__['_py'] = _PoolState()
+            _live_pools.add(self)
+        return state
+
+    def __repr__(self):
+        state = self._py_state()
+        return '<%s.%s state=%s pool_size=%d>' % (__name__.rsplit('.', 1)[-1], type(self).__name__,
+                                                  state.state, self.props.processes)
+
+    def __reduce__(self):
+        raise NotImplementedError('pool objects cannot be passed between processes or pickled')
+
+    def __enter__(self):
+        if self._py_state().state != _RUN:
+            raise ValueError('Pool not running')
+        return self
+
+    def __exit__(self, *exc_info):
+        self.terminate()
+
+    def _check_running(self):
+        state = self._py_state()
+        if state.state != _RUN:
+            raise ValueError('Pool not running')
+        return state
+
+    # {{{ apply
+
+    def _submit_apply(self, state, func, args, kwds, callback, error_callback):
+        cancellable = Gio.Cancellable()
+        if isinstance(func, str):
+            try:
+                payload = _args_variant(args, kwds)
+            except Exception as e:
+                return AsyncResult(None, None, callback, error_callback, outcome=(False, e))
+            name, decode = func, _first(_decode_named)
+        else:
+            try:
+                payload = _bytes_variant(_dumps((func, tuple(args), dict(kwds))))
+            except Exception as e:
+                return AsyncResult(None, None, callback, error_callback, outcome=(False, e))
+            name, decode = _CALL, _first(_decode_pickled)
+        if callback is None and error_callback is None:
+            presult = self.submit(name, payload, cancellable)
+            return AsyncResult([presult], decode, cancellable=cancellable)
+        presult = self.submit(name, payload, cancellable)
+        return AsyncResult([presult], decode, callback, error_callback, cancellable, state.dispatcher())
+
+    def apply_async(self, *args, **kwargs):
+        """apply_async(func, args=(), kwds={}, callback=None, error_callback=None)
+
+        Calls ``func(*args, **kwds)`` in a worker and returns an AsyncResult
+        at once. ``func`` is a picklable callable or the name of a function
+        the workers serve. ``callback`` (or ``error_callback``, with the
+        exception) runs in a thread of this process before the result is
+        ready. (The C function's call, apply_async(name, variant,
+        cancellable, callback, *user_data), stays as it is.)"""
+        if _gio_style(args, kwargs, 2):
+            return super().apply_async(*args, **kwargs)
+        return self._apply_async(*args, **kwargs)
+
+    def _apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
+        state = self._check_running()
+        return self._submit_apply(state, func, args, kwds, callback, error_callback)
+
+    def apply(self, *args, **kwargs):
+        """apply(func, args=(), kwds={}): ``func(*args, **kwds)`` in a worker."""
+        if _gio_style(args, kwargs, 2):
+            return super().apply(*args, **kwargs)
+        return self._apply_async(*args, **kwargs).get()
+
+    # }}}
+    # {{{ map
+
+    def _default_chunksize(self, n):
+        chunksize, extra = divmod(n, self.props.processes * 4)
+        return chunksize + 1 if extra else chunksize
+
+    def _map_async(self, func, iterable, chunksize, star, callback, error_callback):
+        state = self._check_running()
+        if not hasattr(iterable, '__len__') or not hasattr(iterable, '__getitem__'):
+            iterable = list(iterable)
+        if chunksize is None:
+            chunksize = self._default_chunksize(len(iterable))
+        if len(iterable) == 0:
+            return MapResult([], None, callback=callback, error_callback=error_callback,
+                             outcome=(True, []))
+        _check_chunksize(chunksize)
+        cancellable = Gio.Cancellable()
+        if isinstance(func, str):
+            try:
+                items = [_item_variant(item, star) for item in iterable]
+                variant = GLib.Variant.new_array(_V, [GLib.Variant.new_variant(item) for item in items])
+                types = {item.get_type_string() for item in items}
+                if len(types) == 1:
+                    variant = GLib.Variant.new_array(None, items)
+            except Exception as e:
+                return MapResult([], None, callback=callback, error_callback=error_callback,
+                                 outcome=(False, e))
+            submit = lambda: [self.submit_map(func, variant, chunksize, cancellable)]  # noqa: E731
+            decode = _decode_named_map
+            result_type = AsyncResult
+            decode_arg = _first(decode)
+        else:
+            try:
+                payloads = [_bytes_variant(_dumps((func, chunk, star)))
+                            for chunk in _sequence_chunks(iterable, chunksize)]
+            except Exception as e:
+                return MapResult([], None, callback=callback, error_callback=error_callback,
+                                 outcome=(False, e))
+            submit = lambda: [self.submit(_CHUNK, payload, cancellable)  # noqa: E731
+                              for payload in payloads]
+            result_type = MapResult
+            decode_arg = _decode_pickled
+        if callback is None and error_callback is None:
+            return result_type(submit(), decode_arg, cancellable=cancellable)
+        return result_type(submit(), decode_arg, callback=callback, error_callback=error_callback,
+                           cancellable=cancellable, dispatcher=state.dispatcher())
+
+    def map_async(self, *args, **kwargs):
+        """map_async(func, iterable, chunksize=None, callback=None, error_callback=None)
+
+        map() returning an AsyncResult. (The C function's call,
+        map_async(name, variant, chunksize, cancellable, callback,
+        *user_data), stays as it is.)"""
+        if _gio_style(args, kwargs, 3):
+            return super().map_async(*args, **kwargs)
+        return self._map_async_py(*args, **kwargs)
+
+    def _map_async_py(self, func, iterable, chunksize=None, callback=None, error_callback=None):
+        return self._map_async(func, iterable, chunksize, False, callback, error_callback)
+
+    def map(self, *args, **kwargs):
+        """map(func, iterable, chunksize=None): ``[func(x) for x in iterable]``
+        computed by the workers, ``chunksize`` items per task (by default,
+        about four tasks per worker)."""
+        if _gio_style(args, kwargs, 3):
+            return super().map(*args, **kwargs)
+        return self._map_async_py(*args, **kwargs).get()
+
+    def starmap_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
+        """map_async() with each item unpacked as the arguments of ``func``."""
+        return self._map_async(func, iterable, chunksize, True, callback, error_callback)
+
+    def starmap(self, func, iterable, chunksize=None):
+        """map() with each item unpacked as the arguments of ``func``."""
+        return self._map_async(func, iterable, chunksize, True, None, None).get()
+
+    # }}}
+    # {{{ imap
+
+    def _imap(self, func, iterable, chunksize, ordered):
+        self._check_running()
+        _check_chunksize(chunksize)
+        if isinstance(func, str):
+            items = [_item_variant(item, False) for item in iterable]
+            types = {item.get_type_string() for item in items}
+            if len(types) == 1:
+                variant = GLib.Variant.new_array(None, items)
+            else:
+                variant = GLib.Variant.new_array(_V, [GLib.Variant.new_variant(item) for item in items])
+            if ordered:
+                map_iter = Processing.Pool.imap(self, func, variant, chunksize, None)
+            else:
+                map_iter = Processing.Pool.imap_unordered(self, func, variant, chunksize, None)
+            return IMapIterator(_MapIterSource(map_iter),
+                                lambda v: (True, from_variant(v)), chunked=False)
+        decode = lambda value: pickle.loads(_variant_bytes(value))  # noqa: E731
+        if isinstance(iterable, (list, tuple, range)):
+            payloads = [_dumps((func, chunk, False)) for chunk in _sequence_chunks(iterable, chunksize)]
+            variant = _aay_variant(payloads)
+            if ordered:
+                map_iter = Processing.Pool.imap(self, _CHUNK, variant, 1, None)
+            else:
+                map_iter = Processing.Pool.imap_unordered(self, _CHUNK, variant, 1, None)
+            return IMapIterator(_MapIterSource(map_iter), decode, chunked=True)
+        source = _FedSource(ordered)
+        feeder = threading.Thread(target=self._feed, args=(source, func, iter(iterable), chunksize),
+                                  name='Processing.Pool feeder', daemon=True)
+        feeder.start()
+        return IMapIterator(source, lambda presult: _decode_pickled(presult), chunked=True)
+
+    def _feed(self, source, func, iterator, chunksize):
+        error = None
+        try:
+            while True:
+                # A chunk cut short by the input's exception is not sent.
+                chunk = list(itertools.islice(iterator, chunksize))
+                if not chunk:
+                    break
+                source.put(self.submit(_CHUNK, _bytes_variant(_dumps((func, chunk, False))), None))
+        except Exception as e:
+            error = e
+        finally:
+            source.finish(error)
+
+    def imap(self, *args, **kwargs):
+        """imap(func, iterable, chunksize=1): an iterator of ``func(x)`` for
+        each item, in order; its next(timeout=None) raises TimeoutError after
+        ``timeout`` seconds. (The C function's call stays as it is.)"""
+        if _gio_style(args, kwargs, 3):
+            return super().imap(*args, **kwargs)
+        return self._imap_py(*args, ordered=True, **kwargs)
+
+    def imap_unordered(self, *args, **kwargs):
+        """imap() yielding the results in the order they come."""
+        if _gio_style(args, kwargs, 3):
+            return super().imap_unordered(*args, **kwargs)
+        return self._imap_py(*args, ordered=False, **kwargs)
+
+    def _imap_py(self, func, iterable, chunksize=1, *, ordered):
+        return self._imap(func, iterable, chunksize, ordered)
+
+    # }}}
+    # {{{ Life
+
+    def close(self):
+        """No new tasks; the queued ones run, then the workers exit."""
+        state = self._py_state()
+        if state.state == _RUN:
+            state.state = _CLOSE
+        super().shutdown()
+
+    def shutdown(self):
+        """close(), by its name in the C API."""
+        self.close()
+
+    def terminate(self):
+        """Stops now: unfinished calls fail with CancelledError, workers are killed."""
+        state = self._py_state()
+        state.state = _TERMINATE
+        super().terminate()
+
+    def join(self):
+        """Waits, after close() or terminate(), until the workers have exited
+        and every callback has run."""
+        state = self._py_state()
+        if state.state == _RUN:
+            raise ValueError('Pool is still running')
+        super().join()
+        if state._dispatcher is not None:
+            state._dispatcher.join()
+
+    # }}}
+
+
+class _PoolState:
+    def __init__(self):
+        self.state = _RUN
+        self._dispatcher = None
+        self._lock = threading.Lock()
+
+    def dispatcher(self):
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = _Dispatcher()
+            return self._dispatcher
+
+
+def _interpreter_flags():
+    import subprocess
+    return subprocess._args_from_interpreter_flags()
+
+
+def _terminate_live_pools():
+    # A pool left open at exit: its workers go, without waiting for callbacks.
+    for pool in list(_live_pools):
+        state = pool.__dict__.get('_py')
+        if state is not None and state.state != _TERMINATE:
+            state.state = _TERMINATE
+            Processing.Pool.terminate(pool)
+            try:
+                Processing.Pool.join(pool)
+            except GLib.Error:
+                pass
+
+
+import atexit  # noqa: E402
+atexit.register(_terminate_live_pools)
+
+Pool = override(Pool)
+__all__.append('Pool')
+
+# }}}
