@@ -61,8 +61,19 @@ class _TAPResult(unittest.TestResult):
         self._line(test, 'not ok', 'unexpected success')
 
 
+def _matching(suite, patterns):
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            yield from _matching(test, patterns)
+        elif not patterns or any(pattern in test.id() for pattern in patterns):
+            yield test
+
+
 def main():
+    """Runs the cases of the main script, or those whose names contain
+    one of the command line's arguments."""
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules['__main__'])
+    suite = unittest.TestSuite(_matching(suite, sys.argv[1:]))
     print('1..%d' % suite.countTestCases())
     sys.stdout.flush()
     result = _TAPResult()

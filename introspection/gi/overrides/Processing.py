@@ -266,7 +266,9 @@ def _item_variant(item, star):
 
 
 def _call_with_variant(func, args):
-    # The receiving side of _args_variant().
+    # The receiving side of _args_variant(); an item of an ``av`` comes boxed.
+    while args.get_type_string() == 'v':
+        args = args.get_variant()
     if args.get_type_string().startswith('('):
         return func(*from_variant(args))
     return func(from_variant(args))
@@ -957,12 +959,7 @@ class Pool(Processing.Pool):
         self._py_state()
 
     def _py_state(self):
-        # Pools made with Pool.new() and the like have not run __init__.
-        state = self.__dict__.get('_py')
-        if state is None:
-            state = self.__dict__['_py'] = _PoolState()
-            _live_pools.add(self)
-        return state
+        return _state_of(self)
 
     def __repr__(self):
         state = self._py_state()
@@ -1211,12 +1208,42 @@ class _PoolState:
         self.state = _RUN
         self._dispatcher = None
         self._lock = threading.Lock()
+        self.weak_ref = None
 
     def dispatcher(self):
         with self._lock:
             if self._dispatcher is None:
                 self._dispatcher = _Dispatcher()
             return self._dispatcher
+
+
+# A pool's Python state, by the address of its GObject, until it is
+# finalized. Not in the wrapper's __dict__: PyGObject then holds the
+# wrapper with a toggle reference and drops it holding the GIL, and the
+# pool's dispose waits for its thread, which may need the GIL to free an
+# object a binding made (a Gio.Cancellable): a deadlock.
+_states = {}
+_states_lock = threading.Lock()
+
+
+def _forget_state(key):
+    with _states_lock:
+        _states.pop(key, None)
+
+
+def _state_of(pool):
+    # Pools made with Pool.new() and the like have not run __init__.
+    key = hash(pool)
+    state = _states.get(key)
+    if state is None:
+        with _states_lock:
+            state = _states.get(key)
+            if state is None:
+                state = _states[key] = _PoolState()
+                state.weak_ref = pool.weak_ref(_forget_state, key)
+                _live_pools.add(pool)
+    return state
+
 
 
 def _interpreter_flags():
@@ -1227,7 +1254,7 @@ def _interpreter_flags():
 def _terminate_live_pools():
     # A pool left open at exit: its workers go, without waiting for callbacks.
     for pool in list(_live_pools):
-        state = pool.__dict__.get('_py')
+        state = _states.get(hash(pool))
         if state is not None and state.state != _TERMINATE:
             state.state = _TERMINATE
             Processing.Pool.terminate(pool)
