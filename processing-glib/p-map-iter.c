@@ -206,7 +206,8 @@ typedef enum
   TAKE_END,
 } TakeResult;
 
-/* With the lock held: hands out what comes next, if anything. */
+/* With the lock held: hands out what comes next, if anything; with @out
+ * NULL, only says what it would hand out. */
 static TakeResult
 take_locked (PMapIter *self,
              Entry    *out)
@@ -217,6 +218,8 @@ take_locked (PMapIter *self,
 
       if (entry_is_set (slot))
         {
+          if (out == NULL)
+            return TAKE_ENTRY;
           *out = *slot;
           *slot = (Entry) { NULL, NULL, NULL };
           self->next_index++;
@@ -228,6 +231,8 @@ take_locked (PMapIter *self,
        * for it, so that those keep their positions. */
       if (self->fatal_error != NULL && self->next_index < self->arrived_end)
         {
+          if (out == NULL)
+            return TAKE_ENTRY;
           *out = (Entry) { .error = g_error_copy (self->fatal_error) };
           self->next_index++;
           self->n_delivered++;
@@ -237,8 +242,11 @@ take_locked (PMapIter *self,
 
   if (!self->ordered && !g_queue_is_empty (&self->arrived))
     {
-      Entry *entry = g_queue_pop_head (&self->arrived);
+      Entry *entry;
 
+      if (out == NULL)
+        return TAKE_ENTRY;
+      entry = g_queue_pop_head (&self->arrived);
       *out = *entry;
       g_free (entry);
       self->n_delivered++;
@@ -250,6 +258,8 @@ take_locked (PMapIter *self,
   if (self->fatal_error != NULL && !self->fatal_delivered &&
       (!self->ordered || self->next_index < self->n_items))
     {
+      if (out == NULL)
+        return TAKE_ENTRY;
       self->fatal_delivered = TRUE;
       *out = (Entry) { .error = g_error_copy (self->fatal_error) };
       return TAKE_ENTRY;
@@ -553,6 +563,52 @@ p_map_iter_next (PMapIter  *self,
     return NULL;
 
   return return_entry (&entry, error);
+}
+
+/**
+ * p_map_iter_wait:
+ * @self: a #PMapIter
+ * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
+ *   as it takes, 0 not to wait
+ *
+ * Waits until p_map_iter_next() would return at once: with the next
+ * result, an error in its place, or the end. Unlike a p_map_iter_next()
+ * that times out, this tells a wait that ran out from an item that failed
+ * with %G_IO_ERROR_TIMED_OUT (a task that ran over #PPool:task-timeout).
+ * No main loop needs to run.
+ *
+ * Returns: %TRUE if p_map_iter_next() would not wait
+ *
+ * Since: 0.1
+ */
+gboolean
+p_map_iter_wait (PMapIter *self,
+                 gint64    timeout_usec)
+{
+  gboolean ready;
+  gint64 end_time;
+
+  g_return_val_if_fail (P_IS_MAP_ITER (self), FALSE);
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+
+  end_time = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : timeout_usec;
+
+  g_mutex_lock (&self->mutex);
+  self->n_waiters++;
+  while (!(ready = take_locked (self, NULL) != TAKE_NOTHING_YET) && end_time != 0)
+    {
+      if (end_time < 0)
+        g_cond_wait (&self->cond, &self->mutex);
+      else if (!g_cond_wait_until (&self->cond, &self->mutex, end_time))
+        {
+          ready = take_locked (self, NULL) != TAKE_NOTHING_YET;
+          break;
+        }
+    }
+  self->n_waiters--;
+  g_mutex_unlock (&self->mutex);
+
+  return ready;
 }
 
 /* In the task's context, after its cancellable fired. */

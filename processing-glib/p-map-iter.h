@@ -27,6 +27,9 @@ GVariant *p_map_iter_next        (PMapIter             *self,
                                   gint64                timeout_usec,
                                   GError              **error);
 P_AVAILABLE_IN_0_1
+gboolean  p_map_iter_wait        (PMapIter             *self,
+                                  gint64                timeout_usec);
+P_AVAILABLE_IN_0_1
 void      p_map_iter_next_async  (PMapIter             *self,
                                   GCancellable         *cancellable,
                                   GAsyncReadyCallback   callback,
