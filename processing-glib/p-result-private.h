@@ -46,6 +46,10 @@ void       p_sink_link_clear    (PSinkLink       **link);
 
 PSinkLink *p_result_get_link    (PResult          *self);
 
+/* What p_result_cancel() cancels. Set once, by whoever submitted the task. */
+void       p_result_set_cancellable (PResult      *self,
+                                     GCancellable *cancellable);
+
 /* Wake-ups of blocked callers, held back in the calling thread between
  * begin and end so that a batch of replies wakes each waiter once. */
 void     p_wake_batch_begin     (void);

@@ -76,6 +76,7 @@ struct _PResult
   gpointer ready_data;
   PResultQueue *queue;         /* under the mutex: where it goes when ready */
   gboolean queued;             /* under the mutex: added to a queue once */
+  GCancellable *cancellable;   /* set once, at submission, or NULL */
 };
 
 enum {
@@ -188,6 +189,7 @@ p_result_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->pool);
   g_clear_object (&self->queue);
+  g_clear_object (&self->cancellable);
   g_mutex_clear (&self->mutex);
   g_cond_clear (&self->cond);
 
@@ -390,6 +392,16 @@ complete (PResult *self)
 
   if (ready_func != NULL)
     ready_func (self, self->ready_data);
+}
+
+/* The cancellable the task was submitted with, for p_result_cancel(). */
+void
+p_result_set_cancellable (PResult      *self,
+                          GCancellable *cancellable)
+{
+  g_assert (self->cancellable == NULL);
+
+  self->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
 }
 
 PResultQueueing
@@ -609,4 +621,31 @@ p_result_get (PResult  *self,
   g_mutex_unlock (&self->mutex);
 
   return value;
+}
+
+/**
+ * p_result_cancel:
+ * @self: a #PResult
+ *
+ * Cancels the task, queued or running, as cancelling the #GCancellable it
+ * was submitted with does: unless it is ready, the result is soon ready
+ * with %G_IO_ERROR_CANCELLED. This works for the results of
+ * p_pool_submit_data(); other results know no cancellable yet, and are
+ * cancelled through the one given at submission.
+ *
+ * Returns: %TRUE if the task was cancelled (it was not ready), %FALSE if it
+ *   was ready or cannot be cancelled this way
+ *
+ * Since: 0.1
+ */
+gboolean
+p_result_cancel (PResult *self)
+{
+  g_return_val_if_fail (P_IS_RESULT (self), FALSE);
+
+  if (self->cancellable == NULL || p_result_ready (self))
+    return FALSE;
+
+  g_cancellable_cancel (self->cancellable);
+  return TRUE;
 }

@@ -33,5 +33,7 @@ P_AVAILABLE_IN_0_1
 GVariant *p_result_get        (PResult  *self,
                                gint64    timeout_usec,
                                GError  **error);
+P_AVAILABLE_IN_0_1
+gboolean  p_result_cancel     (PResult  *self);
 
 G_END_DECLS

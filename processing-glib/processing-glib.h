@@ -18,4 +18,5 @@
 # include "p-map-iter.h"
 # include "p-pool.h"
 # include "p-worker.h"
+# include "p-data.h"
 #undef PROCESSING_GLIB_INSIDE

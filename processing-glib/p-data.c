@@ -1,0 +1,233 @@
+/* p-data.c: tasks whose arguments and results are bytes, for bindings
+ *
+ * Copyright 2026 The processing-glib authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "p-data.h"
+#include "p-result-private.h"
+#include "p-i18n-private.h"
+
+/**
+ * SECTION:p-data
+ * @title: Bytes in and out
+ * @short_description: Tasks whose arguments and results are bytes
+ *
+ * A binding whose values travel as bytes of its own (a Python pickle,
+ * JSON...) sends each as a GVariant of type `ay`. These functions do that
+ * without a #GVariant on the binding's side, where making and freeing
+ * each costs more than the task's round trip through the pool:
+ * p_pool_submit_data() submits bytes, p_result_get_bytes() and
+ * p_map_iter_next_bytes() read them back, and a worker serves a
+ * #PBytesFunc with p_worker_add_bytes_function().
+ *
+ * Their tasks are ordinary tasks: a worker's #PTaskFunc given the same
+ * function name receives an `ay`, and a caller of p_pool_submit() may
+ * pass one to a #PBytesFunc.
+ */
+
+static gboolean
+check_bytes (GVariant  *value,
+             GError   **error)
+{
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTESTRING))
+    return TRUE;
+
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+               _("The value is of type “%s”, not bytes (“ay”)"),
+               g_variant_get_type_string (value));
+  return FALSE;
+}
+
+/**
+ * p_pool_submit_data:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @data: (array length=size) (element-type guint8): the task's argument,
+ *   copied
+ * @size: the length of @data
+ * @cancellable: (nullable): a #GCancellable, or %NULL for one of the
+ *   result's own
+ *
+ * Submits a task whose argument is @data, as a GVariant of type `ay`: as
+ * p_pool_submit() does, without the caller making the GVariant.
+ *
+ * The task can always be cancelled: with @cancellable, or, if it is %NULL,
+ * with p_result_cancel().
+ *
+ * Returns: (transfer full): the task's #PResult
+ *
+ * Since: 0.1
+ */
+PResult *
+p_pool_submit_data (PPool        *self,
+                    const char   *function,
+                    const guint8 *data,
+                    gsize         size,
+                    GCancellable *cancellable)
+{
+  g_autoptr(GCancellable) own_cancellable = NULL;
+  GVariant *args;
+  PResult *result;
+
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (function != NULL, NULL);
+  g_return_val_if_fail (data != NULL || size == 0, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  if (cancellable == NULL)
+    cancellable = own_cancellable = g_cancellable_new ();
+
+  args = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, size, 1);
+  result = p_pool_submit (self, function, args, cancellable);
+  p_result_set_cancellable (result, cancellable);
+
+  return result;
+}
+
+/**
+ * p_result_get_bytes:
+ * @self: a #PResult
+ * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
+ *   as it takes, 0 not to wait
+ * @error: return location for a #GError
+ *
+ * Returns the result as p_result_get() does, as bytes: the result must be
+ * of type `ay`, or this fails with %G_IO_ERROR_INVALID_DATA.
+ *
+ * Returns: (transfer full): the bytes of the result, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GBytes *
+p_result_get_bytes (PResult  *self,
+                    gint64    timeout_usec,
+                    GError  **error)
+{
+  g_autoptr(GVariant) value = NULL;
+
+  g_return_val_if_fail (P_IS_RESULT (self), NULL);
+  g_return_val_if_fail (timeout_usec >= -1, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  value = p_result_get (self, timeout_usec, error);
+  if (value == NULL || !check_bytes (value, error))
+    return NULL;
+
+  return g_variant_get_data_as_bytes (value);
+}
+
+/**
+ * p_map_iter_next_bytes:
+ * @self: a #PMapIter
+ * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
+ *   as it takes, 0 not to wait
+ * @error: return location for a #GError
+ *
+ * Returns the next result as p_map_iter_next() does, as bytes: each result
+ * must be of type `ay`, or this fails with %G_IO_ERROR_INVALID_DATA (and
+ * the iterator goes on with the next).
+ *
+ * Returns: (transfer full) (nullable): the bytes of the next result;
+ *   %NULL with @error set, or %NULL without an error at the end
+ *
+ * Since: 0.1
+ */
+GBytes *
+p_map_iter_next_bytes (PMapIter  *self,
+                       gint64     timeout_usec,
+                       GError   **error)
+{
+  g_autoptr(GVariant) value = NULL;
+
+  g_return_val_if_fail (P_IS_MAP_ITER (self), NULL);
+  g_return_val_if_fail (timeout_usec >= -1, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  value = p_map_iter_next (self, timeout_usec, error);
+  if (value == NULL || !check_bytes (value, error))
+    return NULL;
+
+  return g_variant_get_data_as_bytes (value);
+}
+
+typedef struct
+{
+  PBytesFunc func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} BytesFunction;
+
+static void
+bytes_function_free (gpointer data)
+{
+  BytesFunction *function = data;
+
+  if (function->destroy != NULL)
+    function->destroy (function->user_data);
+  g_free (function);
+}
+
+static GVariant *
+call_bytes_function (GVariant      *args,
+                     GCancellable  *cancellable,
+                     gpointer       user_data,
+                     GError       **error)
+{
+  BytesFunction *function = user_data;
+  g_autoptr(GBytes) data = NULL;
+  GBytes *result;
+
+  if (!check_bytes (args, error))
+    {
+      g_prefix_error (error, _("The task’s argument is not bytes: "));
+      return NULL;
+    }
+
+  data = g_variant_get_data_as_bytes (args);
+  result = function->func (data, cancellable, function->user_data, error);
+  if (result == NULL)
+    return NULL;
+
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, result, TRUE);
+}
+
+/**
+ * p_worker_add_bytes_function:
+ * @self: a #PWorker
+ * @name: the name the pool calls the function by: a non-empty UTF-8 string
+ * @func: (scope notified) (closure user_data) (destroy destroy): the function
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the worker is finalized
+ *
+ * Serves @func under @name, as p_worker_add_function() does, for tasks
+ * whose argument is bytes (a GVariant of type `ay`, as
+ * p_pool_submit_data() sends): @func gets the bytes and returns bytes,
+ * which the caller reads with p_result_get_bytes(). A task whose argument
+ * is of another type fails with %G_IO_ERROR_INVALID_DATA.
+ *
+ * Since: 0.1
+ */
+void
+p_worker_add_bytes_function (PWorker        *self,
+                             const char     *name,
+                             PBytesFunc      func,
+                             gpointer        user_data,
+                             GDestroyNotify  destroy)
+{
+  BytesFunction *function;
+
+  g_return_if_fail (P_IS_WORKER (self));
+  g_return_if_fail (name != NULL && name[0] != '\0');
+  g_return_if_fail (func != NULL);
+
+  function = g_new0 (BytesFunction, 1);
+  function->func = func;
+  function->user_data = user_data;
+  function->destroy = destroy;
+
+  p_worker_add_function (self, name, call_bytes_function, function, bytes_function_free);
+}

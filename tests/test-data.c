@@ -1,0 +1,270 @@
+/* test-data.c: bytes in and out (p-data.h), p_result_cancel() and
+ * p_map_iter_wait()
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include <processing-glib/processing-glib.h>
+
+#include "test-functions.h"
+
+/* The bytes reversed; "fail" fails; "sleep" waits for its cancellable. */
+static GBytes *
+reverse (GBytes        *data,
+         GCancellable  *cancellable,
+         gpointer       user_data,
+         GError       **error)
+{
+  gsize size;
+  const guint8 *in = g_bytes_get_data (data, &size);
+  guint8 *out = g_malloc (size);
+
+  if (size == 4 && memcmp (in, "fail", 4) == 0)
+    {
+      g_free (out);
+      g_set_error_literal (error, TEST_ERROR, 11, "asked to fail");
+      return NULL;
+    }
+
+  if (size == 5 && memcmp (in, "sleep", 5) == 0)
+    {
+      while (!g_cancellable_is_cancelled (cancellable))
+        g_usleep (1000);
+    }
+
+  for (gsize i = 0; i < size; i++)
+    out[i] = in[size - 1 - i];
+
+  return g_bytes_new_take (out, size);
+}
+
+static void
+serve_if_requested (void)
+{
+  g_autoptr(PWorker) worker = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!p_worker_is_requested ())
+    return;
+
+  worker = p_worker_new ();
+  test_functions_register (worker);
+  p_worker_add_bytes_function (worker, "reverse", reverse, NULL, NULL);
+  if (!p_worker_run (worker, &error))
+    g_error ("%s", error->message);
+  exit (0);
+}
+
+static PPool *
+new_pool (guint processes)
+{
+  g_autoptr(GError) error = NULL;
+  PPool *pool = p_pool_new (processes, NULL, &error);
+
+  g_assert_no_error (error);
+  return pool;
+}
+
+static void
+assert_bytes (GBytes     *bytes,
+              const char *expected,
+              gsize       size)
+{
+  gsize got_size;
+  const guint8 *got = g_bytes_get_data (bytes, &got_size);
+
+  g_assert_cmpmem (got, got_size, expected, size);
+}
+
+static void
+test_round_trip (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PResult) result = NULL;
+  g_autoptr(PResult) empty = NULL;
+  g_autoptr(PResult) large = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) no_bytes = NULL;
+  g_autoptr(GBytes) large_bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint8 data[] = { 'a', 0, 'b', 0xff };
+  gsize large_size = 1 << 20;
+  g_autofree guint8 *large_data = g_malloc (large_size);
+
+  result = p_pool_submit_data (pool, "reverse", data, sizeof data, NULL);
+  bytes = p_result_get_bytes (result, -1, &error);
+  g_assert_no_error (error);
+  assert_bytes (bytes, "\xff" "b\0a", 4);
+
+  empty = p_pool_submit_data (pool, "reverse", NULL, 0, NULL);
+  no_bytes = p_result_get_bytes (empty, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (no_bytes), ==, 0);
+
+  /* Large enough to travel in shared memory. */
+  for (gsize i = 0; i < large_size; i++)
+    large_data[i] = i % 251;
+  large = p_pool_submit_data (pool, "echo", large_data, large_size, NULL);
+  large_bytes = p_result_get_bytes (large, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (large_bytes, NULL), g_bytes_get_size (large_bytes),
+                   large_data, large_size);
+}
+
+static void
+test_errors (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PResult) failed = p_pool_submit_data (pool, "reverse", (const guint8 *) "fail", 4, NULL);
+  g_autoptr(PResult) not_bytes = p_pool_submit (pool, "square", g_variant_new_int64 (3), NULL);
+  g_autoptr(PResult) wrong_argument = p_pool_submit (pool, "reverse", g_variant_new_int64 (3), NULL);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The function's own error. */
+  bytes = p_result_get_bytes (failed, -1, &error);
+  g_assert_null (bytes);
+  g_assert_error (error, TEST_ERROR, 11);
+  g_clear_error (&error);
+
+  /* A result that is not bytes. */
+  bytes = p_result_get_bytes (not_bytes, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+  value = p_result_get (not_bytes, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 9);
+
+  /* An argument that is not bytes, for a bytes function. */
+  bytes = p_result_get_bytes (wrong_argument, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+
+  /* A timeout. */
+  {
+    g_autoptr(PResult) sleeping = p_pool_submit_data (pool, "reverse", (const guint8 *) "sleep", 5, NULL);
+
+    bytes = p_result_get_bytes (sleeping, 1000, &error);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+    g_clear_error (&error);
+    g_assert_true (p_result_cancel (sleeping));
+  }
+}
+
+static void
+test_cancel (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PResult) running = p_pool_submit_data (pool, "reverse", (const guint8 *) "sleep", 5, NULL);
+  g_autoptr(PResult) queued = p_pool_submit_data (pool, "reverse", (const guint8 *) "ab", 2, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PResult) given = p_pool_submit_data (pool, "reverse", (const guint8 *) "sleep", 5, cancellable);
+  g_autoptr(PResult) plain = p_pool_submit (pool, "sleep", g_variant_new_int64 (1), NULL);
+  g_autoptr(PResult) after = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (p_result_cancel (queued));
+  bytes = p_result_get_bytes (queued, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_true (p_result_cancel (running));
+  bytes = p_result_get_bytes (running, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_false (p_result_cancel (running));
+
+  /* A result given a cancellable is cancelled through it. */
+  g_assert_true (p_result_cancel (given));
+  g_assert_true (g_cancellable_is_cancelled (cancellable));
+  g_assert_true (p_result_wait (given, -1));
+
+  /* A result of p_pool_submit() knows no cancellable. */
+  g_assert_false (p_result_cancel (plain));
+  g_assert_true (p_result_wait (plain, -1));
+
+  after = p_pool_submit_data (pool, "reverse", (const guint8 *) "xy", 2, NULL);
+  bytes = p_result_get_bytes (after, -1, &error);
+  g_assert_no_error (error);
+  assert_bytes (bytes, "yx", 2);
+}
+
+static void
+test_map_iter (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GVariant) items = g_variant_ref_sink (g_variant_new_parsed ("[@ay [0x61, 0x62], [], [0x78, 0x79, 0x7a]]"));
+  g_autoptr(PMapIter) iter = p_pool_imap (pool, "reverse", items, 1, NULL);
+  g_autoptr(PMapIter) numbers = p_pool_imap (pool, "square", g_variant_new_parsed ("[@x 2]"), 1, NULL);
+  const char *expected[] = { "ba", "", "zyx" };
+  g_autoptr(GBytes) end = NULL;
+  g_autoptr(GBytes) none = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autoptr(GBytes) bytes = NULL;
+
+      g_assert_true (p_map_iter_wait (iter, -1));
+      bytes = p_map_iter_next_bytes (iter, 0, &error);
+      g_assert_no_error (error);
+      assert_bytes (bytes, expected[i], strlen (expected[i]));
+    }
+  g_assert_true (p_map_iter_wait (iter, 0));
+  end = p_map_iter_next_bytes (iter, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (end);
+
+  none = p_map_iter_next_bytes (numbers, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+}
+
+/* p_map_iter_wait() tells a wait that ran out from an item that timed out. */
+static void
+test_map_iter_wait (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (pool, "task-timeout", (gint64) 100000, NULL);
+  iter = p_pool_imap (pool, "sleep_deaf", g_variant_new_parsed ("[@x 60000, 1]"), 1, NULL);
+
+  g_assert_false (p_map_iter_wait (iter, 0));
+  g_assert_false (p_map_iter_wait (iter, 1000));
+  g_assert_true (p_map_iter_wait (iter, -1));
+  value = p_map_iter_next (iter, 0, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+
+  g_assert_true (p_map_iter_wait (iter, -1));
+  value = p_map_iter_next (iter, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 1);
+  g_clear_pointer (&value, g_variant_unref);
+  g_assert_true (p_map_iter_wait (iter, -1));
+  g_assert_null (p_map_iter_next (iter, 0, &error));
+  g_assert_no_error (error);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  serve_if_requested ();
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/data/round-trip", test_round_trip);
+  g_test_add_func ("/data/errors", test_errors);
+  g_test_add_func ("/data/cancel", test_cancel);
+  g_test_add_func ("/data/map-iter", test_map_iter);
+  g_test_add_func ("/map-iter/wait", test_map_iter_wait);
+
+  return g_test_run ();
+}
