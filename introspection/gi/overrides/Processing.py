@@ -155,8 +155,11 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _UINT64_MAX = (1 << 64) - 1
 
 
+_new_bytes = GLib.Bytes.new
+
+
 def _bytes_variant(data):
-    return GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(data), True)
+    return GLib.Variant.new_from_bytes(_AY, _new_bytes(data), True)
 
 
 def _variant_bytes(variant):
@@ -303,25 +306,25 @@ _CALL = 'py:call'
 _CHUNK = 'py:chunk'
 
 
-def _serve_call(args, cancellable):
+def _serve_call(data, cancellable):
     try:
-        func, call_args, kwds = pickle.loads(_variant_bytes(args))
-        data = _outcome_bytes(True, func(*call_args, **kwds))
+        func, args, kwds = pickle.loads(data.get_data())
+        out = _outcome_bytes(True, func(*args, **kwds))
     except Exception as e:
-        data = _outcome_bytes(*_failure(e))
-    return _bytes_variant(data)
+        out = _outcome_bytes(*_failure(e))
+    return _new_bytes(out)
 
 
-def _serve_chunk(args, cancellable):
+def _serve_chunk(data, cancellable):
     try:
-        func, items, star = pickle.loads(_variant_bytes(args))
+        func, items, star = pickle.loads(data.get_data())
         if star:
-            data = _outcome_bytes(True, list(itertools.starmap(func, items)))
+            out = _outcome_bytes(True, list(itertools.starmap(func, items)))
         else:
-            data = _outcome_bytes(True, list(map(func, items)))
+            out = _outcome_bytes(True, list(map(func, items)))
     except Exception as e:
-        data = _outcome_bytes(*_failure(e))
-    return _bytes_variant(data)
+        out = _outcome_bytes(*_failure(e))
+    return _new_bytes(out)
 
 
 def _named_task(func):
@@ -359,8 +362,8 @@ class Worker(Processing.Worker):
         self.add_function(name, _named_task(func))
 
     def run(self):
-        self.add_function(_CALL, _serve_call)
-        self.add_function(_CHUNK, _serve_chunk)
+        self.add_bytes_function(_CALL, _serve_call)
+        self.add_bytes_function(_CHUNK, _serve_chunk)
         return super().run()
 
 
@@ -541,17 +544,23 @@ def _run_callback(callback, value):
 
 
 class AsyncResult:
-    """The result of apply_async(), map_async() or starmap_async()."""
+    """The result of apply_async(): get(timeout=None), wait(timeout=None),
+    ready(), successful(), and, beyond multiprocessing, cancel()."""
 
-    def __init__(self, presults, decode, callback=None, error_callback=None, cancellable=None,
-                 dispatcher=None, outcome=None):
+    __slots__ = ('_presults', '_decode', '_outcome', '_callback', '_error_callback', '_event',
+                 '_left', '_cancellable', '_cancelled', '__weakref__')
+
+    def __init__(self, presults, decode, callback=None, error_callback=None, dispatcher=None,
+                 outcome=None, cancellable=None):
+        # One PResult per task; decode(presult) gives (ok, value).
         self._presults = presults
         self._decode = decode
         self._outcome = outcome
-        self._cancellable = cancellable
         self._callback = callback
         self._error_callback = error_callback
         self._event = None
+        self._cancellable = cancellable
+        self._cancelled = False
         if outcome is not None:
             self._run_callbacks()
         elif callback is not None or error_callback is not None:
@@ -569,8 +578,7 @@ class AsyncResult:
         if self._event.is_set():
             return
         self._left -= 1
-        failed = self._decode_chunk(index)
-        if failed or self._left == 0:
+        if self._part_failed(index) or self._left == 0:
             self._settle()
             try:
                 self._run_callbacks()
@@ -584,17 +592,19 @@ class AsyncResult:
         elif not ok and self._error_callback is not None:
             _run_callback(self._error_callback, value)
 
-    # Decoding: each PResult once; the outcome once, when every one is
-    # decoded or one failed. Subclasses say how.
-    def _decode_chunk(self, index):
+    def _part_failed(self, index):
         return False
 
+    def _outcome_now(self):
+        return self._decode(self._presults[0])
+
     def _settle(self):
-        with _decode_lock:
-            if self._outcome is None:
-                outcome = self._decode(self._presults)
-                self._outcome = outcome
-                self._presults = None
+        if self._outcome is None:
+            outcome = self._outcome_now()
+            with _decode_lock:
+                if self._outcome is None:
+                    self._outcome = outcome
+                    self._presults = None
 
     def ready(self):
         """Whether the result is there (and its callback has run)."""
@@ -627,10 +637,16 @@ class AsyncResult:
     def get(self, timeout=None):
         """The value, or the call's exception raised; TimeoutError if it is not
         ready after ``timeout`` seconds (the call goes on)."""
-        self.wait(timeout)
-        if not self.ready():
-            raise TimeoutError('the result was not ready in time')
-        self._settle()
+        if self._outcome is None:
+            if timeout is None and self._event is None and len(self._presults) == 1:
+                presult = self._presults[0]
+                while not presult.wait(200000):
+                    pass
+            else:
+                self.wait(timeout)
+                if not self.ready():
+                    raise TimeoutError('the result was not ready in time')
+            self._settle()
         ok, value = self._outcome
         if ok:
             return value
@@ -638,15 +654,20 @@ class AsyncResult:
 
     def cancel(self):
         """Cancels the call, queued or running: get() raises CancelledError.
-        Returns False if it was ready already (or cannot be cancelled)."""
-        if self.ready() or self._cancellable is None:
+        Returns False if it was ready already."""
+        if self.ready():
             return False
-        self._cancellable.cancel()
+        self._cancelled = True
+        if self._cancellable is not None:
+            self._cancellable.cancel()
+        else:
+            for presult in self._presults:
+                presult.cancel()
         return True
 
     def cancelled(self):
         """Whether cancel() was called before the result was ready."""
-        return self._cancellable is not None and self._cancellable.is_cancelled()
+        return self._cancelled
 
 
 ApplyResult = AsyncResult
@@ -655,25 +676,29 @@ ApplyResult = AsyncResult
 class MapResult(AsyncResult):
     """The result of map_async() or starmap_async(): one PResult per chunk."""
 
-    def __init__(self, presults, decode_chunk, **kwargs):
-        self._chunks = [None] * len(presults)
-        self._decode_one = decode_chunk
-        super().__init__(presults, self._join_chunks, **kwargs)
+    __slots__ = ('_parts',)
 
-    def _decode_chunk(self, index):
-        chunk = self._chunks[index]
-        if chunk is None:
-            chunk = self._chunks[index] = self._decode_one(self._presults[index])
-        return not chunk[0]
+    def __init__(self, presults, decode, **kwargs):
+        self._parts = [None] * len(presults)
+        super().__init__(presults, decode, **kwargs)
 
-    def _join_chunks(self, presults):
+    def _part_failed(self, index):
+        part = self._parts[index]
+        if part is None:
+            part = self._parts[index] = self._decode(self._presults[index])
+        return not part[0]
+
+    def _outcome_now(self):
         values = []
-        for index in range(len(presults)):
-            if self._decode_chunk(index):
-                return self._chunks[index]
-            values.extend(self._chunks[index][1])
-        self._chunks = None
+        for index, part in enumerate(self._parts):
+            if self._part_failed(index):
+                return self._parts[index]
+            values.extend(self._parts[index][1])
         return (True, values)
+
+    def _settle(self):
+        super()._settle()
+        self._parts = None
 
     def ready(self):
         if self._event is not None or self._outcome is not None:
@@ -682,7 +707,7 @@ class MapResult(AsyncResult):
         for index, presult in enumerate(self._presults):
             if not presult.ready():
                 done = False
-            elif self._decode_chunk(index):
+            elif self._part_failed(index):
                 return True
         return done
 
@@ -692,11 +717,11 @@ __all__ += ['AsyncResult', 'ApplyResult', 'MapResult']
 
 def _decode_pickled(presult):
     try:
-        value = presult.get(0)
+        data = presult.get_bytes(0).get_data()
     except GLib.Error as error:
         return (False, _exception_from_error(error))
     try:
-        return pickle.loads(_variant_bytes(value))
+        return pickle.loads(data)
     except Exception as e:
         return (False, e)
 
@@ -708,13 +733,27 @@ def _decode_named(presult):
         return (False, _exception_from_error(error))
 
 
+def _decode_pickled_data(data):
+    try:
+        return pickle.loads(data.get_data())
+    except Exception as e:
+        return (False, e)
+
+
+def _decode_named_value(variant):
+    return (True, from_variant(variant))
+
+
+def _items_variant(items):
+    # An array of the items' type if they all have one, else of variants.
+    if len({item.get_type_string() for item in items}) == 1:
+        return GLib.Variant.new_array(None, items)
+    return GLib.Variant.new_array(_V, [GLib.Variant.new_variant(item) for item in items])
+
+
 def _decode_named_map(presult):
     ok, values = _decode_named(presult)
     return (True, list(values)) if ok else (ok, values)
-
-
-def _first(decode):
-    return lambda presults: decode(presults[0])
 
 
 class IMapIterator:
@@ -753,31 +792,27 @@ class _End(Exception):
 
 
 class _MapIterSource:
-    """A PMapIter's values, one per chunk (or item)."""
+    """A PMapIter's values, one per chunk (as bytes) or per item (as a GLib.Variant)."""
 
-    def __init__(self, map_iter):
+    def __init__(self, map_iter, as_bytes):
         self._map_iter = map_iter
+        self._next = map_iter.next_bytes if as_bytes else map_iter.next
 
     def next(self, timeout, decode):
         if self._map_iter is None:
             raise StopIteration
-        usec = -1 if timeout is None else max(0, int(timeout * 1e6))
+        # In slices, so that a signal is seen while waiting.
+        if timeout is None:
+            while not self._map_iter.wait(200000):
+                pass
+        elif not self._map_iter.wait(max(0, int(timeout * 1e6))):
+            raise TimeoutError('no result in time')
         try:
-            # In slices, so that a signal is seen while waiting.
-            while True:
-                try:
-                    value = self._map_iter.next(usec if usec >= 0 else 200000)
-                    break
-                except GLib.Error as error:
-                    if usec < 0 and error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
-                        continue
-                    raise
+            value = self._next(0)
         except GLib.Error as error:
-            if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
-                raise TimeoutError('no result in time') from None
             return (False, _exception_from_error(error))
         if value is None:
-            self._map_iter = None
+            self._map_iter = self._next = None
             raise StopIteration
         return decode(value)
 
@@ -986,24 +1021,19 @@ class Pool(Processing.Pool):
     # {{{ apply
 
     def _submit_apply(self, state, func, args, kwds, callback, error_callback):
-        cancellable = Gio.Cancellable()
-        if isinstance(func, str):
-            try:
-                payload = _args_variant(args, kwds)
-            except Exception as e:
-                return AsyncResult(None, None, callback, error_callback, outcome=(False, e))
-            name, decode = func, _first(_decode_named)
-        else:
-            try:
-                payload = _bytes_variant(_dumps((func, tuple(args), dict(kwds))))
-            except Exception as e:
-                return AsyncResult(None, None, callback, error_callback, outcome=(False, e))
-            name, decode = _CALL, _first(_decode_pickled)
+        try:
+            if isinstance(func, str):
+                presult = self.submit(func, _args_variant(args, kwds), Gio.Cancellable())
+                decode = _decode_named
+            else:
+                presult = self.submit_data(_CALL, _dumps((func, tuple(args), dict(kwds))), None)
+                decode = _decode_pickled
+        except Exception as e:
+            # As multiprocessing: the call fails, not the submission.
+            return AsyncResult(None, None, callback, error_callback, outcome=(False, e))
         if callback is None and error_callback is None:
-            presult = self.submit(name, payload, cancellable)
-            return AsyncResult([presult], decode, cancellable=cancellable)
-        presult = self.submit(name, payload, cancellable)
-        return AsyncResult([presult], decode, callback, error_callback, cancellable, state.dispatcher())
+            return AsyncResult([presult], decode)
+        return AsyncResult([presult], decode, callback, error_callback, state.dispatcher())
 
     def apply_async(self, *args, **kwargs):
         """apply_async(func, args=(), kwds={}, callback=None, error_callback=None)
@@ -1026,7 +1056,19 @@ class Pool(Processing.Pool):
         """apply(func, args=(), kwds={}): ``func(*args, **kwds)`` in a worker."""
         if _gio_style(args, kwargs, 2):
             return super().apply(*args, **kwargs)
-        return self._apply_async(*args, **kwargs).get()
+        return self._apply(*args, **kwargs)
+
+    def _apply(self, func, args=(), kwds={}):
+        self._check_running()
+        if isinstance(func, str):
+            return self._apply_async(func, args, kwds).get()
+        presult = self.submit_data(_CALL, _dumps((func, tuple(args), dict(kwds))), None)
+        while not presult.wait(200000):
+            pass
+        ok, value = _decode_pickled(presult)
+        if ok:
+            return value
+        raise value
 
     # }}}
     # {{{ map
@@ -1046,35 +1088,24 @@ class Pool(Processing.Pool):
                              outcome=(True, []))
         _check_chunksize(chunksize)
         cancellable = Gio.Cancellable()
-        if isinstance(func, str):
-            try:
-                items = [_item_variant(item, star) for item in iterable]
-                variant = GLib.Variant.new_array(_V, [GLib.Variant.new_variant(item) for item in items])
-                types = {item.get_type_string() for item in items}
-                if len(types) == 1:
-                    variant = GLib.Variant.new_array(None, items)
-            except Exception as e:
-                return MapResult([], None, callback=callback, error_callback=error_callback,
-                                 outcome=(False, e))
-            submit = lambda: [self.submit_map(func, variant, chunksize, cancellable)]  # noqa: E731
-            decode = _decode_named_map
-            result_type = AsyncResult
-            decode_arg = _first(decode)
-        else:
-            try:
-                payloads = [_bytes_variant(_dumps((func, chunk, star)))
+        try:
+            if isinstance(func, str):
+                presults = [self.submit_map(func, _items_variant([_item_variant(item, star)
+                                                                  for item in iterable]),
+                                            chunksize, cancellable)]
+                result_type, decode = AsyncResult, _decode_named_map
+            else:
+                presults = [self.submit_data(_CHUNK, _dumps((func, chunk, star)), cancellable)
                             for chunk in _sequence_chunks(iterable, chunksize)]
-            except Exception as e:
-                return MapResult([], None, callback=callback, error_callback=error_callback,
-                                 outcome=(False, e))
-            submit = lambda: [self.submit(_CHUNK, payload, cancellable)  # noqa: E731
-                              for payload in payloads]
-            result_type = MapResult
-            decode_arg = _decode_pickled
+                result_type, decode = MapResult, _decode_pickled
+        except Exception as e:
+            cancellable.cancel()
+            return MapResult([], None, callback=callback, error_callback=error_callback,
+                             outcome=(False, e))
         if callback is None and error_callback is None:
-            return result_type(submit(), decode_arg, cancellable=cancellable)
-        return result_type(submit(), decode_arg, callback=callback, error_callback=error_callback,
-                           cancellable=cancellable, dispatcher=state.dispatcher())
+            return result_type(presults, decode, cancellable=cancellable)
+        return result_type(presults, decode, callback=callback, error_callback=error_callback,
+                           dispatcher=state.dispatcher(), cancellable=cancellable)
 
     def map_async(self, *args, **kwargs):
         """map_async(func, iterable, chunksize=None, callback=None, error_callback=None)
@@ -1111,33 +1142,23 @@ class Pool(Processing.Pool):
     def _imap(self, func, iterable, chunksize, ordered):
         self._check_running()
         _check_chunksize(chunksize)
+        method = Processing.Pool.imap if ordered else Processing.Pool.imap_unordered
         if isinstance(func, str):
-            items = [_item_variant(item, False) for item in iterable]
-            types = {item.get_type_string() for item in items}
-            if len(types) == 1:
-                variant = GLib.Variant.new_array(None, items)
-            else:
-                variant = GLib.Variant.new_array(_V, [GLib.Variant.new_variant(item) for item in items])
-            if ordered:
-                map_iter = Processing.Pool.imap(self, func, variant, chunksize, None)
-            else:
-                map_iter = Processing.Pool.imap_unordered(self, func, variant, chunksize, None)
-            return IMapIterator(_MapIterSource(map_iter),
-                                lambda v: (True, from_variant(v)), chunked=False)
-        decode = lambda value: pickle.loads(_variant_bytes(value))  # noqa: E731
+            items = _items_variant([_item_variant(item, False) for item in iterable])
+            return IMapIterator(_MapIterSource(method(self, func, items, chunksize, None), False),
+                                _decode_named_value, chunked=False)
         if isinstance(iterable, (list, tuple, range)):
+            # Every chunk now, in one call.
             payloads = [_dumps((func, chunk, False)) for chunk in _sequence_chunks(iterable, chunksize)]
-            variant = _aay_variant(payloads)
-            if ordered:
-                map_iter = Processing.Pool.imap(self, _CHUNK, variant, 1, None)
-            else:
-                map_iter = Processing.Pool.imap_unordered(self, _CHUNK, variant, 1, None)
-            return IMapIterator(_MapIterSource(map_iter), decode, chunked=True)
+            map_iter = method(self, _CHUNK, _aay_variant(payloads), 1, None)
+            return IMapIterator(_MapIterSource(map_iter, True), _decode_pickled_data, chunked=True)
+        # Any other iterable is read by a thread of its own, as
+        # multiprocessing does, and its chunks sent as they come.
         source = _FedSource(ordered)
         feeder = threading.Thread(target=self._feed, args=(source, func, iter(iterable), chunksize),
                                   name='Processing.Pool feeder', daemon=True)
         feeder.start()
-        return IMapIterator(source, lambda presult: _decode_pickled(presult), chunked=True)
+        return IMapIterator(source, _decode_pickled, chunked=True)
 
     def _feed(self, source, func, iterator, chunksize):
         error = None
@@ -1147,7 +1168,7 @@ class Pool(Processing.Pool):
                 chunk = list(itertools.islice(iterator, chunksize))
                 if not chunk:
                     break
-                source.put(self.submit(_CHUNK, _bytes_variant(_dumps((func, chunk, False))), None))
+                source.put(self.submit_data(_CHUNK, _dumps((func, chunk, False)), None))
         except Exception as e:
             error = e
         finally:
