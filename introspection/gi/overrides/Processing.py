@@ -32,15 +32,12 @@ imap_unordered()), or with cancellable= given, is the C function's.
 
 import builtins
 import collections
-import concurrent.futures
 import itertools
-import json
 import os
 import pickle
 import struct
 import sys
 import threading
-import traceback
 import weakref
 
 from ..module import get_introspection_module
@@ -62,7 +59,7 @@ class TaskTimeoutError(TimeoutError):
     """A task ran for longer than the pool's task_timeout."""
 
 
-class CancelledError(concurrent.futures.CancelledError):
+class CancelledError(Exception):
     """The task was cancelled (AsyncResult.cancel(), or terminate())."""
 
 
@@ -103,6 +100,8 @@ class _ExceptionWithTraceback:
     # Pickled in the worker, unpickled in the caller as the exception itself
     # with the worker's traceback as its cause.
     def __init__(self, exc, tb):
+        import traceback
+
         text = ''.join(traceback.format_exception(type(exc), exc, tb))
         self.exc = exc
         self.tb = '\n"""\n%s"""' % text
@@ -301,15 +300,42 @@ def _failure(exc):
 
 # The pickled calls: the arguments and the result are ``ay``, a pickle of
 # (function, args, kwds) or (function, items, star) and of (True, value) or
-# (False, exception).
+# (False, exception). A function is itself sent pickled, as bytes, so that
+# each side pickles and unpickles it once, not per task.
 _CALL = 'py:call'
 _CHUNK = 'py:chunk'
+
+_FUNCTION_TYPES = (type(len), type(_failure))
+_pickled_functions = {}
+_unpickled_functions = {}
+
+
+def _pickled_function(func):
+    # Only functions, which are pickled by name: a cached bound method
+    # would keep its object alive.
+    if type(func) not in _FUNCTION_TYPES:
+        return _dumps(func)
+    data = _pickled_functions.get(func)
+    if data is None:
+        if len(_pickled_functions) >= 256:
+            _pickled_functions.clear()
+        data = _pickled_functions[func] = _dumps(func)
+    return data
+
+
+def _unpickled_function(data):
+    func = _unpickled_functions.get(data)
+    if func is None:
+        if len(_unpickled_functions) >= 256:
+            _unpickled_functions.clear()
+        func = _unpickled_functions[data] = pickle.loads(data)
+    return func
 
 
 def _serve_call(data, cancellable):
     try:
         func, args, kwds = pickle.loads(data.get_data())
-        out = _outcome_bytes(True, func(*args, **kwds))
+        out = _outcome_bytes(True, _unpickled_function(func)(*args, **kwds))
     except Exception as e:
         out = _outcome_bytes(*_failure(e))
     return _new_bytes(out)
@@ -318,6 +344,7 @@ def _serve_call(data, cancellable):
 def _serve_chunk(data, cancellable):
     try:
         func, items, star = pickle.loads(data.get_data())
+        func = _unpickled_function(func)
         if star:
             out = _outcome_bytes(True, list(itertools.starmap(func, items)))
         else:
@@ -406,7 +433,7 @@ __all__.append('serve')
 
 # The default worker of a pool made in Python: this interpreter, started
 # with -c and the data prepare() needs, as multiprocessing's spawn does.
-_BOOTSTRAP = ('import sys,json;d=json.loads(sys.argv[1]);sys.path[:]=d["sys_path"];'
+_BOOTSTRAP = ('import sys,pickle;d=pickle.loads(bytes.fromhex(sys.argv[1]));sys.path[:]=d["sys_path"];'
               'import gi;gi.require_version("Processing","1.0");'
               'from gi.repository import Processing;'
               'import gi.overrides.Processing as P;P._worker_main(d)')
@@ -426,7 +453,8 @@ def _preparation_data(initializer, initargs):
         if main_path is not None:
             data['main_path'] = os.path.normpath(os.path.join(os.getcwd(), main_path))
     if initializer is not None:
-        data['initializer'] = _dumps((initializer, tuple(initargs))).hex()
+        # Unpickled once the main script is imported: it may be defined there.
+        data['initializer'] = _dumps((initializer, tuple(initargs)))
     return data
 
 
@@ -463,7 +491,7 @@ def _worker_main(data):
         pass
     _fixup_main(data)
     if 'initializer' in data:
-        initializer, initargs = pickle.loads(bytes.fromhex(data['initializer']))
+        initializer, initargs = pickle.loads(data['initializer'])
         initializer(*initargs)
     sys.exit(serve())
 
@@ -533,13 +561,12 @@ class _Dispatcher:
             thread.join()
 
 
-_decode_lock = threading.Lock()
-
-
 def _run_callback(callback, value):
     try:
         callback(value)
     except Exception:
+        import traceback
+
         traceback.print_exc()
 
 
@@ -599,12 +626,12 @@ class AsyncResult:
         return self._decode(self._presults[0])
 
     def _settle(self):
+        # Two threads may decode at once: the first outcome stays.
         if self._outcome is None:
             outcome = self._outcome_now()
-            with _decode_lock:
-                if self._outcome is None:
-                    self._outcome = outcome
-                    self._presults = None
+            if self._outcome is None:
+                self._outcome = outcome
+                self._presults = None
 
     def ready(self):
         """Whether the result is there (and its callback has run)."""
@@ -637,20 +664,27 @@ class AsyncResult:
     def get(self, timeout=None):
         """The value, or the call's exception raised; TimeoutError if it is not
         ready after ``timeout`` seconds (the call goes on)."""
-        if self._outcome is None:
+        outcome = self._outcome
+        if outcome is None:
             if timeout is None and self._event is None and len(self._presults) == 1:
+                # Waits and decodes in one call, in slices so that a signal
+                # is seen meanwhile.
                 presult = self._presults[0]
-                while not presult.wait(200000):
+                decode = self._decode
+                while (outcome := decode(presult, 200000)) is None:
                     pass
+                if self._outcome is None:
+                    self._outcome = outcome
+                    self._presults = None
             else:
                 self.wait(timeout)
                 if not self.ready():
                     raise TimeoutError('the result was not ready in time')
-            self._settle()
-        ok, value = self._outcome
-        if ok:
-            return value
-        raise value
+                self._settle()
+            outcome = self._outcome
+        if outcome[0]:
+            return outcome[1]
+        raise outcome[1]
 
     def cancel(self):
         """Cancels the call, queued or running: get() raises CancelledError.
@@ -715,10 +749,14 @@ class MapResult(AsyncResult):
 __all__ += ['AsyncResult', 'ApplyResult', 'MapResult']
 
 
-def _decode_pickled(presult):
+def _decode_pickled(presult, timeout_usec=0):
+    """The (ok, value) of a pickled call, or None if it is not ready in time."""
     try:
-        data = presult.get_bytes(0).get_data()
+        data = presult.get_bytes(timeout_usec).get_data()
     except GLib.Error as error:
+        # A wait that ran out, or the task's own error (a task_timeout, say).
+        if not presult.ready():
+            return None
         return (False, _exception_from_error(error))
     try:
         return pickle.loads(data)
@@ -726,10 +764,12 @@ def _decode_pickled(presult):
         return (False, e)
 
 
-def _decode_named(presult):
+def _decode_named(presult, timeout_usec=0):
     try:
-        return (True, from_variant(presult.get(0)))
+        return (True, from_variant(presult.get(timeout_usec)))
     except GLib.Error as error:
+        if not presult.ready():
+            return None
         return (False, _exception_from_error(error))
 
 
@@ -751,9 +791,11 @@ def _items_variant(items):
     return GLib.Variant.new_array(_V, [GLib.Variant.new_variant(item) for item in items])
 
 
-def _decode_named_map(presult):
-    ok, values = _decode_named(presult)
-    return (True, list(values)) if ok else (ok, values)
+def _decode_named_map(presult, timeout_usec=0):
+    outcome = _decode_named(presult, timeout_usec)
+    if outcome is None or not outcome[0]:
+        return outcome
+    return (True, list(outcome[1]))
 
 
 class IMapIterator:
@@ -901,6 +943,9 @@ def _is_cancellable(value):
     return value is None or isinstance(value, Gio.Cancellable)
 
 
+_submit_data = Processing.Pool.submit_data
+
+
 def _gio_style(args, kwargs, cancellable_index):
     """Whether a call is the C function's (see the module's description)."""
     if 'cancellable' in kwargs:
@@ -988,7 +1033,7 @@ class Pool(Processing.Pool):
             data = _preparation_data(initializer, initargs)
             properties['worker_argv'] = [sys.executable,
                                          *_interpreter_flags(), '-c', _BOOTSTRAP,
-                                         json.dumps(data)]
+                                         pickle.dumps(data, 4).hex()]
         super().__init__(**properties)
         self.init(None)
         self._py_state()
@@ -1026,14 +1071,14 @@ class Pool(Processing.Pool):
                 presult = self.submit(func, _args_variant(args, kwds), Gio.Cancellable())
                 decode = _decode_named
             else:
-                presult = self.submit_data(_CALL, _dumps((func, tuple(args), dict(kwds))), None)
+                presult = _submit_data(self, _CALL, _dumps((_pickled_function(func), args, kwds)), None)
                 decode = _decode_pickled
         except Exception as e:
             # As multiprocessing: the call fails, not the submission.
             return AsyncResult(None, None, callback, error_callback, outcome=(False, e))
         if callback is None and error_callback is None:
-            return AsyncResult([presult], decode)
-        return AsyncResult([presult], decode, callback, error_callback, state.dispatcher())
+            return AsyncResult((presult,), decode)
+        return AsyncResult((presult,), decode, callback, error_callback, state.dispatcher())
 
     def apply_async(self, *args, **kwargs):
         """apply_async(func, args=(), kwds={}, callback=None, error_callback=None)
@@ -1044,31 +1089,34 @@ class Pool(Processing.Pool):
         exception) runs in a thread of this process before the result is
         ready. (The C function's call, apply_async(name, variant,
         cancellable, callback, *user_data), stays as it is.)"""
-        if _gio_style(args, kwargs, 2):
+        if (len(args) > 2 or kwargs) and _gio_style(args, kwargs, 2):
             return super().apply_async(*args, **kwargs)
         return self._apply_async(*args, **kwargs)
 
     def _apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
-        state = self._check_running()
+        state = _states.get(hash(self)) or _state_of(self)
+        if state.state is not _RUN:
+            raise ValueError('Pool not running')
         return self._submit_apply(state, func, args, kwds, callback, error_callback)
 
     def apply(self, *args, **kwargs):
         """apply(func, args=(), kwds={}): ``func(*args, **kwds)`` in a worker."""
-        if _gio_style(args, kwargs, 2):
+        if (len(args) > 2 or kwargs) and _gio_style(args, kwargs, 2):
             return super().apply(*args, **kwargs)
         return self._apply(*args, **kwargs)
 
     def _apply(self, func, args=(), kwds={}):
-        self._check_running()
+        state = _states.get(hash(self)) or _state_of(self)
+        if state.state is not _RUN:
+            raise ValueError('Pool not running')
         if isinstance(func, str):
             return self._apply_async(func, args, kwds).get()
-        presult = self.submit_data(_CALL, _dumps((func, tuple(args), dict(kwds))), None)
-        while not presult.wait(200000):
+        presult = _submit_data(self, _CALL, _dumps((_pickled_function(func), args, kwds)), None)
+        while (outcome := _decode_pickled(presult, 200000)) is None:
             pass
-        ok, value = _decode_pickled(presult)
-        if ok:
-            return value
-        raise value
+        if outcome[0]:
+            return outcome[1]
+        raise outcome[1]
 
     # }}}
     # {{{ map
@@ -1095,7 +1143,7 @@ class Pool(Processing.Pool):
                                             chunksize, cancellable)]
                 result_type, decode = AsyncResult, _decode_named_map
             else:
-                presults = [self.submit_data(_CHUNK, _dumps((func, chunk, star)), cancellable)
+                presults = [self.submit_data(_CHUNK, _dumps((_pickled_function(func), chunk, star)), cancellable)
                             for chunk in _sequence_chunks(iterable, chunksize)]
                 result_type, decode = MapResult, _decode_pickled
         except Exception as e:
@@ -1149,7 +1197,7 @@ class Pool(Processing.Pool):
                                 _decode_named_value, chunked=False)
         if isinstance(iterable, (list, tuple, range)):
             # Every chunk now, in one call.
-            payloads = [_dumps((func, chunk, False)) for chunk in _sequence_chunks(iterable, chunksize)]
+            payloads = [_dumps((_pickled_function(func), chunk, False)) for chunk in _sequence_chunks(iterable, chunksize)]
             map_iter = method(self, _CHUNK, _aay_variant(payloads), 1, None)
             return IMapIterator(_MapIterSource(map_iter, True), _decode_pickled_data, chunked=True)
         # Any other iterable is read by a thread of its own, as
@@ -1168,7 +1216,7 @@ class Pool(Processing.Pool):
                 chunk = list(itertools.islice(iterator, chunksize))
                 if not chunk:
                     break
-                source.put(self.submit_data(_CHUNK, _dumps((func, chunk, False)), None))
+                source.put(self.submit_data(_CHUNK, _dumps((_pickled_function(func), chunk, False)), None))
         except Exception as e:
             error = e
         finally:
@@ -1247,9 +1295,10 @@ _states = {}
 _states_lock = threading.Lock()
 
 
-def _forget_state(key):
-    with _states_lock:
-        _states.pop(key, None)
+def _forget_state(key, states=_states, lock=_states_lock):
+    # Maybe called while the interpreter exits: no module globals.
+    with lock:
+        states.pop(key, None)
 
 
 def _state_of(pool):
@@ -1283,6 +1332,12 @@ def _terminate_live_pools():
                 Processing.Pool.join(pool)
             except GLib.Error:
                 pass
+    # No Python code when the pools are finalized, later in the exit.
+    with _states_lock:
+        for state in _states.values():
+            if state.weak_ref is not None:
+                state.weak_ref.unref()
+                state.weak_ref = None
 
 
 import atexit  # noqa: E402
