@@ -335,23 +335,26 @@ def _unpickled_function(data):
 def _serve_call(data, cancellable):
     try:
         func, args, kwds = pickle.loads(data.get_data())
-        out = _outcome_bytes(True, _unpickled_function(func)(*args, **kwds))
+        value = (_unpickled_functions.get(func) or _unpickled_function(func))(*args, **kwds)
     except Exception as e:
-        out = _outcome_bytes(*_failure(e))
-    return _new_bytes(out)
+        return _new_bytes(_outcome_bytes(*_failure(e)))
+    try:
+        return _new_bytes(pickle.dumps((True, value), pickle.HIGHEST_PROTOCOL))
+    except Exception as e:
+        return _new_bytes(_dumps((False, MaybeEncodingError(e, value))))
 
 
 def _serve_chunk(data, cancellable):
     try:
         func, items, star = pickle.loads(data.get_data())
-        func = _unpickled_function(func)
-        if star:
-            out = _outcome_bytes(True, list(itertools.starmap(func, items)))
-        else:
-            out = _outcome_bytes(True, list(map(func, items)))
+        func = _unpickled_functions.get(func) or _unpickled_function(func)
+        values = list(itertools.starmap(func, items) if star else map(func, items))
     except Exception as e:
-        out = _outcome_bytes(*_failure(e))
-    return _new_bytes(out)
+        return _new_bytes(_outcome_bytes(*_failure(e)))
+    try:
+        return _new_bytes(pickle.dumps((True, values), pickle.HIGHEST_PROTOCOL))
+    except Exception as e:
+        return _new_bytes(_dumps((False, MaybeEncodingError(e, values))))
 
 
 def _named_task(func):
@@ -733,6 +736,26 @@ class MapResult(AsyncResult):
     def _settle(self):
         super()._settle()
         self._parts = None
+
+    def wait(self, timeout=None):
+        if self._event is not None or self._outcome is not None:
+            return super().wait(timeout)
+        # Each chunk decoded as it comes, while the workers compute the
+        # next ones; a chunk that failed ends the wait.
+        deadline = None if timeout is None else GLib.get_monotonic_time() + int(timeout * 1e6)
+        for index, presult in enumerate(self._presults):
+            part = self._parts[index]
+            while part is None:
+                if deadline is None:
+                    usec = 200000
+                else:
+                    usec = max(0, min(200000, deadline - GLib.get_monotonic_time()))
+                part = self._decode(presult, usec)
+                if part is None and usec < 200000:
+                    return
+            self._parts[index] = part
+            if not part[0]:
+                return
 
     def ready(self):
         if self._event is not None or self._outcome is not None:
