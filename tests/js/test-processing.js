@@ -202,6 +202,16 @@ const tests = {
         return null;
     },
 
+    async taskTimeout() {
+        const other = new Pool(1, {taskTimeout: 0.2});
+        await assertRejects(other.apply('nap', [60000]), error => {
+            assert(error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT), `${error}`);
+        });
+        assert(await other.apply('square', [7]) === 49, 'a new worker');
+        other.terminate();
+        other.join();
+    },
+
     async cModule() {
         const module = GLib.getenv('TEST_MODULE_PATH');
         if (!module)

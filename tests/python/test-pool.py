@@ -389,6 +389,19 @@ class TestNamedFunctions(PoolTestCase):
         self.assertEqual(self.pool.apply_async('square', (6,)).get(), 36)
         self.assertEqual(self.pool.apply('square', GLib.Variant('(i)', (7,))), 49)
 
+    def test_named_input_error(self):
+        for chunksize in (1, 2, 3):
+            it = self.pool.imap('square', generator_failing_at(7), chunksize)
+            got = []
+            with self.assertRaises(IndexError):
+                for value in it:
+                    got.append(value)
+            self.assertEqual(got, [x * x for x in range(7 // chunksize * chunksize)])
+        it = self.pool.imap_unordered('square', [1, {2}])
+        self.assertEqual(next(it), 1)
+        self.assertRaises(TypeError, next, it)
+        self.assertRaises(StopIteration, next, it)
+
     def test_named_errors(self):
         with self.assertRaises(GLib.Error) as caught:
             self.pool.apply('fail', ('x',))

@@ -552,6 +552,12 @@ class _Dispatcher:
                     del self._functions[presult]
                     self._cond.notify_all()
 
+    def stop(self):
+        """Stops the thread once every function has run."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
     def join(self):
         """Waits until every function has run, then stops the thread."""
         with self._cond:
@@ -880,6 +886,25 @@ class _MapIterSource:
             self._map_iter = self._next = None
             raise StopIteration
         return decode(value)
+
+
+class _ThenRaise:
+    """Another source's values, then an exception."""
+
+    def __init__(self, source, error):
+        self._source = source
+        self._error = error
+
+    def next(self, timeout, decode):
+        if self._source is not None:
+            try:
+                return self._source.next(timeout, decode)
+            except StopIteration:
+                self._source = None
+        error, self._error = self._error, None
+        if error is None:
+            raise StopIteration
+        return (False, error)
 
 
 class _FedSource:
@@ -1215,8 +1240,18 @@ class Pool(Processing.Pool):
         _check_chunksize(chunksize)
         method = Processing.Pool.imap if ordered else Processing.Pool.imap_unordered
         if isinstance(func, str):
-            items = _items_variant([_item_variant(item, False) for item in iterable])
-            return IMapIterator(_MapIterSource(method(self, func, items, chunksize, None), False),
+            # An input that fails at item k gives the first (k // chunksize)
+            # * chunksize results, then its exception, as with callables.
+            variants, error = [], None
+            try:
+                for item in iterable:
+                    variants.append(_item_variant(item, False))
+            except Exception as e:
+                error = e
+                del variants[len(variants) // chunksize * chunksize:]
+            map_iter = method(self, func, _items_variant(variants), chunksize, None)
+            source = _MapIterSource(map_iter, False)
+            return IMapIterator(source if error is None else _ThenRaise(source, error),
                                 _decode_named_value, chunked=False)
         if isinstance(iterable, (list, tuple, range)):
             # Every chunk now, in one call.
@@ -1321,7 +1356,9 @@ _states_lock = threading.Lock()
 def _forget_state(key, states=_states, lock=_states_lock):
     # Maybe called while the interpreter exits: no module globals.
     with lock:
-        states.pop(key, None)
+        state = states.pop(key, None)
+    if state is not None and state._dispatcher is not None:
+        state._dispatcher.stop()
 
 
 def _state_of(pool):
