@@ -18,7 +18,6 @@ import gc
 import itertools
 import os
 import sys
-import threading
 import time
 import unittest
 import weakref

@@ -436,7 +436,8 @@ __all__.append('serve')
 
 # The default worker of a pool made in Python: this interpreter, started
 # with -c and the data prepare() needs, as multiprocessing's spawn does.
-_BOOTSTRAP = ('import sys,pickle;d=pickle.loads(bytes.fromhex(sys.argv[1]));sys.path[:]=d["sys_path"];'
+_BOOTSTRAP = ('import sys,pickle;d=pickle.loads(bytes.fromhex(sys.argv[1]));'
+              'sys.path[:]=d["sys_path"];'
               'import gi;gi.require_version("Processing","1.0");'
               'from gi.repository import Processing;'
               'import gi.overrides.Processing as P;P._worker_main(d)')
@@ -831,7 +832,7 @@ class IMapIterator:
     """The iterator of imap() and imap_unordered(): next(timeout=None)."""
 
     def __init__(self, source, decode, chunked):
-        self._source = source           # .next(timeout) → Variant, None at the end
+        self._source = source           # .next(timeout, decode) → (ok, value); StopIteration
         self._decode = decode
         self._chunked = chunked
         self._buffer = collections.deque()
@@ -856,10 +857,6 @@ class IMapIterator:
 
 IMapUnorderedIterator = IMapIterator
 __all__ += ['IMapIterator', 'IMapUnorderedIterator']
-
-
-class _End(Exception):
-    pass
 
 
 class _MapIterSource:
@@ -977,7 +974,6 @@ class _FedSource:
                             self._cond.wait(slice_)
             if left is not None and left <= 0:
                 raise TimeoutError('no result in time')
-
 
 
 # }}}
@@ -1119,7 +1115,8 @@ class Pool(Processing.Pool):
                 presult = self.submit(func, _args_variant(args, kwds), Gio.Cancellable())
                 decode = _decode_named
             else:
-                presult = _submit_data(self, _CALL, _dumps((_pickled_function(func), args, kwds)), None)
+                payload = _dumps((_pickled_function(func), args, kwds))
+                presult = _submit_data(self, _CALL, payload, None)
                 decode = _decode_pickled
         except Exception as e:
             # As multiprocessing: the call fails, not the submission.
@@ -1191,7 +1188,8 @@ class Pool(Processing.Pool):
                                             chunksize, cancellable)]
                 result_type, decode = AsyncResult, _decode_named_map
             else:
-                presults = [self.submit_data(_CHUNK, _dumps((_pickled_function(func), chunk, star)), cancellable)
+                pickled = _pickled_function(func)
+                presults = [_submit_data(self, _CHUNK, _dumps((pickled, chunk, star)), cancellable)
                             for chunk in _sequence_chunks(iterable, chunksize)]
                 result_type, decode = MapResult, _decode_pickled
         except Exception as e:
@@ -1255,7 +1253,9 @@ class Pool(Processing.Pool):
                                 _decode_named_value, chunked=False)
         if isinstance(iterable, (list, tuple, range)):
             # Every chunk now, in one call.
-            payloads = [_dumps((_pickled_function(func), chunk, False)) for chunk in _sequence_chunks(iterable, chunksize)]
+            pickled = _pickled_function(func)
+            payloads = [_dumps((pickled, chunk, False))
+                        for chunk in _sequence_chunks(iterable, chunksize)]
             map_iter = method(self, _CHUNK, _aay_variant(payloads), 1, None)
             return IMapIterator(_MapIterSource(map_iter, True), _decode_pickled_data, chunked=True)
         # Any other iterable is read by a thread of its own, as
@@ -1274,7 +1274,8 @@ class Pool(Processing.Pool):
                 chunk = list(itertools.islice(iterator, chunksize))
                 if not chunk:
                     break
-                source.put(self.submit_data(_CHUNK, _dumps((_pickled_function(func), chunk, False)), None))
+                payload = _dumps((_pickled_function(func), chunk, False))
+                source.put(_submit_data(self, _CHUNK, payload, None))
         except Exception as e:
             error = e
         finally:
