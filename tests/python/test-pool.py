@@ -198,6 +198,16 @@ class TestGuarantees(PoolTestCase):
         self.assertIsInstance(got[3], TypeError)
         self.assertEqual(threading.current_thread(), threading.main_thread())
 
+    def test_map_fails_fast_with_callbacks(self):
+        # A later chunk fails while an earlier one still runs.
+        got = []
+        result = self.pool.starmap_async(nap, [(0.5, 1), ('x', 2)], 1, callback=got.append,
+                                         error_callback=got.append)
+        self.assertRaises(TypeError, result.get, 30)
+        self.assertIsInstance(got[0], TypeError)
+        result = self.pool.starmap_async(nap, [(0.5, 1), ('x', 2)], 1)
+        self.assertRaises(TypeError, result.get, 30)
+
     def test_callback_thread(self):
         threads = []
         self.pool.apply_async(square, (2,), callback=lambda v: threads.append(

@@ -548,6 +548,10 @@ class _Dispatcher:
                 func = self._functions[presult]
             try:
                 func()
+            except Exception:
+                import traceback
+
+                traceback.print_exc()
             finally:
                 with self._cond:
                     del self._functions[presult]
@@ -615,12 +619,17 @@ class AsyncResult:
         if self._event.is_set():
             return
         self._left -= 1
-        if self._part_failed(index) or self._left == 0:
+        try:
+            if not self._part_failed(index) and self._left > 0:
+                return
             self._settle()
-            try:
-                self._run_callbacks()
-            finally:
-                self._event.set()
+        except BaseException as e:
+            # Never a result left unready.
+            self._outcome = (False, e)
+        try:
+            self._run_callbacks()
+        finally:
+            self._event.set()
 
     def _run_callbacks(self):
         ok, value = self._outcome
@@ -727,14 +736,23 @@ class MapResult(AsyncResult):
         super().__init__(presults, decode, **kwargs)
 
     def _part_failed(self, index):
+        # Decodes the chunk if it is ready; a chunk not ready has not failed.
         part = self._parts[index]
         if part is None:
-            part = self._parts[index] = self._decode(self._presults[index])
+            part = self._decode(self._presults[index])
+            if part is None:
+                return False
+            self._parts[index] = part
         return not part[0]
 
     def _outcome_now(self):
+        # The first chunk that failed (a chunk may fail before those before
+        # it are ready), else every chunk's values, in order.
+        for part in self._parts:
+            if part is not None and not part[0]:
+                return part
         values = []
-        for index, part in enumerate(self._parts):
+        for index in range(len(self._parts)):
             if self._part_failed(index):
                 return self._parts[index]
             values.extend(self._parts[index][1])
