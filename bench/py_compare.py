@@ -5,11 +5,12 @@
 #
 # Runs the same workloads (those of mp_bench.py, with its functions) with
 # Processing.Pool and with multiprocessing.Pool (the fork context; for the
-# pool's start, the spawn context too), each implementation in a process of
-# its own, once, and prints both figures and their ratio. The script imports
-# gi as a program using Processing does, so that the workers of spawn, which
-# import the main script again as Processing's do, import it too. Needs the
-# PyGObject override and the typelib: from a build tree,
+# pool's start, the spawn context too), each workload of each
+# implementation once, in a process of its own, and prints both figures and
+# their ratio. The script imports gi as a program using Processing does, so
+# that the workers of spawn, which import the main script again as
+# Processing's do, import it too. Needs the PyGObject override and the
+# typelib: from a build tree,
 #
 #   PYTHONPATH=build/introspection GI_TYPELIB_PATH=build/introspection \
 #   LD_LIBRARY_PATH=build/processing-glib /usr/bin/python3 bench/py_compare.py
@@ -67,12 +68,16 @@ def run_impl(impl, names, processes, scale):
 
 
 def measure(impl, names, args):
-    command = [sys.executable, str(Path(__file__).resolve()), "--impl", impl,
-               "--processes", str(args.processes), "--scale", str(args.scale),
-               "--only", ",".join(names)]
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
-    return {record["workload"]: record["value"]
-            for record in map(json.loads, done.stdout.splitlines())}
+    # Each workload in a process of its own, as the first thing it does.
+    values = {}
+    for name in names:
+        command = [sys.executable, str(Path(__file__).resolve()), "--impl", impl,
+                   "--processes", str(args.processes), "--scale", str(args.scale),
+                   "--only", name]
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+        values.update((record["workload"], record["value"])
+                      for record in map(json.loads, done.stdout.splitlines()))
+    return values
 
 
 def ratio(ours, theirs, better):
