@@ -7,7 +7,11 @@
 
 #include "config.h"
 
+#include <gio/gio.h>
+
 #include "p-error.h"
+#include "p-error-private.h"
+#include "p-i18n-private.h"
 
 /**
  * SECTION:p-error
@@ -81,3 +85,25 @@
  * Since: 0.1
  */
 G_DEFINE_QUARK (p-pool-error-quark, p_pool_error)
+
+/* G_IO_ERROR_CANCELLED: the caller cancelled. */
+GError *
+p_error_new_cancelled (void)
+{
+  return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
+}
+
+/* G_IO_ERROR_CANCELLED: p_pool_terminate(), or the pool's last reference
+ * dropped. */
+GError *
+p_error_new_terminated (void)
+{
+  return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The pool was terminated"));
+}
+
+GError *
+p_error_new_unknown_function (const char *function)
+{
+  return g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
+                      _("No worker serves a function named “%s”"), function);
+}

@@ -7,8 +7,9 @@
 
 #pragma once
 
+#include "p-deferred-value-private.h"
 #include "p-map-iter.h"
-#include "p-result-private.h"
+#include "p-sink-private.h"
 
 G_BEGIN_DECLS
 

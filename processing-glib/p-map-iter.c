@@ -8,8 +8,8 @@
 #include "config.h"
 
 #include "p-map-iter-private.h"
-#include "p-result-private.h"
-#include "p-channel-private.h"
+#include "p-chunk-results-private.h"
+#include "p-error-private.h"
 #include "p-i18n-private.h"
 
 /**
@@ -266,9 +266,8 @@ take_locked (PMapIter *self,
 static void
 waiter_free (Waiter *waiter)
 {
-  /* Waits for a cancel running in another thread to finish. (A
-   * GCancellableSource let go during one leaks in GLib 2.74; see
-   * on_job_cancelled() in p-pool.c.) */
+  /* Waits for a cancel running in another thread to finish. (Not a
+   * GCancellableSource: see p-glib-workarounds-private.h.) */
   if (waiter->cancelled_handler != 0)
     g_cancellable_disconnect (g_task_get_cancellable (waiter->task), waiter->cancelled_handler);
   g_object_unref (waiter->task);
@@ -582,8 +581,7 @@ next_cancelled (gpointer user_data)
       g_autoptr(GTask) alive = g_object_ref (task);
 
       (void) alive;
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               _("Operation was cancelled"));
+      g_task_return_error (task, p_error_new_cancelled ());
       waiter_free (waiter);
     }
 

@@ -16,9 +16,17 @@
 #include <glib-unix.h>
 
 #include "p-worker.h"
-#include "p-channel-private.h"
+#include "p-chunk-results-private.h"
 #include "p-error.h"
+#include "p-error-private.h"
+#include "p-frame-queue-private.h"
+#include "p-frame-reader-private.h"
 #include "p-i18n-private.h"
+#include "p-message-writer-private.h"
+#include "p-protocol-private.h"
+#include "p-reply-area-private.h"
+#include "p-sealed-private.h"
+#include "p-spinner-private.h"
 
 /**
  * SECTION:p-worker
@@ -74,8 +82,8 @@
 /* While tasks come one at a time, the reader reads the channel only for a
  * task that has run this long, and looks that often: a CANCEL or RECALL
  * reaches a running task within twice as long. Each look costs (a timer
- * armed, a thread woken): looking every 1, 5 and 20 ms gave an apply
- * round trip of 37, 31 and 28 µs. */
+ * armed, a thread woken), which the apply round trip shows: see
+ * docs/performance.md for the figures that chose this period. */
 #define READER_WATCH_AFTER_USEC 5000
 /* After this long with no task, the reader sleeps until the next starts. */
 #define READER_LINGER_USEC 50000
@@ -356,8 +364,7 @@ handle_recall_locked (PWorker *self,
   p_message_free (link->data);
   g_hash_table_remove (self->cancelled_queued, &id);
 
-  frame = p_frame_new_from_bytes (p_message_encode (P_MESSAGE_RECALLED, p_message_new_id (id),
-                                                    self->max_message_size, NULL));
+  frame = p_message_encode_id (P_MESSAGE_RECALLED, id);
   send_reply_locked (self, frame);
 }
 
@@ -704,11 +711,8 @@ encode_error (PWorker      *self,
               const GError *error)
 {
   g_autoptr(GError) sendable = sendable_error (self, error);
-  GBytes *bytes = p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, sendable),
-                                    self->max_message_size, NULL);
 
-  g_assert (bytes != NULL);
-  return p_frame_new_from_bytes (bytes);
+  return p_message_encode_error (id, sendable, self->max_message_size);
 }
 
 /* A reply too large for the channel becomes an error. */
@@ -959,14 +963,12 @@ serve_message (PWorker  *self,
 
   if (was_cancelled)
     {
-      g_autoptr(GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                         _("Operation was cancelled"));
+      g_autoptr(GError) cancelled = p_error_new_cancelled ();
       frame = encode_error (self, id, cancelled);
     }
   else if (function == NULL)
     {
-      g_autoptr(GError) unknown = g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
-                                               _("No worker serves a function named “%s”"), name);
+      g_autoptr(GError) unknown = p_error_new_unknown_function (name);
       frame = encode_error (self, id, unknown);
     }
   else if (message->kind == P_MESSAGE_TASK)
@@ -1071,10 +1073,7 @@ encode_hello (PWorker *self)
   names = (const char **) g_hash_table_get_keys_as_array (self->functions, &n_names);
   qsort (names, n_names, sizeof (char *), compare_strings);
 
-  return p_frame_new_from_bytes (p_message_encode (P_MESSAGE_HELLO,
-                                              g_variant_new ("(ux^as)", (guint32) P_PROTOCOL_VERSION,
-                                                             (gint64) getpid (), names),
-                                              self->max_message_size, NULL));
+  return p_message_encode_hello (P_PROTOCOL_VERSION, getpid (), names, self->max_message_size);
 }
 
 static gboolean

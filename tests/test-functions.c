@@ -597,3 +597,60 @@ test_list_children (void)
 
   return pids;
 }
+
+/* {{{ Helpers of the pool suites */
+
+PPool *
+new_pool (guint processes)
+{
+  g_autoptr(GError) error = NULL;
+  PPool *pool = p_pool_new (processes, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (pool);
+
+  return pool;
+}
+
+gint64
+apply_int64 (PPool      *pool,
+             const char *function,
+             gint64      x)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = p_pool_apply (pool, function, g_variant_new_int64 (x), NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_of_type (result, G_VARIANT_TYPE_INT64));
+
+  return g_variant_get_int64 (result);
+}
+
+void
+assert_squares (GVariant *av,
+                gsize     n)
+{
+  g_assert_cmpstr (g_variant_get_type_string (av), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (av), ==, n);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (av, i);
+      g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+      g_assert_cmpint (g_variant_get_int64 (value), ==, (gint64) (i * i));
+    }
+}
+
+void
+late_cancelled_next_done (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  LateCancelData *data = user_data;
+
+  data->value = p_map_iter_next_finish (P_MAP_ITER (source), result, &data->error);
+  g_main_loop_quit (data->loop);
+}
+
+/* }}} */

@@ -15,12 +15,12 @@
 #include <glib/gstdio.h>
 
 #include "test-functions.h"
-#include "p-channel-private.h"
+#include "p-protocol-private.h"
 
 /* Properties as for g_object_new(). */
 static PPool *
-new_pool (const char  *first_property,
-          ...)
+new_pool_with (const char  *first_property,
+               ...)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PPool) pool = NULL;
@@ -32,16 +32,6 @@ new_pool (const char  *first_property,
   g_assert_no_error (error);
 
   return g_steal_pointer (&pool);
-}
-
-static PPool *
-new_pool_simple (guint processes)
-{
-  g_autoptr(GError) error = NULL;
-  PPool *pool = p_pool_new (processes, NULL, &error);
-
-  g_assert_no_error (error);
-  return pool;
 }
 
 static gint64
@@ -89,7 +79,7 @@ wait_until_gone (gint64 pid,
 static void
 test_cancel_running_cooperative (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PResult) result = NULL;
   g_autoptr(GError) error = NULL;
@@ -114,7 +104,7 @@ test_cancel_running_cooperative (void)
 static void
 test_cancel_running_deaf (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PResult) result = NULL;
   g_autoptr(PResult) queued = NULL;
@@ -147,7 +137,7 @@ test_cancel_running_deaf (void)
 static void
 test_cancel_running_map (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (2);
+  g_autoptr(PPool) pool = new_pool (2);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PResult) map = NULL;
   g_autoptr(GError) error = NULL;
@@ -183,7 +173,7 @@ test_cancel_running_map (void)
 static void
 test_cancel_running_imap (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (2);
+  g_autoptr(PPool) pool = new_pool (2);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PMapIter) iter = NULL;
   g_autoptr(GError) error = NULL;
@@ -219,7 +209,7 @@ test_cancel_running_imap (void)
 static void
 test_task_timeout (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(PResult) slow = NULL;
   g_autoptr(PResult) behind = NULL;
   g_autoptr(GError) error = NULL;
@@ -249,7 +239,7 @@ test_task_timeout (void)
 static void
 test_task_timeout_counts_from_start (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   PResult *results[4];
   g_autoptr(GError) error = NULL;
 
@@ -271,7 +261,7 @@ test_task_timeout_counts_from_start (void)
 static void
 test_task_timeout_map (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (2);
+  g_autoptr(PPool) pool = new_pool (2);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
 
@@ -293,7 +283,7 @@ test_task_timeout_map (void)
 static void
 test_max_tasks_per_worker (void)
 {
-  g_autoptr(PPool) pool = new_pool ("processes", 1, "max-tasks-per-worker", 3, NULL);
+  g_autoptr(PPool) pool = new_pool_with ("processes", 1, "max-tasks-per-worker", 3, NULL);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
   gint64 pids[10];
   guint max;
@@ -320,7 +310,7 @@ test_max_tasks_per_worker (void)
 static void
 test_max_tasks_per_worker_busy (void)
 {
-  g_autoptr(PPool) pool = new_pool ("processes", 2, "max-tasks-per-worker", 5, NULL);
+  g_autoptr(PPool) pool = new_pool_with ("processes", 2, "max-tasks-per-worker", 5, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) squares = NULL;
 
@@ -447,7 +437,7 @@ raw_error_args (const char *domain,
 static void
 test_error_domain_not_sendable (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GVariant) items = NULL;
@@ -477,7 +467,7 @@ test_error_domain_not_sendable (void)
 static void
 test_error_message_not_utf8 (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   gint64 pid = worker_pid (pool);
@@ -496,7 +486,7 @@ test_error_message_not_utf8 (void)
 static void
 test_error_message_too_long (void)
 {
-  g_autoptr(PPool) pool = new_pool ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
+  g_autoptr(PPool) pool = new_pool_with ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autofree char *message = g_strnfill (100 * 1024, 'e');
@@ -519,7 +509,7 @@ static void
 test_hostile_worker (gconstpointer data)
 {
   const char *mode = data;
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   gint64 pid = worker_pid (pool);
@@ -600,7 +590,7 @@ test_hello_versions (void)
 static void
 test_frame_limit (void)
 {
-  g_autoptr(PPool) pool = new_pool ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
+  g_autoptr(PPool) pool = new_pool_with ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autofree guint8 *data = g_malloc0 (100 * 1024);
@@ -630,7 +620,7 @@ test_frame_limit (void)
 static void
 hold_pool_and_wait (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (2);
+  g_autoptr(PPool) pool = new_pool (2);
   g_autoptr(GVariant) pids = NULL;
   g_autoptr(GError) error = NULL;
 

@@ -9,7 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "p-channel-private.h"
+#include "p-reply-area-private.h"
+#include "test-support.h"
 #include "test-functions.h"
 
 static GVariant *
@@ -104,7 +105,7 @@ receive_message (GSocket      *socket,
       if (p_frame_reader_pop (reader, &message, &error))
         {
           *kind = message->kind;
-          body = p_message_dup_body (message);
+          body = message_dup_body (message);
           break;
         }
       g_assert_no_error (error);
@@ -300,7 +301,7 @@ hand_worker_receive (HandWorker   *worker,
       if (p_frame_reader_pop (worker->reader, &message, &error))
         {
           *kind = message->kind;
-          return p_message_dup_body (message);
+          return message_dup_body (message);
         }
       g_assert_no_error (error);
 
@@ -635,7 +636,7 @@ test_reply_area (void)
           if (!p_frame_reader_pop (worker.reader, &message, &error))
             break;
           g_assert_cmpint (message->kind, ==, P_MESSAGE_RESULT);
-          reply = p_message_dup_body (message);
+          reply = message_dup_body (message);
           assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) n_replies + 1,
                                                       g_variant_new_int64 ((gint64) n_replies * n_replies)));
           n_replies++;

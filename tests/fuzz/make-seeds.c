@@ -7,7 +7,8 @@
 
 #include <glib/gstdio.h>
 
-#include "p-channel-private.h"
+#include "p-message-writer-private.h"
+#include "p-protocol-private.h"
 
 static void
 write_seed (const char *dir,
