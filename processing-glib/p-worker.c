@@ -124,8 +124,7 @@ struct _PWorker
   GHashTable *cancelled_queued; /* ids of queued messages cancelled before they started */
   guint64 running_id;
   guint64 starting_id;     /* taken from the queue, not started yet */
-  GCancellable *running_cancellable;
-  GCancellable *spare_cancellable; /* the last task's, unused: for the next */
+  GCancellable *running_cancellable; /* @task_cancellable while a task runs */
   gboolean task_running;
   gint64 task_started_at;
   gint64 task_ended_at;
@@ -140,6 +139,11 @@ struct _PWorker
 
   gboolean pool_takes_sealed; /* large results may go in shared memory */
 
+  /* The task thread's: the cancellable tasks get, held by a toggle
+   * reference (see task_cancellable_take()). */
+  GCancellable *task_cancellable;
+  int task_cancellable_shared; /* atomic: someone else holds it too */
+
   GMutex write_mutex;      /* for what follows: one frame at a time on the channel */
   PFrameQueue output;      /* the frame being sent */
   guint64 bytes_sent;      /* on the channel so far */
@@ -152,6 +156,66 @@ struct _PWorker
 G_DEFINE_FINAL_TYPE (PWorker, p_worker, G_TYPE_OBJECT)
 
 static guint cancelled_signal_id;
+
+/* {{{ The cancellable a task gets
+ *
+ * A task's GCancellable serves the next task too while it is as good as
+ * new: nobody cancelled it, nothing is connected to it (a handler a
+ * function forgot would fire for a later task's cancel), and nobody else
+ * holds it (a function may keep it past its task). The worker holds it by
+ * a toggle reference, which tells when another reference comes and goes:
+ * a GObject less per task. */
+
+static void
+on_task_cancellable_toggled (gpointer  data,
+                             GObject  *object,
+                             gboolean  is_last_ref)
+{
+  PWorker *self = data;
+
+  g_atomic_int_set (&self->task_cancellable_shared, !is_last_ref);
+}
+
+/* The task thread's cancellable for the next task (borrowed). */
+static GCancellable *
+task_cancellable_take (PWorker *self)
+{
+  if (self->task_cancellable == NULL)
+    {
+      GCancellable *cancellable = g_cancellable_new ();
+
+      /* Ours is then the toggle reference alone. */
+      g_object_add_toggle_ref (G_OBJECT (cancellable), on_task_cancellable_toggled, self);
+      g_object_unref (cancellable);
+      self->task_cancellable = cancellable;
+    }
+
+  return self->task_cancellable;
+}
+
+static void
+task_cancellable_drop (PWorker *self)
+{
+  GCancellable *cancellable = g_steal_pointer (&self->task_cancellable);
+
+  if (cancellable != NULL)
+    g_object_remove_toggle_ref (G_OBJECT (cancellable), on_task_cancellable_toggled, self);
+}
+
+/* After a task: the cancellable is kept for the next one, or dropped. */
+static void
+task_cancellable_release (PWorker *self)
+{
+  GCancellable *cancellable = self->task_cancellable;
+
+  if (cancellable != NULL &&
+      (g_atomic_int_get (&self->task_cancellable_shared) ||
+       g_cancellable_is_cancelled (cancellable) ||
+       g_signal_has_handler_pending (cancellable, cancelled_signal_id, 0, TRUE)))
+    task_cancellable_drop (self);
+}
+
+/* }}} */
 
 static void
 function_free (gpointer data)
@@ -176,8 +240,7 @@ p_worker_finalize (GObject *object)
   g_clear_pointer (&self->reader, p_frame_reader_free);
   p_frame_queue_clear (&self->output);
   g_clear_object (&self->socket);
-  g_clear_object (&self->running_cancellable);
-  g_clear_object (&self->spare_cancellable);
+  task_cancellable_drop (self);
   g_clear_error (&self->input_error);
   g_clear_error (&self->output_error);
   if (self->reader_wakeup_fd >= 0)
@@ -926,7 +989,7 @@ static void
 serve_message (PWorker  *self,
                PMessage *message)
 {
-  g_autoptr(GCancellable) cancellable = NULL;
+  GCancellable *cancellable = NULL;
   g_autoptr(PFrame) frame = NULL;
   const char *name;
   Function *function;
@@ -944,10 +1007,9 @@ serve_message (PWorker  *self,
   self->starting_id = 0;
   if (!was_cancelled)
     {
-      cancellable = self->spare_cancellable ? g_steal_pointer (&self->spare_cancellable)
-                                            : g_cancellable_new ();
+      cancellable = task_cancellable_take (self);
       self->running_id = id;
-      self->running_cancellable = g_object_ref (cancellable);
+      self->running_cancellable = cancellable;
       self->task_running = TRUE;
       /* Only the reader's single-task mode reads the clocks: a stale time
        * there makes it read the channel sooner, or rest sooner, no worse. */
@@ -994,17 +1056,11 @@ serve_message (PWorker  *self,
   if (self->tasks_come_singly)
     self->task_ended_at = g_get_monotonic_time ();
   self->running_id = 0;
-  g_clear_object (&self->running_cancellable);
+  self->running_cancellable = NULL;
   g_mutex_unlock (&self->mutex);
 
-  /* A cancellable nobody else holds, nobody cancelled and nothing is left
-   * connected to is as good as new, and a GObject less per task. (A
-   * handler a function forgot would fire for a later task's cancel.) */
-  if (cancellable != NULL &&
-      g_atomic_int_get (&G_OBJECT (cancellable)->ref_count) == 1 &&
-      !g_cancellable_is_cancelled (cancellable) &&
-      !g_signal_has_handler_pending (cancellable, cancelled_signal_id, 0, TRUE))
-    self->spare_cancellable = g_steal_pointer (&cancellable);
+  if (cancellable != NULL)
+    task_cancellable_release (self);
 }
 
 /* The next message to run; NULL at the end of the input or on an error.

@@ -257,6 +257,25 @@ fn_stale_handler_fired (GVariant *args, GCancellable *cancellable, gpointer user
   return g_variant_new_boolean (stale_handler_fired);
 }
 
+/* A cancellable that its task keeps, as a function that started something
+ * longer than itself might: a later task's cancel must not reach it. */
+static GCancellable *kept_cancellable;
+
+/* any → b: TRUE; keeps a reference to its cancellable */
+static GVariant *
+fn_keep_cancellable (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_set_object (&kept_cancellable, cancellable);
+  return g_variant_new_boolean (TRUE);
+}
+
+/* any → b: whether the cancellable keep_cancellable kept was cancelled */
+static GVariant *
+fn_kept_cancellable_cancelled (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_new_boolean (g_cancellable_is_cancelled (kept_cancellable));
+}
+
 /* a tuple → its second member, as it is: a part of what it was given */
 static GVariant *
 fn_second (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
@@ -507,6 +526,8 @@ test_functions_register (PWorker *worker)
     { "misbehave", fn_misbehave },
     { "leave_cancel_handler", fn_leave_cancel_handler },
     { "stale_handler_fired", fn_stale_handler_fired },
+    { "keep_cancellable", fn_keep_cancellable },
+    { "kept_cancellable_cancelled", fn_kept_cancellable_cancelled },
     { "second", fn_second },
     { "nest", fn_nest },
   };

@@ -497,6 +497,17 @@ test_cancellable_not_shared (void)
   hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 3, "stale_handler_fired", g_variant_new_int64 (0)));
   assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 3, g_variant_new_boolean (FALSE)));
 
+  /* A cancellable that a function kept is not the next task's either. */
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 4, "keep_cancellable", g_variant_new_int64 (0)));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 4, g_variant_new_boolean (TRUE)));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 5, "wait_for_cancel", g_variant_new_int64 (60000)));
+  g_usleep (20000);
+  hand_worker_send_message (&worker, P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 5));
+  assert_next_reply (&worker, P_MESSAGE_ERROR, g_variant_new ("(tsis)", (guint64) 5, "g-io-error-quark",
+                                                              G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 6, "kept_cancellable_cancelled", g_variant_new_int64 (0)));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 6, g_variant_new_boolean (FALSE)));
+
   g_socket_shutdown (worker.socket, FALSE, TRUE, NULL);
   g_assert_null (hand_worker_receive (&worker, &kind));
   g_subprocess_wait (worker.subprocess, NULL, &error);
