@@ -12,25 +12,6 @@
 
 #include "p-frame-private.h"
 
-/* A frame with @inline_size bytes of its own after it, no segment yet. A
- * slice, as it is mostly made in one thread and freed in another (see
- * p-glib-workarounds-private.h, "GSlice"). */
-PFrame *
-p_frame_alloc (gsize inline_size)
-{
-  PFrame *frame = g_slice_alloc (sizeof (PFrame) + inline_size);
-
-  g_atomic_ref_count_init (&frame->ref_count);
-  frame->allocation_size = sizeof (PFrame) + inline_size;
-  frame->n_segments = 0;
-  frame->size = 0;
-  frame->segments = &frame->one_segment;
-  frame->own = inline_size > 0 ? frame->inline_bytes : NULL;
-  frame->fd = -1;
-
-  return frame;
-}
-
 /* A frame in one piece, taking @bytes. */
 PFrame *
 p_frame_new_from_bytes (GBytes *bytes)

@@ -182,7 +182,7 @@ p_frame_reader_is_idle (PFrameReader *self)
   return self->body == NULL && self->start == self->end;
 }
 
-static PMessage *
+static inline PMessage *
 reader_decode (PFrameReader  *self,
                PMessage      *received,
                GError       **error)

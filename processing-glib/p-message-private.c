@@ -162,31 +162,6 @@ p_message_storage_unref (PMessage *message)
     g_free (message);
 }
 
-/* A message of @kind; its body, when it is not given here, is the @bytes
- * the caller sets. */
-PMessage *
-p_message_new (PMessageKind  kind,
-               const guint8 *inline_body,
-               gsize         inline_size)
-{
-  gsize storage_size = inline_body != NULL ? inline_size + P_BODY_SLACK : 0;
-  PMessage *message = g_malloc (sizeof (PMessage) + storage_size);
-
-  memset (message, 0, sizeof *message);
-  message->kind = kind;
-  message->link.data = message;
-  g_atomic_ref_count_init (&message->ref_count);
-
-  if (inline_body != NULL)
-    {
-      message->inline_size = inline_size;
-      memcpy (message->inline_body, inline_body, inline_size);
-      memset ((guint8 *) message->inline_body + inline_size, 0, P_BODY_SLACK);
-    }
-
-  return message;
-}
-
 static const guint8 *
 message_body_data (const PMessage *message,
                    gsize          *size)

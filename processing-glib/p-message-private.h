@@ -7,8 +7,11 @@
 
 #pragma once
 
+#include <string.h>
+
 #include <gio/gio.h>
 
+#include "p-glib-workarounds-private.h"
 #include "p-protocol-private.h"
 
 G_BEGIN_DECLS
@@ -46,9 +49,6 @@ typedef struct
   guint64 inline_body[];   /* 8-aligned, then P_BODY_SLACK zeros */
 } PMessage;
 
-PMessage           *p_message_new                (PMessageKind    kind,
-                                                  const guint8   *inline_body,
-                                                  gsize           inline_size);
 PMessage           *p_message_decode             (PMessage       *received,
                                                   GError        **error);
 GBytes             *p_message_ref_bytes          (const PMessage *message);
@@ -60,6 +60,31 @@ void                p_message_free               (PMessage       *message);
  * made from its inline body holds it (see p-deferred-value-private.h). */
 PMessage           *p_message_storage_ref        (PMessage       *message);
 void                p_message_storage_unref      (PMessage       *message);
+
+/* A message of @kind; its body, when it is not given here, is the @bytes
+ * the caller sets. */
+static inline PMessage *
+p_message_new (PMessageKind  kind,
+               const guint8 *inline_body,
+               gsize         inline_size)
+{
+  gsize storage_size = inline_body != NULL ? inline_size + P_BODY_SLACK : 0;
+  PMessage *message = g_malloc (sizeof (PMessage) + storage_size);
+
+  memset (message, 0, sizeof *message);
+  message->kind = kind;
+  message->link.data = message;
+  g_atomic_ref_count_init (&message->ref_count);
+
+  if (inline_body != NULL)
+    {
+      message->inline_size = inline_size;
+      memcpy (message->inline_body, inline_body, inline_size);
+      memset ((guint8 *) message->inline_body + inline_size, 0, P_BODY_SLACK);
+    }
+
+  return message;
+}
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PMessage, p_message_free)
 

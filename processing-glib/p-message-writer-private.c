@@ -17,10 +17,10 @@
 
 /* Serializes @body straight into a frame: one copy of the data at most. */
 GBytes *
-p_message_encode (PMessageKind  kind,
-                  GVariant     *body,
-                  gsize         max_message_size,
-                  GError      **error)
+p_message_encode (PMessageKind   kind,
+                  GVariant      *body,
+                  gsize          max_message_size,
+                  GError       **error)
 {
   g_autoptr(GVariant) owned = g_variant_ref_sink (body);
   g_autoptr(GVariant) normal = NULL;
@@ -146,9 +146,9 @@ typedef struct
 } Writer;
 
 static void
-writer_init (Writer *writer,
-             guint32 body_size,
-             guint32 kind)
+writer_init (Writer  *writer,
+             guint32  body_size,
+             guint32  kind)
 {
   guint32 header[2] = { body_size, kind };
 
@@ -218,7 +218,7 @@ writer_align (Writer *writer,
 }
 
 static void
-writer_add_segment (Writer             *writer,
+writer_add_segment (Writer              *writer,
                     const PFrameSegment *segment)
 {
   if (writer->segments == NULL)
@@ -612,10 +612,10 @@ p_message_encode_chunk_items (guint64      id,
 
 /* A RESULT frame, (tv). */
 PFrame *
-p_message_encode_result (guint64      id,
-                         GVariant    *value,
-                         gsize        max_message_size,
-                         GError     **error)
+p_message_encode_result (guint64    id,
+                         GVariant  *value,
+                         gsize      max_message_size,
+                         GError   **error)
 {
   return encode_value_envelope (P_MESSAGE_RESULT, id, NULL, value, -1, max_message_size, error);
 }

@@ -40,14 +40,14 @@ static gboolean variant_is_normal (GVariant *value, guint depth, const PWalkOpti
 /* Checks that @child sits at @offset in its container's bytes, after zero
  * padding from @previous_end, and is itself normal; returns its end. */
 static gboolean
-check_member (const guint8      *data,
-              gsize              size,
-              gsize              previous_end,
-              gsize              offset,
-              GVariant          *child,
-              guint              depth,
+check_member (const guint8       *data,
+              gsize               size,
+              gsize               previous_end,
+              gsize               offset,
+              GVariant           *child,
+              guint               depth,
               const PWalkOptions *options,
-              gsize             *end)
+              gsize              *end)
 {
   gsize child_size = g_variant_get_size (child);
 
@@ -65,8 +65,8 @@ check_member (const guint8      *data,
 }
 
 static gboolean
-container_is_normal (GVariant          *value,
-                     guint              depth,
+container_is_normal (GVariant           *value,
+                     guint               depth,
                      const PWalkOptions *options)
 {
   const GVariantType *type = g_variant_get_type (value);
@@ -233,8 +233,8 @@ may_hold_bulk (const char *type_string)
 }
 
 static gboolean
-variant_is_normal (GVariant          *value,
-                   guint              depth,
+variant_is_normal (GVariant           *value,
+                   guint               depth,
                    const PWalkOptions *options)
 {
   const char *type_string = g_variant_get_type_string (value);

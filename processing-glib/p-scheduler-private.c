@@ -96,10 +96,10 @@ static void slot_arm_timer (PWorkerSlot *slot);
 /* A timeout in the pool thread's context, due at @deadline (monotonic
  * time), rounded up to the millisecond. */
 static GSource *
-add_timeout_at (PCore          *core,
-                gint64          deadline,
-                GSourceFunc     func,
-                gpointer        data)
+add_timeout_at (PCore       *core,
+                gint64       deadline,
+                GSourceFunc  func,
+                gpointer     data)
 {
   GSource *source = g_timeout_source_new (MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000));
 

@@ -99,10 +99,10 @@ pread_all (int     fd,
 
 /* @fd, taken, mapped if it is sealed and holds at least @needed bytes. */
 static Mapping *
-mapping_new (int       fd,
-             gsize     needed,
-             gboolean  keep_fd,
-             GError  **error)
+mapping_new (int        fd,
+             gsize      needed,
+             gboolean   keep_fd,
+             GError   **error)
 {
   const int required_seals = F_SEAL_WRITE | F_SEAL_SHRINK;
   int seals = fcntl (fd, F_GET_SEALS);

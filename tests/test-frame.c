@@ -93,10 +93,10 @@ test_roundtrip_splits (void)
 }
 
 static void
-assert_stream_fails (PDirection    direction,
-                     gsize         max_size,
-                     GBytes       *stream,
-                     const char   *message_part)
+assert_stream_fails (PDirection  direction,
+                     gsize       max_size,
+                     GBytes     *stream,
+                     const char *message_part)
 {
   g_autoptr(PFrameReader) reader = p_frame_reader_new (direction, max_size);
   g_autoptr(GError) error = NULL;
