@@ -27,7 +27,8 @@ except OSError:
 rows = []
 for line in lines:
     test = json.loads(line)
-    timeout = timeouts.get(test["name"])
+    # "project:suite / name" when there are several suites.
+    timeout = timeouts.get(test["name"].split(" / ")[-1])
     rows.append((test["name"], test["duration"], timeout, test["result"]))
 
 width = max((len(name) for name, *_ in rows), default=10)
