@@ -117,6 +117,17 @@ p_message_encode_hello (guint32             version,
   return p_frame_new_from_bytes (bytes);
 }
 
+/* A FEATURES frame, (a{sv}), of the "a{sv}" @features (a floating
+ * reference is sunk). */
+PFrame *
+p_message_encode_features (GVariant *features)
+{
+  GVariant *body = g_variant_new_tuple (&features, 1);
+  GBytes *bytes = p_message_encode (P_MESSAGE_FEATURES, body, G_MAXUINT32, NULL);
+
+  return p_frame_new_from_bytes (bytes);
+}
+
 /* }}} */
 
 /* {{{ The frames of the hot path, written directly

@@ -29,6 +29,7 @@ PFrame *p_message_encode_hello         (guint32              version,
                                         gint64               pid,
                                         const char * const  *functions,
                                         gsize                max_message_size);
+PFrame *p_message_encode_features      (GVariant            *features);
 
 /* The hot path's kinds, written directly (the same bytes). */
 PFrame *p_message_encode_task          (guint64              id,

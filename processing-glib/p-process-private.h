@@ -53,9 +53,10 @@ struct _PProcess
   int wait_status;
   GError *kill_reason;
 
-  /* What the worker's HELLO said it speaks. */
+  /* What the worker's HELLO (and, from version 4, FEATURES) said. */
+  guint32 version;           /* 0 before its HELLO */
   gboolean takes_recalls;    /* it speaks protocol version 2 */
-  gboolean takes_sealed;     /* it speaks protocol version 3 */
+  gboolean takes_sealed;     /* version 3, and from 4 its channel passes descriptors */
 
   /*< private >*/
   const PProcessCallbacks *callbacks;

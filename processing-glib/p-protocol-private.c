@@ -32,6 +32,7 @@ p_message_kind_get_body_type (PMessageKind kind)
     case P_MESSAGE_CHUNK_RESULT: return (const GVariantType *) "(tva(usis))";
     case P_MESSAGE_SEALED:       return (const GVariantType *) "(ut)";
     case P_MESSAGE_SEALED_RESULT: return (const GVariantType *) "(tstt)";
+    case P_MESSAGE_FEATURES:     return (const GVariantType *) "(a{sv})";
     default:                     return NULL;
     }
 }
@@ -57,6 +58,7 @@ p_message_kind_is_valid (PMessageKind kind,
     case P_MESSAGE_CHUNK_RESULT:
     case P_MESSAGE_RECALLED:
     case P_MESSAGE_SEALED_RESULT:
+    case P_MESSAGE_FEATURES:
       return direction == P_DIRECTION_TO_POOL;
 
     default:

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 
 /* See docs/protocol.md, which is the specification; keep both in step. */
 
-#define P_PROTOCOL_VERSION 3
+#define P_PROTOCOL_VERSION 4
 /* The oldest version a pool still speaks to: without RECALL. */
 #define P_PROTOCOL_VERSION_MIN 1
 
@@ -56,7 +56,12 @@ typedef enum
   P_MESSAGE_CHUNK_RESULT = 19,  /* (tva(usis))   id, values ("av", or "aT" when all are T), (item index, domain, code, message) */
   P_MESSAGE_RECALLED     = 20,  /* (t)           id (version 2) */
   P_MESSAGE_SEALED_RESULT = 21, /* (tstt)        id, value type, offset, size: the value is in the descriptor */
+  P_MESSAGE_FEATURES     = 22,  /* (a{sv})       what the link and the worker have (version 4): right after HELLO */
 } PMessageKind;
+
+/* FEATURES keys (docs/protocol.md, section 14). */
+#define P_FEATURE_DESCRIPTORS   "descriptors"    /* b: descriptors pass along the channel */
+#define P_FEATURE_SHARED_MEMORY "shared-memory"  /* b: the worker holds replies in the reply area */
 
 typedef enum
 {

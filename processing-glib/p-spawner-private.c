@@ -155,6 +155,22 @@ p_spawner_maybe_respawn (PCore *core)
 /* }}} */
 /* {{{ What workers say and do */
 
+/* The worker said all it had to: it takes tasks. */
+static void
+worker_ready (PCore    *core,
+              PProcess *process)
+{
+  p_process_set_ready (process);
+
+  if (core->start_failures > 0)
+    {
+      core->start_failures = 0;
+      g_mutex_lock (&core->mutex);
+      g_clear_error (&core->start_error);
+      g_mutex_unlock (&core->mutex);
+    }
+}
+
 static void
 on_hello (PWorkerSlot *slot,
           GVariant    *body)
@@ -170,7 +186,7 @@ on_hello (PWorkerSlot *slot,
   if (process->state == P_PROCESS_DEAD)
     return;
 
-  if (process->announced)
+  if (process->version != 0)
     {
       p_process_protocol_error (process, "it announced itself twice");
       return;
@@ -184,6 +200,7 @@ on_hello (PWorkerSlot *slot,
       p_process_protocol_error (process, message);
       return;
     }
+  process->version = version;
   process->takes_recalls = version >= 2;
   process->takes_sealed = version >= 3;
 
@@ -199,15 +216,34 @@ on_hello (PWorkerSlot *slot,
   if (first_list)
     p_jobs_fail_unserved (core);
 
-  p_process_set_ready (process);
+  /* From version 4, its FEATURES come next. */
+  if (version < 4)
+    worker_ready (core, process);
+}
 
-  if (core->start_failures > 0)
+/* What the link and the worker have (version 4). Keys the pool does not
+ * know are let be: a later version may add some. */
+static void
+on_features (PWorkerSlot *slot,
+             GVariant    *body)
+{
+  PProcess *process = slot->process;
+  g_autoptr(GVariant) features = g_variant_get_child_value (body, 0);
+  gboolean descriptors = FALSE;
+
+  if (process->state == P_PROCESS_DEAD)
+    return;
+
+  if (process->version < 4 || process->announced)
     {
-      core->start_failures = 0;
-      g_mutex_lock (&core->mutex);
-      g_clear_error (&core->start_error);
-      g_mutex_unlock (&core->mutex);
+      p_process_protocol_error (process, "it sent FEATURES out of turn");
+      return;
     }
+
+  g_variant_lookup (features, P_FEATURE_DESCRIPTORS, "b", &descriptors);
+  process->takes_sealed = descriptors;
+
+  worker_ready (slot->core, process);
 }
 
 static void
@@ -227,6 +263,12 @@ on_message (PProcess       *process,
   if (message->kind == P_MESSAGE_HELLO)
     {
       on_hello (slot, message->body);
+      return;
+    }
+
+  if (message->kind == P_MESSAGE_FEATURES)
+    {
+      on_features (slot, message->body);
       return;
     }
 
@@ -278,7 +320,11 @@ on_exited (PProcess *process,
   g_ptr_array_remove_fast (core->workers, slot);
   p_core_emit (core, P_WORKER_SIGNAL_EXITED, process->pid, process->wait_status);
 
-  if (!process->announced && !core->terminated)
+  /* One that broke the protocol before it ran anything failed to start
+   * too: a worker that always does must not be replaced for ever. */
+  if (!core->terminated &&
+      (!process->announced ||
+       (slot->n_tasks_sent == 0 && g_error_matches (process->kill_reason, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL))))
     {
       g_autoptr(GError) death = describe_death (process);
 

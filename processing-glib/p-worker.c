@@ -1132,6 +1132,19 @@ encode_hello (PWorker *self)
   return p_message_encode_hello (P_PROTOCOL_VERSION, getpid (), names, self->max_message_size);
 }
 
+/* What the channel and this worker have (docs/protocol.md, section 14). */
+static PFrame *
+encode_features (PWorker *self)
+{
+  g_auto(GVariantDict) features = G_VARIANT_DICT_INIT (NULL);
+
+  /* A socket of its own, from the pool: descriptors pass. */
+  g_variant_dict_insert (&features, P_FEATURE_DESCRIPTORS, "b", TRUE);
+  g_variant_dict_insert (&features, P_FEATURE_SHARED_MEMORY, "b", self->reply_area != NULL);
+
+  return p_message_encode_features (g_variant_dict_end (&features));
+}
+
 static gboolean
 is_disconnection (const GError *error)
 {
@@ -1167,6 +1180,7 @@ p_worker_run (PWorker  *self,
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(PFrame) hello = NULL;
+  g_autoptr(PFrame) features = NULL;
   PMessage *message;
   GPid parent;
   int fd;
@@ -1215,6 +1229,8 @@ p_worker_run (PWorker  *self,
 
   hello = encode_hello (self);
   send_reply (self, hello, FALSE);
+  features = encode_features (self);
+  send_reply (self, features, FALSE);
 
   self->reader_thread = g_thread_new ("worker-channel", reader_main, self);
 

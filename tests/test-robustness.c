@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "test-functions.h"
+#include "p-message-writer-private.h"
 #include "p-protocol-private.h"
 
 /* Properties as for g_object_new(). */
@@ -587,6 +588,102 @@ test_hello_versions (void)
   g_assert_nonnull (strstr (error->message, future));
 }
 
+/* A worker that writes @frames (HELLO, FEATURES, …) at once, then waits;
+ * @path keeps them meanwhile. */
+static PPool *
+new_pool_announcing (GBytes  *frames,
+                     char   **path)
+{
+  g_autofree char *script = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+  int fd = g_file_open_tmp ("announce-XXXXXX", path, &error);
+  PPool *pool;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fd, g_bytes_get_data (frames, NULL), g_bytes_get_size (frames)), ==,
+                   (gssize) g_bytes_get_size (frames));
+  close (fd);
+
+  script = g_strdup_printf ("cat '%s' >&3; sleep 60", *path);
+  argv[2] = script;
+  pool = p_pool_new (1, argv, &error);
+  g_assert_no_error (error);
+
+  return pool;
+}
+
+static GBytes *
+hello_frame (guint32              version,
+             const char * const  *functions)
+{
+  return p_message_encode (P_MESSAGE_HELLO, g_variant_new ("(ux^as)", version, (gint64) 1, functions),
+                           P_DEFAULT_MAX_MESSAGE_SIZE, NULL);
+}
+
+static GBytes *
+features_frame (GVariant *features)
+{
+  return p_message_encode (P_MESSAGE_FEATURES, g_variant_new_tuple (&features, 1),
+                           P_DEFAULT_MAX_MESSAGE_SIZE, NULL);
+}
+
+static GBytes *
+concat (GBytes *first,
+        GBytes *second)
+{
+  g_autoptr(GByteArray) both = g_byte_array_new ();
+
+  g_byte_array_append (both, g_bytes_get_data (first, NULL), g_bytes_get_size (first));
+  g_byte_array_append (both, g_bytes_get_data (second, NULL), g_bytes_get_size (second));
+  g_bytes_unref (first);
+  g_bytes_unref (second);
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&both));
+}
+
+/* From version 4, FEATURES follows HELLO, once: anywhere else it is a
+ * worker that cannot start. Keys the pool does not know are let be. */
+static void
+test_features (void)
+{
+  const char * const none[] = { NULL };
+  const char * const square[] = { "square", NULL };
+  struct {
+    GBytes *frames;
+    GQuark domain;
+    int code;
+    const char *says;
+  } cases[] = {
+    /* A version-3 worker has none to send. */
+    { concat (hello_frame (3, square), features_frame (g_variant_new_parsed ("@a{sv} {}"))),
+      P_POOL_ERROR, P_POOL_ERROR_WORKER_START, "FEATURES out of turn" },
+    /* Before HELLO. */
+    { concat (features_frame (g_variant_new_parsed ("@a{sv} {}")), hello_frame (4, square)),
+      P_POOL_ERROR, P_POOL_ERROR_WORKER_START, "FEATURES out of turn" },
+    /* A key of a later version: taken, and the worker serves (nothing). */
+    { concat (hello_frame (4, none),
+              features_frame (g_variant_new_parsed ("{'descriptors': <false>, 'from-the-future': <42>}"))),
+      P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION, "square" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = NULL;
+      g_autoptr(PPool) pool = new_pool_announcing (cases[i].frames, &path);
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GError) error = NULL;
+
+      value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
+      g_assert_error (error, cases[i].domain, cases[i].code);
+      g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, error->message);
+      g_assert_nonnull (strstr (error->message, cases[i].says));
+
+      g_bytes_unref (cases[i].frames);
+      g_unlink (path);
+    }
+}
+
 static void
 test_frame_limit (void)
 {
@@ -721,6 +818,7 @@ main (int   argc,
   g_test_add_func ("/robustness/hostile/frame-limit", test_frame_limit);
   g_test_add_func ("/robustness/hostile/hello-versions", test_hello_versions);
   g_test_add_func ("/robustness/hostile/task-before-hello", test_task_before_hello);
+  g_test_add_func ("/robustness/hostile/features", test_features);
   g_test_add_func ("/robustness/pool-killed", test_pool_killed);
 
   return g_test_run ();

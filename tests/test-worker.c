@@ -86,12 +86,12 @@ in_process_worker_join (InProcessWorker *worker)
   g_unsetenv (P_CHANNEL_ENV);
 }
 
-/* The next message on @socket, or NULL at its end. */
+/* The next message on @socket, read with @reader, or NULL at its end. */
 static GVariant *
-receive_message (GSocket      *socket,
+receive_message (PFrameReader *reader,
+                 GSocket      *socket,
                  PMessageKind *kind)
 {
-  PFrameReader *reader = p_frame_reader_new (P_DIRECTION_TO_POOL, P_DEFAULT_MAX_MESSAGE_SIZE);
   GVariant *body = NULL;
 
   for (;;)
@@ -118,8 +118,23 @@ receive_message (GSocket      *socket,
       p_frame_reader_commit (reader, n);
     }
 
-  p_frame_reader_free (reader);
   return body;
+}
+
+/* FEATURES, which follows HELLO from version 4: a channel of descriptors. */
+static void
+assert_features (GVariant     *body,
+                 PMessageKind  kind)
+{
+  g_autoptr(GVariant) features = NULL;
+  gboolean descriptors = FALSE;
+
+  g_assert_nonnull (body);
+  g_assert_cmpint (kind, ==, P_MESSAGE_FEATURES);
+  features = g_variant_get_child_value (body, 0);
+  g_assert_true (g_variant_lookup (features, P_FEATURE_DESCRIPTORS, "b", &descriptors));
+  g_assert_true (descriptors);
+  g_variant_unref (body);
 }
 
 /* Names the HELLO could not carry (a GVariant string is UTF-8) are
@@ -128,6 +143,7 @@ static void
 test_add_function_invalid_name (void)
 {
   g_autoptr(PWorker) worker = p_worker_new ();
+  g_autoptr(PFrameReader) reader = p_frame_reader_new (P_DIRECTION_TO_POOL, P_DEFAULT_MAX_MESSAGE_SIZE);
   g_autoptr(GSocket) pool_end = NULL;
   g_autoptr(GVariant) hello = NULL;
   g_autoptr(GError) error = NULL;
@@ -155,16 +171,21 @@ test_add_function_invalid_name (void)
   g_assert_no_error (error);
   in_process_worker_start (&running, fds[1]);
 
-  hello = receive_message (pool_end, &kind);
+  hello = receive_message (reader, pool_end, &kind);
   g_assert_nonnull (hello);
   g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
+  {
+    GVariant *features = receive_message (reader, pool_end, &kind);
+
+    assert_features (features, kind);
+  }
   g_variant_get (hello, "(ux^a&s)", NULL, NULL, &names);
   g_assert_cmpuint (g_strv_length ((char **) names), ==, 1);
   g_assert_cmpstr (names[0], ==, "caf\xc3\xa9");
 
   /* The end of its input ends it, cleanly. */
   g_socket_shutdown (pool_end, FALSE, TRUE, NULL);
-  g_assert_null (receive_message (pool_end, &kind));
+  g_assert_null (receive_message (reader, pool_end, &kind));
   in_process_worker_join (&running);
   g_assert_no_error (running.error);
   g_assert_true (running.returned);
@@ -286,6 +307,24 @@ hand_worker_start (HandWorker       *worker,
   hand_worker_start_full (worker, flags, FALSE);
 }
 
+static GVariant *hand_worker_receive (HandWorker *worker, PMessageKind *kind);
+
+/* HELLO, and the FEATURES that follow it. */
+static GVariant *
+hand_worker_receive_hello (HandWorker   *worker,
+                           PMessageKind *kind)
+{
+  GVariant *hello = hand_worker_receive (worker, kind);
+  PMessageKind features_kind;
+  GVariant *features;
+
+  g_assert_cmpint (*kind, ==, P_MESSAGE_HELLO);
+  features = hand_worker_receive (worker, &features_kind);
+  assert_features (features, features_kind);
+
+  return hello;
+}
+
 static GVariant *
 hand_worker_receive (HandWorker   *worker,
                      PMessageKind *kind)
@@ -382,7 +421,7 @@ test_session (void)
   hand_worker_start (&worker, G_SUBPROCESS_FLAGS_NONE);
 
   /* It announces itself first. */
-  hello = hand_worker_receive (&worker, &kind);
+  hello = hand_worker_receive_hello (&worker, &kind);
   g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
   g_variant_get (hello, "(ux^a&s)", &version, &pid, &names);
   g_assert_cmpuint (version, ==, P_PROTOCOL_VERSION);
@@ -482,7 +521,7 @@ test_cancellable_not_shared (void)
   PMessageKind kind;
 
   hand_worker_start (&worker, G_SUBPROCESS_FLAGS_NONE);
-  hello = hand_worker_receive (&worker, &kind);
+  hello = hand_worker_receive_hello (&worker, &kind);
   g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
 
   hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 1, "leave_cancel_handler", g_variant_new_int64 (0)));
@@ -538,7 +577,7 @@ test_garbage (void)
       PMessageKind kind;
 
       hand_worker_start (&worker, G_SUBPROCESS_FLAGS_STDERR_PIPE);
-      hello = hand_worker_receive (&worker, &kind);
+      hello = hand_worker_receive_hello (&worker, &kind);
       g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
 
       hand_worker_send (&worker, garbage[i], sizes[i]);
@@ -567,7 +606,7 @@ test_truncated_input (void)
   PMessageKind kind;
 
   hand_worker_start (&worker, G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  hello = hand_worker_receive (&worker, &kind);
+  hello = hand_worker_receive_hello (&worker, &kind);
 
   /* Half a message, then the end. */
   hand_worker_send (&worker, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame) / 2);
@@ -600,7 +639,7 @@ test_reply_area (void)
       guint n_tasks = 10 + round * 35;
 
       hand_worker_start_full (&worker, G_SUBPROCESS_FLAGS_NONE, TRUE);
-      hello = hand_worker_receive (&worker, &kind);
+      hello = hand_worker_receive_hello (&worker, &kind);
       g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
 
       /* In one write, so that they wait behind each other. */
