@@ -49,6 +49,7 @@ struct _PCore
 
   /* Set by p_core_new(), then read-only. */
   char **worker_argv;
+  char **worker_env;       /* "NAME=VALUE" for every worker, beside its channel; or NULL */
   guint n_processes;
   gsize max_message_size;
   GMainContext *context;   /* the pool thread's */
@@ -99,6 +100,7 @@ struct _PCore
 PCore    *p_core_new               (PPool              *pool,
                                     guint               n_processes,
                                     const char * const *worker_argv,
+                                    const char * const *worker_env,
                                     gsize               max_message_size,
                                     const PSettings    *settings);
 gboolean  p_core_start             (PCore              *core,

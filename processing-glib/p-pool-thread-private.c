@@ -27,6 +27,7 @@ PCore *
 p_core_new (PPool              *pool,
             guint               n_processes,
             const char * const *worker_argv,
+            const char * const *worker_env,
             gsize               max_message_size,
             const PSettings    *settings)
 {
@@ -40,6 +41,7 @@ p_core_new (PPool              *pool,
   g_queue_init (&core->jobs);
   g_weak_ref_init (&core->pool, pool);
   core->worker_argv = g_strdupv ((char **) worker_argv);
+  core->worker_env = g_strdupv ((char **) worker_env);
   core->n_processes = n_processes;
   core->max_message_size = max_message_size;
   core->settings = core->current = *settings;
@@ -81,6 +83,7 @@ p_core_unref (PCore *core)
   g_clear_pointer (&core->emissions, g_array_unref);
   g_clear_pointer (&core->functions, g_hash_table_unref);
   g_clear_pointer (&core->worker_argv, g_strfreev);
+  g_clear_pointer (&core->worker_env, g_strfreev);
   g_clear_error (&core->start_error);
   g_weak_ref_clear (&core->pool);
   g_mutex_clear (&core->mutex);

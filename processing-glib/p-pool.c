@@ -678,8 +678,8 @@ p_pool_initable_init (GInitable     *initable,
   else if ((argv = argv_of_current_program (error)) == NULL)
     return FALSE;
 
-  core = p_core_new (self, self->processes, (const char * const *) argv,
-                   self->max_message_size, &self->settings);
+  core = p_core_new (self, self->processes, (const char * const *) argv, NULL,
+                     self->max_message_size, &self->settings);
   if (!p_core_start (core, error))
     {
       p_core_wait_finished (core);

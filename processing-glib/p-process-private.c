@@ -295,6 +295,7 @@ startup_timed_out (gpointer user_data)
 
 PProcess *
 p_process_spawn (const char * const      *argv,
+                 const char * const      *env,
                  gsize                    max_message_size,
                  guint                    startup_timeout_sec,
                  const PProcessCallbacks *callbacks,
@@ -345,6 +346,14 @@ p_process_spawn (const char * const      *argv,
   /* It may send large values sealed: this side takes them. */
   g_subprocess_launcher_setenv (launcher, P_SEALED_ENV, "1", TRUE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
+  /* What the pool tells every worker beside its channel ("NAME=VALUE"). */
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      g_auto(GStrv) pair = g_strsplit (env[i], "=", 2);
+
+      g_assert (pair[0] != NULL && pair[1] != NULL);
+      g_subprocess_launcher_setenv (launcher, pair[0], pair[1], TRUE);
+    }
   if (reply_area != NULL)
     {
       g_autofree char *area = g_strdup_printf ("%d:%" G_GSIZE_FORMAT, P_REPLY_AREA_FD, P_REPLY_AREA_CAPACITY);

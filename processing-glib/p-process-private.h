@@ -91,6 +91,7 @@ p_clear_source (GSource **source)
 }
 
 PProcess *p_process_spawn          (const char * const      *argv,
+                                    const char * const      *env,
                                     gsize                    max_message_size,
                                     guint                    startup_timeout_sec,
                                     const PProcessCallbacks *callbacks,

@@ -61,6 +61,7 @@ p_spawner_spawn_one (PCore   *core,
   PWorkerSlot *slot = p_worker_slot_new (core);
 
   slot->process = p_process_spawn ((const char * const *) core->worker_argv,
+                                   (const char * const *) core->worker_env,
                                    core->max_message_size, STARTUP_TIMEOUT_SEC,
                                    &process_callbacks, slot, error);
   if (slot->process == NULL)
