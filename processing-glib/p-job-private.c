@@ -44,6 +44,7 @@ p_job_new (PCore        *core,
     job->function = g_strdup (function);
   job->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   job->link.data = job;
+  job->held_link.data = job;
 
   return job;
 }
@@ -181,6 +182,58 @@ p_job_release_chunk (PJob   *job,
   chunk->job = NULL;
 }
 
+/* {{{ Room for work (max-queued) */
+
+static void
+job_unhold (PCore *core,
+            PJob  *job)
+{
+  if (!job->held)
+    return;
+
+  g_queue_unlink (&core->held, &job->held_link);
+  core->n_held_chunks -= job->n_chunks;
+  job->held = FALSE;
+}
+
+static void
+job_queue_chunks (PCore *core,
+                  PJob  *job)
+{
+  for (guint i = 0; i < job->n_chunks; i++)
+    {
+      job->chunks[i]->state = P_CHUNK_PENDING;
+      g_queue_push_tail_link (&core->pending, &job->chunks[i]->link);
+    }
+}
+
+/* Whether @job's tasks fit among those waiting for a worker: always when
+ * none waits, so that work larger than the limit runs too. */
+static gboolean
+job_fits (PCore *core,
+          PJob  *job)
+{
+  guint max_queued = core->current.max_queued;
+
+  return max_queued == 0 || g_queue_is_empty (&core->pending) ||
+         core->pending.length + job->n_chunks <= max_queued;
+}
+
+/* Held work goes to the workers, in order, as room frees. */
+void
+p_jobs_release_held (PCore *core)
+{
+  PJob *job;
+
+  while ((job = g_queue_peek_head (&core->held)) != NULL && job_fits (core, job))
+    {
+      job_unhold (core, job);
+      job_queue_chunks (core, job);
+    }
+}
+
+/* }}} */
+
 /* Ends @job with @error: what is queued is dropped, what runs is told to
  * stop and its reply will be ignored. */
 void
@@ -222,6 +275,7 @@ p_job_fail (PCore  *core,
 
   job->n_chunks_left = 0;
   g_queue_unlink (&core->jobs, &job->link);
+  job_unhold (core, job);
 
   job_return_error (job, error);
   job_free (core, job);
@@ -495,11 +549,16 @@ p_job_accept (PCore *core,
                                                       data, g_free);
     }
 
-  for (guint i = 0; i < job->n_chunks; i++)
+  /* Behind what waits for room already, or when it does not fit. */
+  if (!g_queue_is_empty (&core->held) || !job_fits (core, job))
     {
-      job->chunks[i]->state = P_CHUNK_PENDING;
-      g_queue_push_tail_link (&core->pending, &job->chunks[i]->link);
+      job->held = TRUE;
+      g_queue_push_tail_link (&core->held, &job->held_link);
+      core->n_held_chunks += job->n_chunks;
+      return;
     }
+
+  job_queue_chunks (core, job);
 }
 
 /* }}} */
@@ -518,6 +577,7 @@ p_jobs_fail_waiting (PCore        *core,
       gboolean waiting = FALSE;
 
       l = l->next;
+      waiting = job->held;
       for (guint i = 0; i < job->n_chunks && !waiting; i++)
         waiting = job->chunks[i] != NULL && job->chunks[i]->state == P_CHUNK_PENDING;
 

@@ -61,6 +61,8 @@ struct _PJob
   GVariant **chunk_values;/* P_JOB_MAP: each chunk's results ("av" or "aT") */
 
   GList link;             /* in core->incoming, then core->jobs */
+  GList held_link;        /* in core->held while it waits for room (max-queued) */
+  gboolean held;
 };
 
 /* One message to a worker: a task, or a chunk of a map's items. */
@@ -122,6 +124,7 @@ void     p_jobs_fail_waiting    (PCore          *core,
                                  const GError   *error);
 void     p_jobs_fail_unserved   (PCore          *core);
 void     p_jobs_fail_all        (PCore          *core);
+void     p_jobs_release_held    (PCore          *core);
 void     p_chunk_free           (PChunk         *chunk);
 
 G_END_DECLS

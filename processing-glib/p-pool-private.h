@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 
+#include "p-load-private.h"
 #include "p-pool.h"
 #include "p-spinner-private.h"
 
@@ -41,6 +42,9 @@ typedef struct
   guint max_tasks_per_worker;
   gint64 task_timeout;
   gint64 cancel_grace_period;
+  guint min_processes;
+  gint64 idle_timeout;
+  guint max_queued;
 } PSettings;
 
 struct _PCore
@@ -50,7 +54,9 @@ struct _PCore
   /* Set by p_core_new(), then read-only. */
   char **worker_argv;
   char **worker_env;       /* "NAME=VALUE" for every worker, beside its channel; or NULL */
-  guint n_processes;
+  guint n_processes;       /* the most workers at once */
+  guint n_processors;      /* of this machine: how many workers start together, or run at first */
+  gboolean load_measurable;/* workers use this machine's processors, which /proc/stat tells about */
   gsize max_message_size;
   GMainContext *context;   /* the pool thread's */
   GSource *wakeup;
@@ -90,6 +96,15 @@ struct _PCore
   GSource *respawn_timer;
   GSource *recall_timer;   /* for when a worker's queue counts as stuck */
   gint64 recall_deadline;
+  guint active_cap;        /* the most workers kept busy at once (p-scheduler-private.c) */
+  GSource *load_timer;     /* while tasks wait: how busy the processors are */
+  PLoadSample load_sample; /* at the load timer's last look */
+  GSource *idle_timer;     /* for the next idle worker to exit */
+  gint64 idle_deadline;
+  GQueue held;             /* PJob *, accepted, waiting for room among the pending (max-queued) */
+  guint n_held_chunks;
+  guint64 n_completed;     /* tasks and chunks answered with their results */
+  guint64 n_failed;        /* tasks and chunks that failed (ERROR, death) */
   gboolean terminated;
   gboolean thread_should_exit;
   gboolean wake_batch_open;/* replies being read: waiters woken after */
@@ -115,6 +130,9 @@ void      p_core_submit            (PCore              *core,
 void      p_core_close             (PCore              *core,
                                     gboolean            terminate);
 void      p_core_wait_finished     (PCore              *core);
+void      p_core_run_sync          (PCore              *core,
+                                    GSourceFunc         func,
+                                    gpointer            data);
 void      p_core_terminate_now     (PCore              *core);
 void      p_core_check_finished    (PCore              *core);
 
@@ -136,6 +154,9 @@ void      p_pool_emit_worker_signal (PPool             *self,
                                      PWorkerSignal      signal,
                                      guint              pid,
                                      int                wait_status);
+
+/* p-stats-private.c */
+GVariant *p_core_dup_stats         (PCore              *core);
 
 /* p-spawner-private.c */
 gboolean  p_spawner_spawn_one      (PCore              *core,

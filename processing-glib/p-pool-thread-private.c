@@ -43,6 +43,10 @@ p_core_new (PPool              *pool,
   core->worker_argv = g_strdupv ((char **) worker_argv);
   core->worker_env = g_strdupv ((char **) worker_env);
   core->n_processes = n_processes;
+  core->n_processors = MAX (g_get_num_processors (), 1);
+  core->load_measurable = TRUE;
+  core->active_cap = MIN (core->n_processors, n_processes);
+  g_queue_init (&core->held);
   core->max_message_size = max_message_size;
   core->settings = core->current = *settings;
   core->workers = g_ptr_array_new ();
@@ -74,6 +78,8 @@ p_core_unref (PCore *core)
   p_clear_source (&core->wakeup);
   p_clear_source (&core->respawn_timer);
   p_clear_source (&core->recall_timer);
+  p_clear_source (&core->load_timer);
+  p_clear_source (&core->idle_timer);
   g_clear_pointer (&core->thread, g_thread_unref);
   g_clear_pointer (&core->context, g_main_context_unref);
   g_clear_pointer (&core->signal_context, g_main_context_unref);
@@ -222,6 +228,9 @@ thread_main (gpointer user_data)
   g_main_context_push_thread_default (core->context);
   while (!core->thread_should_exit)
     g_main_context_iteration (core->context, TRUE);
+  /* What callers handed over before the end was seen (p_core_run_sync()). */
+  while (g_main_context_iteration (core->context, FALSE))
+    ;
   g_main_context_pop_thread_default (core->context);
 
   p_core_unref (core);
@@ -247,10 +256,11 @@ start_in_thread (gpointer user_data)
   PCore *core = data->core;
   GError *error = NULL;
 
-  while (core->workers->len < core->n_processes && error == NULL)
-    p_spawner_spawn_one (core, &error);
-
-  if (error != NULL)
+  /* One now, so that a command that cannot run fails here; the others
+   * as they are wanted. */
+  if (p_spawner_spawn_one (core, &error))
+    p_spawner_maybe_respawn (core);
+  else
     {
       g_mutex_lock (&core->mutex);
       core->closed = core->closed_seen = TRUE;
@@ -352,6 +362,73 @@ p_core_check_finished (PCore *core)
 
   if (finished)
     core->thread_should_exit = TRUE;
+}
+
+typedef struct
+{
+  PCore *core;
+  GSourceFunc func;
+  gpointer data;
+  GMutex mutex;
+  GCond cond;
+  gboolean done;
+} SyncCall;
+
+static gboolean
+run_sync_call (gpointer user_data)
+{
+  SyncCall *call = user_data;
+
+  call->func (call->data);
+
+  g_mutex_lock (&call->mutex);
+  call->done = TRUE;
+  g_cond_signal (&call->cond);
+  g_mutex_unlock (&call->mutex);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* From any thread: calls @func (@data) on the pool's thread and waits for
+ * it; in the calling thread once the pool's thread has finished (then
+ * nothing changes any more). */
+void
+p_core_run_sync (PCore       *core,
+                 GSourceFunc  func,
+                 gpointer     data)
+{
+  SyncCall call = { core, func, data };
+  gboolean finished;
+
+  if (p_core_is_current_thread (core))
+    {
+      func (data);
+      return;
+    }
+
+  g_mutex_init (&call.mutex);
+  g_cond_init (&call.cond);
+
+  /* Handed over before the end is seen, it is run by the thread's last
+   * look at its context. */
+  g_mutex_lock (&core->mutex);
+  finished = core->finished;
+  if (!finished)
+    g_main_context_invoke (core->context, run_sync_call, &call);
+  g_mutex_unlock (&core->mutex);
+
+  if (finished)
+    func (data);
+  else
+    {
+      g_mutex_lock (&call.mutex);
+      while (!call.done)
+        g_cond_wait (&call.cond, &call.mutex);
+      g_mutex_unlock (&call.mutex);
+    }
+
+  g_mutex_clear (&call.mutex);
+  g_cond_clear (&call.cond);
 }
 
 /* From any thread but the pool's. */

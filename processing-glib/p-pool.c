@@ -106,6 +106,9 @@ enum {
   PROP_TASK_TIMEOUT,
   PROP_CANCEL_GRACE_PERIOD,
   PROP_MAX_MESSAGE_SIZE,
+  PROP_MIN_PROCESSES,
+  PROP_IDLE_TIMEOUT,
+  PROP_MAX_QUEUED,
   N_PROPS
 };
 
@@ -366,25 +369,99 @@ p_pool_get_settings (PPool *self)
   return settings;
 }
 
-/* PSettings apply at once, to running tasks' clocks too. */
-static void
-p_pool_set_settings (PPool          *self,
-                     const PSettings *settings,
-                     GParamSpec     *pspec)
+/* A setting's value from its property's: FALSE if it did not change. */
+static gboolean
+settings_set (PSettings    *settings,
+              guint         prop_id,
+              const GValue *value)
 {
-  PSettings old = p_pool_get_settings (self);
+  PSettings old = *settings;
 
-  if (old.max_tasks_per_worker == settings->max_tasks_per_worker &&
-      old.task_timeout == settings->task_timeout &&
-      old.cancel_grace_period == settings->cancel_grace_period)
+  switch (prop_id)
+    {
+    case PROP_MAX_TASKS_PER_WORKER:
+      settings->max_tasks_per_worker = g_value_get_uint (value);
+      return settings->max_tasks_per_worker != old.max_tasks_per_worker;
+
+    case PROP_TASK_TIMEOUT:
+      settings->task_timeout = g_value_get_int64 (value);
+      return settings->task_timeout != old.task_timeout;
+
+    case PROP_CANCEL_GRACE_PERIOD:
+      settings->cancel_grace_period = g_value_get_int64 (value);
+      return settings->cancel_grace_period != old.cancel_grace_period;
+
+    case PROP_MIN_PROCESSES:
+      settings->min_processes = g_value_get_uint (value);
+      return settings->min_processes != old.min_processes;
+
+    case PROP_IDLE_TIMEOUT:
+      settings->idle_timeout = g_value_get_int64 (value);
+      return settings->idle_timeout != old.idle_timeout;
+
+    case PROP_MAX_QUEUED:
+      settings->max_queued = g_value_get_uint (value);
+      return settings->max_queued != old.max_queued;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+settings_get (const PSettings *settings,
+              guint            prop_id,
+              GValue          *value)
+{
+  switch (prop_id)
+    {
+    case PROP_MAX_TASKS_PER_WORKER:
+      g_value_set_uint (value, settings->max_tasks_per_worker);
+      break;
+
+    case PROP_TASK_TIMEOUT:
+      g_value_set_int64 (value, settings->task_timeout);
+      break;
+
+    case PROP_CANCEL_GRACE_PERIOD:
+      g_value_set_int64 (value, settings->cancel_grace_period);
+      break;
+
+    case PROP_MIN_PROCESSES:
+      g_value_set_uint (value, settings->min_processes);
+      break;
+
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_int64 (value, settings->idle_timeout);
+      break;
+
+    case PROP_MAX_QUEUED:
+      g_value_set_uint (value, settings->max_queued);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Settings apply at once: to running tasks' clocks, idle workers and
+ * waiting work too. */
+static void
+p_pool_set_setting (PPool        *self,
+                    GParamSpec   *pspec,
+                    const GValue *value)
+{
+  PSettings settings = p_pool_get_settings (self);
+
+  if (!settings_set (&settings, pspec->param_id, value))
     return;
 
   if (self->core == NULL)
-    self->settings = *settings;
+    self->settings = settings;
   else
     {
       g_mutex_lock (&self->core->mutex);
-      self->core->settings = *settings;
+      self->core->settings = settings;
       self->core->settings_changed = TRUE;
       g_mutex_unlock (&self->core->mutex);
       p_core_wake (self->core);
@@ -412,15 +489,16 @@ p_pool_get_property (GObject    *object,
       break;
 
     case PROP_MAX_TASKS_PER_WORKER:
-      g_value_set_uint (value, p_pool_get_settings (self).max_tasks_per_worker);
-      break;
-
     case PROP_TASK_TIMEOUT:
-      g_value_set_int64 (value, p_pool_get_settings (self).task_timeout);
-      break;
-
     case PROP_CANCEL_GRACE_PERIOD:
-      g_value_set_int64 (value, p_pool_get_settings (self).cancel_grace_period);
+    case PROP_MIN_PROCESSES:
+    case PROP_IDLE_TIMEOUT:
+    case PROP_MAX_QUEUED:
+      {
+        PSettings settings = p_pool_get_settings (self);
+
+        settings_get (&settings, prop_id, value);
+      }
       break;
 
     case PROP_MAX_MESSAGE_SIZE:
@@ -454,30 +532,12 @@ p_pool_set_property (GObject      *object,
       break;
 
     case PROP_MAX_TASKS_PER_WORKER:
-      {
-        PSettings settings = p_pool_get_settings (self);
-
-        settings.max_tasks_per_worker = g_value_get_uint (value);
-        p_pool_set_settings (self, &settings, pspec);
-      }
-      break;
-
     case PROP_TASK_TIMEOUT:
-      {
-        PSettings settings = p_pool_get_settings (self);
-
-        settings.task_timeout = g_value_get_int64 (value);
-        p_pool_set_settings (self, &settings, pspec);
-      }
-      break;
-
     case PROP_CANCEL_GRACE_PERIOD:
-      {
-        PSettings settings = p_pool_get_settings (self);
-
-        settings.cancel_grace_period = g_value_get_int64 (value);
-        p_pool_set_settings (self, &settings, pspec);
-      }
+    case PROP_MIN_PROCESSES:
+    case PROP_IDLE_TIMEOUT:
+    case PROP_MAX_QUEUED:
+      p_pool_set_setting (self, pspec, value);
       break;
 
     case PROP_MAX_MESSAGE_SIZE:
@@ -502,9 +562,18 @@ p_pool_class_init (PPoolClass *klass)
   /**
    * PPool:processes:
    *
-   * The number of worker processes, at most 1024. 0 when constructing
-   * means the number of processors (g_get_num_processors()); reading it
-   * gives the number actually used.
+   * The most worker processes the pool runs at once, at most 1024. 0 when
+   * constructing means the number of processors (g_get_num_processors());
+   * reading it gives the number actually used.
+   *
+   * The pool starts one worker when it is made (so that a command that
+   * cannot run fails there), #PPool:min-processes in all, and more when
+   * tasks wait for one, a few at a time: as many as the processors start
+   * together. While tasks wait, it keeps busy the fewest workers that keep
+   * up: first as many as there are processors, then twice as many each time
+   * it sees the processors idle while tasks wait (workers that wait on
+   * something else than the processors, say), and half as many while the
+   * processors are busy and more workers than processors run.
    *
    * Since: 0.1
    */
@@ -602,6 +671,61 @@ p_pool_class_init (PPoolClass *klass)
                           G_PARAM_CONSTRUCT_ONLY |
                           G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PPool:min-processes:
+   *
+   * How many workers the pool keeps when it has nothing to do. Workers
+   * above this number exit once they have been idle for
+   * #PPool:idle-timeout, and are started again when tasks come. 0 (the
+   * default) lets an idle pool hold no worker at all once its idle timeout
+   * has passed. Never more than #PPool:processes are started.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MIN_PROCESSES] =
+    g_param_spec_uint ("min-processes", NULL, NULL,
+                       0, MAX_PROCESSES, 0,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PPool:idle-timeout:
+   *
+   * How long a worker above #PPool:min-processes may idle before it exits,
+   * in microseconds; 0 (the default) keeps every worker started until the
+   * pool shuts down. A worker that exits this way finishes what it was
+   * sent first, and is not counted as a failure.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_IDLE_TIMEOUT] =
+    g_param_spec_int64 ("idle-timeout", NULL, NULL,
+                        0, G_MAXINT64 / 1024, 0,
+                        (G_PARAM_READWRITE |
+                         G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PPool:max-queued:
+   *
+   * How many tasks may wait for a worker (a map chunk counts as one); 0
+   * (the default) for as many as are submitted. When that many wait, new
+   * work waits too, in submission order, before it is queued for a worker:
+   * p_pool_submit() and the `_async` calls still return at once, blocking
+   * calls wait for their result as always, nothing is dropped, and
+   * cancelling work that waits fails it at once, without running it. Work
+   * of more tasks than the limit is taken once nothing else waits.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_QUEUED] =
+    g_param_spec_uint ("max-queued", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1304,6 +1428,44 @@ p_pool_join (PPool   *self,
   p_core_wait_finished (self->core);
 
   return TRUE;
+}
+
+/**
+ * p_pool_get_stats:
+ * @self: a #PPool
+ *
+ * Returns what the pool is doing, as a dictionary (`a{sv}`) taken at one
+ * moment on the pool's thread, so that its figures agree with each other:
+ *
+ * - `workers` (`u`): worker processes, starting, ready or exiting;
+ * - `busy` (`u`): workers with tasks in hand;
+ * - `idle` (`u`): ready workers with none;
+ * - `starting` (`u`): workers that have not said yet what they serve;
+ * - `queued` (`u`): tasks that wait for a worker (a map chunk counts as
+ *   one), those held back by #PPool:max-queued included;
+ * - `completed` (`t`): tasks and map chunks that workers answered with
+ *   their results, since the pool was made;
+ * - `failed` (`t`): those that failed: an error, a time-out, a death;
+ * - `per-worker` (`aa{sv}`): for each worker, `pid` (`u`), `state` (`s`:
+ *   `starting`, `ready`, `exiting` or `dead`), `tasks-run` (`t`: answered
+ *   by it), `in-flight` (`u`: sent to it, not answered) and `task-age`
+ *   (`x`: microseconds since its current task started, -1 when it has
+ *   none).
+ *
+ * More keys may come; a caller looks up those it knows. This may be called
+ * from any thread, also after p_pool_join().
+ *
+ * Returns: (transfer full): the statistics, an `a{sv}`
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_pool_get_stats (PPool *self)
+{
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (self->core != NULL, NULL);
+
+  return p_core_dup_stats (self->core);
 }
 
 /* }}} */

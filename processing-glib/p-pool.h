@@ -105,4 +105,7 @@ P_AVAILABLE_IN_0_1
 gboolean  p_pool_join             (PPool                *self,
                                    GError              **error);
 
+P_AVAILABLE_IN_0_1
+GVariant *p_pool_get_stats        (PPool                *self);
+
 G_END_DECLS

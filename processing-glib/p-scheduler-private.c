@@ -9,6 +9,7 @@
 
 #include "p-scheduler-private.h"
 #include "p-error.h"
+#include "p-load-private.h"
 #include "p-i18n-private.h"
 #include "p-message-writer-private.h"
 #include "p-sealed-private.h"
@@ -392,6 +393,9 @@ on_recalled (PWorkerSlot *slot,
   /* It counts toward nobody's share. */
   slot->n_tasks_sent--;
 
+  if (g_queue_is_empty (&slot->in_flight))
+    slot->idle_since = g_get_monotonic_time ();
+
   /* The one after a finished task was given back: the next one starts. */
   if (was_head)
     {
@@ -417,53 +421,221 @@ p_scheduler_stop (PCore *core)
 }
 
 /* }}} */
+/* {{{ How many workers: busy, and idle
+ *
+ * A worker per processor keeps the processors busy when tasks use them;
+ * more would only share them, and wake for every few tasks (with 128
+ * workers on 2 processors, the pool spends its time switching between
+ * them). So while tasks wait, the scheduler keeps at most active_cap
+ * workers busy, the number of processors at first, and measures: while
+ * the processors idle although tasks wait (workers that wait on something
+ * else, a disk, a network, a sleep), it doubles that number (or, when
+ * they mostly idle, takes as many as the waiting tasks need); while they
+ * are busy and more workers than processors run, it halves it. Workers
+ * that do not use this machine's processors (on other hosts) are not
+ * capped. */
+
+#define LOAD_PERIOD_MSEC 25
+/* The processors' idle share above which more workers would help, and
+ * under which fewer would do as much. */
+#define IDLE_TO_GROW   0.25
+#define IDLE_TO_SHRINK 0.05
+/* ...and above which the pool grows at once to what the waiting tasks need. */
+#define IDLE_TO_JUMP   0.5
+
+static gboolean
+load_timer_fired (gpointer user_data)
+{
+  PCore *core = user_data;
+  PLoadSample sample;
+  double idle_share;
+  guint busy;
+
+  if (g_queue_is_empty (&core->pending) || !p_load_sample (&sample))
+    {
+      g_clear_pointer (&core->load_timer, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+
+  idle_share = p_load_idle_share (&core->load_sample, &sample);
+  if (idle_share < 0)
+    return G_SOURCE_CONTINUE;
+  core->load_sample = sample;
+
+  busy = p_scheduler_count_busy (core);
+  if (idle_share > IDLE_TO_GROW && busy >= core->active_cap && core->active_cap < core->n_processes)
+    {
+      guint grow = core->active_cap * 2;
+
+      /* Mostly idle: as many as the waiting tasks need at once. */
+      if (idle_share > IDLE_TO_JUMP)
+        grow = MAX (grow, busy + core->pending.length);
+      core->active_cap = MIN (grow, core->n_processes);
+    }
+  else if (idle_share < IDLE_TO_SHRINK && core->active_cap > core->n_processors)
+    core->active_cap = MAX (core->active_cap / 2, core->n_processors);
+
+  p_scheduler_run (core);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* While tasks wait, the processors are looked at now and then. */
+static void
+watch_load (PCore *core)
+{
+  if (core->load_timer != NULL || g_queue_is_empty (&core->pending))
+    return;
+
+  if (!core->load_measurable || !p_load_sample (&core->load_sample))
+    {
+      core->active_cap = core->n_processes;
+      return;
+    }
+
+  core->load_timer = g_timeout_source_new (LOAD_PERIOD_MSEC);
+  g_source_set_callback (core->load_timer, load_timer_fired, core, NULL);
+  g_source_attach (core->load_timer, core->context);
+}
+
+/* Workers with something in flight. */
+guint
+p_scheduler_count_busy (PCore *core)
+{
+  guint busy = 0;
+
+  for (guint i = 0; i < core->workers->len; i++)
+    busy += !g_queue_is_empty (&((PWorkerSlot *) g_ptr_array_index (core->workers, i))->in_flight);
+
+  return busy;
+}
+
+static gboolean
+idle_timer_fired (gpointer user_data)
+{
+  PCore *core = user_data;
+
+  g_clear_pointer (&core->idle_timer, g_source_unref);
+  core->idle_deadline = 0;
+  p_scheduler_run (core);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Workers above #PPool:min-processes that idled #PPool:idle-timeout are
+ * told to exit; the timer is set for the next one. */
+static void
+retire_idle (PCore           *core,
+             const PSettings *settings)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 next = 0;
+  guint live = 0;
+
+  if (settings->idle_timeout > 0)
+    for (guint i = 0; i < core->workers->len; i++)
+      {
+        PProcess *process = ((PWorkerSlot *) g_ptr_array_index (core->workers, i))->process;
+
+        live += process->state == P_PROCESS_STARTING || process->state == P_PROCESS_READY;
+      }
+
+  for (guint i = 0; i < core->workers->len && live > settings->min_processes; i++)
+    {
+      PWorkerSlot *slot = g_ptr_array_index (core->workers, i);
+      gint64 deadline = slot->idle_since + settings->idle_timeout;
+
+      if (slot->process->state != P_PROCESS_READY || !g_queue_is_empty (&slot->in_flight))
+        continue;
+
+      if (now >= deadline)
+        {
+          p_process_close (slot->process);
+          live--;
+        }
+      else if (next == 0 || deadline < next)
+        next = deadline;
+    }
+
+  if (next == core->idle_deadline)
+    return;
+
+  p_clear_source (&core->idle_timer);
+  core->idle_deadline = next;
+  if (next != 0)
+    core->idle_timer = add_timeout_at (core, next, idle_timer_fired, core);
+}
+
+/* }}} */
 /* {{{ Scheduling */
 
+/* The worker the next task goes to, or NULL: the least busy that takes
+ * one, so that every idle worker gets a task before any gets two, but no
+ * more than active_cap workers busy at once. */
+static PWorkerSlot *
+choose_worker (PCore           *core,
+               const PSettings *settings,
+               guint            busy)
+{
+  PWorkerSlot *least_busy = NULL;
+  gint64 now = 0;
+
+  for (guint i = 0; i < core->workers->len; i++)
+    {
+      PWorkerSlot *slot = g_ptr_array_index (core->workers, i);
+
+      if (!slot_takes_tasks (slot, settings))
+        continue;
+
+      if (g_queue_is_empty (&slot->in_flight) && busy >= core->active_cap)
+        continue;
+
+      /* Behind a task that runs far longer than usual, one at most. */
+      if (slot->in_flight.length >= IN_FLIGHT_MIN)
+        {
+          if (now == 0)
+            now = g_get_monotonic_time ();
+          if (now >= slot_stuck_deadline (slot))
+            continue;
+        }
+
+      if (least_busy == NULL || slot->in_flight.length < least_busy->in_flight.length)
+        least_busy = slot;
+    }
+
+  return least_busy;
+}
+
 /* After anything happened: sends what waits to the workers that take it,
- * retires workers, and replaces them. */
+ * retires workers, and starts those that are wanted. */
 void
 p_scheduler_run (PCore *core)
 {
   const PSettings *settings = &core->current;
+  guint busy = p_scheduler_count_busy (core);
   gboolean closed;
-  gint64 now = 0;
 
-  /* Breadth first: each task goes to the least busy worker that takes
-   * one, so every idle worker gets a task before any gets two. */
+  p_jobs_release_held (core);
+
   while (!g_queue_is_empty (&core->pending))
     {
-      PWorkerSlot *least_busy = NULL;
+      PWorkerSlot *slot = choose_worker (core, settings, busy);
 
-      for (guint i = 0; i < core->workers->len; i++)
-        {
-          PWorkerSlot *slot = g_ptr_array_index (core->workers, i);
-
-          if (!slot_takes_tasks (slot, settings))
-            continue;
-
-          /* Behind a task that runs far longer than usual, one at most. */
-          if (slot->in_flight.length >= IN_FLIGHT_MIN)
-            {
-              if (now == 0)
-                now = g_get_monotonic_time ();
-              if (now >= slot_stuck_deadline (slot))
-                continue;
-            }
-
-          if (least_busy == NULL || slot->in_flight.length < least_busy->in_flight.length)
-            least_busy = slot;
-        }
-
-      if (least_busy == NULL)
+      if (slot == NULL)
         break;
 
-      dispatch_chunk (core, least_busy, g_queue_peek_head (&core->pending));
+      busy += g_queue_is_empty (&slot->in_flight);
+      dispatch_chunk (core, slot, g_queue_peek_head (&core->pending));
+      p_jobs_release_held (core);
     }
 
   if (g_queue_is_empty (&core->pending))
     rebalance (core, settings);
   else
-    set_recall_timer (core, 0);
+    {
+      set_recall_timer (core, 0);
+      watch_load (core);
+    }
 
   closed = core->closed_seen;
 
@@ -481,6 +653,7 @@ p_scheduler_run (PCore *core)
       p_process_flush (slot->process);
     }
 
+  retire_idle (core, settings);
   p_spawner_maybe_respawn (core);
   p_core_check_finished (core);
 }
@@ -583,10 +756,17 @@ p_scheduler_on_reply (PWorkerSlot    *slot,
   chunk->state = P_CHUNK_NEW;
   chunk->slot = NULL;
   slot_arm_timer (slot);
+  slot->n_tasks_run++;
+  if (g_queue_is_empty (&slot->in_flight))
+    slot->idle_since = g_get_monotonic_time ();
 
   job = chunk->job;
   if (job != NULL)
     {
+      if (kind == P_MESSAGE_ERROR)
+        core->n_failed++;
+      else
+        core->n_completed++;
       p_job_release_chunk (job, chunk);
       p_job_chunk_replied (core, job, chunk, message, values, errors);
     }
@@ -630,6 +810,7 @@ p_scheduler_worker_lost (PWorkerSlot *slot,
 
       running->slot = NULL;
       running->state = P_CHUNK_NEW;
+      core->n_failed++;
       p_job_release_chunk (job, running);
       p_job_chunk_failed (core, job, running, g_steal_pointer (&death));
     }

@@ -27,6 +27,8 @@ struct _PWorkerSlot
   gint64 running_since;      /* when the head started */
   gint64 average_run_usec;   /* of its tasks, lately */
   GSource *running_timer;    /* for the head's time-out or cancel grace */
+  gint64 idle_since;         /* when it last had nothing in flight */
+  guint64 n_tasks_run;       /* tasks and chunks it answered */
 };
 
 PWorkerSlot *p_worker_slot_new            (PCore          *core);
@@ -36,6 +38,7 @@ void         p_scheduler_run              (PCore          *core);
 void         p_scheduler_stop             (PCore          *core);
 void         p_scheduler_settings_changed (PCore          *core);
 gboolean     p_scheduler_is_latency_bound (PCore          *core);
+guint        p_scheduler_count_busy       (PCore          *core);
 void         p_scheduler_orphan_chunk     (PCore          *core,
                                            PChunk         *chunk);
 void         p_scheduler_on_reply         (PWorkerSlot    *slot,

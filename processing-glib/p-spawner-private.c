@@ -76,27 +76,54 @@ p_spawner_spawn_one (PCore   *core,
   return TRUE;
 }
 
-/* Workers that take tasks, or will once they announce themselves;
- * retiring ones are already being replaced. */
+/* Workers that take tasks (live), or will once they announce themselves
+ * (starting); retiring ones are already being replaced. */
 static guint
-count_active (PCore *core)
+count_live (PCore *core,
+            guint *n_starting)
 {
-  guint active = 0;
+  guint live = 0;
 
+  *n_starting = 0;
   for (guint i = 0; i < core->workers->len; i++)
     {
       PWorkerSlot *slot = g_ptr_array_index (core->workers, i);
 
-      active += slot->process->state == P_PROCESS_STARTING || slot->process->state == P_PROCESS_READY;
+      live += slot->process->state == P_PROCESS_STARTING || slot->process->state == P_PROCESS_READY;
+      *n_starting += slot->process->state == P_PROCESS_STARTING;
     }
 
-  return active;
+  return live;
 }
 
+/* How many workers the pool wants: #PPool:min-processes; while tasks
+ * wait for a worker, as many as the scheduler keeps busy; one at least
+ * after failed starts; never more than #PPool:processes. */
+static guint
+wanted_workers (PCore *core)
+{
+  guint wanted = core->current.min_processes;
+
+  if (!g_queue_is_empty (&core->pending))
+    wanted = MAX (wanted, core->active_cap);
+
+  /* After failed starts, one goes on trying: work that comes when one
+   * is ready runs. */
+  if (core->start_failures > 0)
+    wanted = MAX (wanted, 1);
+
+  return MIN (wanted, core->n_processes);
+}
+
+/* Starts what is wanted, as many at once as the machine starts together:
+ * the first to be ready takes the first tasks, rather than all of them
+ * sharing the processors to start. */
 static void
 spawn_missing (PCore *core)
 {
-  while (count_active (core) < core->n_processes)
+  guint n_starting;
+
+  while (count_live (core, &n_starting) < wanted_workers (core) && n_starting < 2 * core->n_processors)
     {
       GError *error = NULL;
 
@@ -127,15 +154,18 @@ needs_workers (PCore *core)
   return !core->terminated && (!core->closed_seen || !g_queue_is_empty (&core->pending));
 }
 
-/* Replaces missing workers; after start failures, with an exponential
- * back-off so that a command that keeps dying does not spin. */
+/* Starts the workers that are wanted and missing; after start failures,
+ * with an exponential back-off so that a command that keeps dying does not
+ * spin. */
 void
 p_spawner_maybe_respawn (PCore *core)
 {
   guint delay;
 
+  guint n_starting;
+
   if (core->respawn_timer != NULL ||
-      count_active (core) >= core->n_processes ||
+      count_live (core, &n_starting) >= wanted_workers (core) ||
       !needs_workers (core))
     return;
 
@@ -158,10 +188,12 @@ p_spawner_maybe_respawn (PCore *core)
 
 /* The worker said all it had to: it takes tasks. */
 static void
-worker_ready (PCore    *core,
-              PProcess *process)
+worker_ready (PWorkerSlot *slot)
 {
-  p_process_set_ready (process);
+  PCore *core = slot->core;
+
+  p_process_set_ready (slot->process);
+  slot->idle_since = g_get_monotonic_time ();
 
   if (core->start_failures > 0)
     {
@@ -219,7 +251,7 @@ on_hello (PWorkerSlot *slot,
 
   /* From version 4, its FEATURES come next. */
   if (version < 4)
-    worker_ready (core, process);
+    worker_ready (slot);
 }
 
 /* What the link and the worker have (version 4). Keys the pool does not
@@ -244,7 +276,7 @@ on_features (PWorkerSlot *slot,
   g_variant_lookup (features, P_FEATURE_DESCRIPTORS, "b", &descriptors);
   process->takes_sealed = descriptors;
 
-  worker_ready (slot->core, process);
+  worker_ready (slot);
 }
 
 static void

@@ -633,6 +633,36 @@ new_pool (guint processes)
   return pool;
 }
 
+/* A pool that keeps @processes workers, once they are all ready: for
+ * tests that count processes or descriptors. */
+PPool *
+new_pool_of_ready (guint processes)
+{
+  g_autoptr(GError) error = NULL;
+  PPool *pool = g_initable_new (P_TYPE_POOL, NULL, &error,
+                                "processes", processes,
+                                "min-processes", processes,
+                                NULL);
+
+  g_assert_no_error (error);
+  while (stats_get_uint (pool, "idle") + stats_get_uint (pool, "busy") < processes)
+    g_usleep (1000);
+
+  return pool;
+}
+
+/* A "u" of p_pool_get_stats(). */
+guint
+stats_get_uint (PPool      *pool,
+                const char *key)
+{
+  g_autoptr(GVariant) stats = p_pool_get_stats (pool);
+  guint32 value = 0;
+
+  g_assert_true (g_variant_lookup (stats, key, "u", &value));
+  return value;
+}
+
 gint64
 apply_int64 (PPool      *pool,
              const char *function,

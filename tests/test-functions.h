@@ -28,6 +28,9 @@ GArray   *test_list_children   (void);
 
 /* Helpers of the pool suites. */
 PPool    *new_pool             (guint       processes);
+PPool    *new_pool_of_ready    (guint       processes);
+guint     stats_get_uint       (PPool      *pool,
+                                const char *key);
 gint64    apply_int64          (PPool      *pool,
                                 const char *function,
                                 gint64      x);

@@ -101,7 +101,7 @@ test_join_running (void)
 static void
 test_unref_reaps (void)
 {
-  PPool *pool = new_pool (3);
+  PPool *pool = new_pool_of_ready (3);
   g_autoptr(PResult) pending = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
@@ -206,7 +206,7 @@ test_signals (void)
   struct { GThread *thread; guint counts[2]; } data = { g_thread_self (), { 0, 0 } };
   g_autoptr(GVariant) value = NULL;
 
-  pool = g_initable_new (P_TYPE_POOL, NULL, &error, "processes", 2, NULL);
+  pool = g_initable_new (P_TYPE_POOL, NULL, &error, "processes", 2, "min-processes", 2, NULL);
   g_assert_no_error (error);
   /* Connected after the first workers started, but before this context
    * ran: their starts are seen too. */

@@ -188,7 +188,7 @@ test_sealed_map (void)
 static void
 test_sealed_worker_deaths (void)
 {
-  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(PPool) pool = new_pool_of_ready (2);
   g_autoptr(GVariant) payload = g_variant_ref_sink (random_bytes (512 * 1024));
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
   guint fds_before, mappings_before;
