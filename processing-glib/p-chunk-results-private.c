@@ -242,6 +242,65 @@ join_item (const JoinSource  *source,
   return g_variant_get_data (*hold);
 }
 
+/* Zeros up to the next item's 8-alignment; its offset. */
+static inline gsize
+join_pad (guint8 *data,
+          gsize   end)
+{
+  gsize aligned = p_align_up (end, 8);
+
+  memset (data + end, 0, aligned - end);
+  return aligned;
+}
+
+/* Items [0, @n) of an array of fixed-size numbers, each boxed: its bytes,
+ * a zero byte, its type, and zeros up to the next 8-alignment (written
+ * whole: the next item, or the caller, writes over what lies past it). */
+static gsize
+join_numbers (guint8           *data,
+              gsize             end,
+              const JoinSource *source,
+              gsize             n,
+              guint8           *offsets,
+              gsize             offset_size)
+{
+  gsize size = source->fixed_size;
+  gsize stride = p_align_up (size + 2, 8);
+  guint8 tail[8] = { 0, source->item_type[0] };
+
+  for (gsize i = 0; i < n; i++, offsets += offset_size)
+    {
+      memcpy (data + end, source->data + i * size, size);
+      memcpy (data + end + size, tail, stride - size);
+      p_variant_write_offset (offsets, end + size + 2, offset_size);
+      end += stride;
+    }
+
+  return end;
+}
+
+/* The same for 8-byte numbers, the usual case, with stores of a known size. */
+static gsize
+join_numbers_8 (guint8           *data,
+                gsize             end,
+                const JoinSource *source,
+                gsize             n,
+                guint8           *offsets,
+                gsize             offset_size)
+{
+  guint8 tail[8] = { 0, source->item_type[0] };
+
+  for (gsize i = 0; i < n; i++, offsets += offset_size)
+    {
+      memcpy (data + end, source->data + i * 8, 8);
+      memcpy (data + end + 8, tail, 8);
+      p_variant_write_offset (offsets, end + 10, offset_size);
+      end += 16;
+    }
+
+  return end;
+}
+
 static GVariant *
 join_tree (GVariant **boxed,
            gsize      n_items)
@@ -265,7 +324,7 @@ p_variant_join_boxed (GVariant **arrays,
 {
   g_autofree JoinSource *sources = g_new0 (JoinSource, MAX (n_arrays, 1));
   gsize end = 0, n_items = 0, size, offset_size, k = 0;
-  guint8 *data;
+  guint8 *data, *offsets;
 
   for (guint a = 0; a < n_arrays; a++)
     {
@@ -329,48 +388,57 @@ p_variant_join_boxed (GVariant **arrays,
 
   size = p_variant_container_size (end, n_items);
   offset_size = p_variant_offset_size (size);
-  data = g_malloc0 (size);
+  /* Not zeroed: what is written covers it, padding included. */
+  data = g_malloc (size);
+  offsets = data + size - n_items * offset_size;
 
   end = 0;
   for (guint a = 0; a < n_arrays; a++)
     {
-      /* Numbers, most often: a million of them in a map. */
-      if (sources[a].fixed_size > 0)
-        {
-          const JoinSource *source = &sources[a];
-          guint8 *offsets = data + size - (n_items - k) * offset_size;
+      const JoinSource *source = &sources[a];
 
-          for (gsize i = 0; i < source->n_items; i++, offsets += offset_size)
+      /* Numbers, most often: a million of them in a map. */
+      if (source->fixed_size > 0 && source->n_items > 0)
+        {
+          gsize last = k + source->n_items - 1 == n_items - 1 ? source->n_items - 1 : source->n_items;
+
+          end = join_pad (data, end);
+          if (source->fixed_size == 8)
+            end = join_numbers_8 (data, end, source, last, offsets + k * offset_size, offset_size);
+          else
+            end = join_numbers (data, end, source, last, offsets + k * offset_size, offset_size);
+
+          /* The very last item: exactly its bytes, the offsets follow. */
+          if (last < source->n_items)
             {
-              end = p_align_up (end, 8);
-              memcpy (data + end, source->data + i * source->fixed_size, source->fixed_size);
-              end += source->fixed_size + 1;     /* the zero byte: from g_malloc0() */
-              memcpy (data + end, source->item_type, source->item_type_length);
-              end += source->item_type_length;
-              p_variant_write_offset (offsets, end, offset_size);
+              memcpy (data + end, source->data + last * source->fixed_size, source->fixed_size);
+              end += source->fixed_size;
+              data[end++] = '\0';
+              data[end++] = source->item_type[0];
+              p_variant_write_offset (offsets + (k + last) * offset_size, end, offset_size);
             }
           k += source->n_items;
           continue;
         }
 
-      for (gsize i = 0; i < sources[a].n_items; i++)
+      for (gsize i = 0; i < source->n_items; i++)
         {
           g_autoptr(GVariant) hold = NULL;
           gsize item_size;
-          const guint8 *item = join_item (&sources[a], i, &item_size, &hold);
+          const guint8 *item = join_item (source, i, &item_size, &hold);
 
-          end = p_align_up (end, 8);
+          end = join_pad (data, end);
           if (item_size > 0)
             memcpy (data + end, item, item_size);
           end += item_size;
-          if (sources[a].item_type != NULL)
+          if (source->item_type != NULL)
             {
               data[end++] = '\0';
-              memcpy (data + end, sources[a].item_type, sources[a].item_type_length);
-              end += sources[a].item_type_length;
+              memcpy (data + end, source->item_type, source->item_type_length);
+              end += source->item_type_length;
             }
 
-          p_variant_write_offset (data + size - (n_items - k) * offset_size, end, offset_size);
+          p_variant_write_offset (offsets + k * offset_size, end, offset_size);
           k++;
         }
     }

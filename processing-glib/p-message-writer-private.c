@@ -640,6 +640,35 @@ p_message_encode_result (guint64    id,
  * the frame is written with one copy. Anything else is kept as given.
  */
 
+/* (tva(usis)): the id, @payload (the results), @errors (the failures). */
+static PFrame *
+encode_chunk_result (guint64         id,
+                     const Payload  *payload,
+                     GVariant       *errors,
+                     gsize           max_message_size,
+                     GError        **error)
+{
+  gsize payload_end = 8 + payload_size (payload) + 1 + strlen (payload->type);
+  gsize errors_start = p_align_up (payload_end, 4);
+  gsize body_end = errors_start + g_variant_get_size (errors);
+  gsize size = p_variant_container_size (body_end, 1);
+  gsize offset_size = p_variant_offset_size (size);
+  Writer writer;
+
+  if (!p_message_size_check (size, max_message_size, error))
+    return NULL;
+
+  writer_init (&writer, size, P_MESSAGE_CHUNK_RESULT);
+  writer_append (&writer, &id, sizeof id);
+  writer_payload (&writer, payload);
+  writer_align (&writer, 4);
+  writer_value (&writer, errors);
+  p_variant_write_offset (writer_reserve (&writer, offset_size), payload_end, offset_size);
+
+  g_assert (writer.position == size);
+  return writer_finish (&writer);
+}
+
 /* A CHUNK_RESULT frame, (tva(usis)): the results, as an "aT" when they
  * share a type T (large ones shared), as an "av" otherwise; and the
  * failures. As p_message_encode (P_MESSAGE_CHUNK_RESULT,
@@ -661,8 +690,6 @@ p_message_encode_chunk_result (guint64         id,
   g_autoptr(GPtrArray) normals = g_ptr_array_new_full (n_values, (GDestroyNotify) g_variant_unref);
   Items items = { NULL, NULL, NULL, 0, n_values };
   Payload payload = { .items = &items };
-  gsize payload_end, errors_start, body_end, size, offset_size;
-  Writer writer;
 
   if (packed != NULL)
     {
@@ -704,24 +731,33 @@ p_message_encode_chunk_result (guint64         id,
       items_layout (&items);
     }
 
-  payload_end = 8 + payload_size (&payload) + 1 + strlen (payload.type);
-  errors_start = p_align_up (payload_end, 4);
-  body_end = errors_start + g_variant_get_size (owned_errors);
-  size = p_variant_container_size (body_end, 1);
-  offset_size = p_variant_offset_size (size);
+  return encode_chunk_result (id, &payload, owned_errors, max_message_size, error);
+}
 
-  if (!p_message_size_check (size, max_message_size, error))
+/* A CHUNK_RESULT frame of @values, an array of any type whose k-th element
+ * is the k-th item's result (boxed, in an "av"), as a chunk function
+ * returns them; and the failures. */
+PFrame *
+p_message_encode_chunk_result_array (guint64    id,
+                                     GVariant  *values,
+                                     GVariant  *errors,
+                                     gsize      max_message_size,
+                                     GError   **error)
+{
+  g_autoptr(GVariant) owned_errors = g_variant_ref_sink (errors);
+  g_autoptr(GVariant) normal = NULL;
+  Payload payload = { .type = g_variant_get_type_string (values) };
+
+  g_assert (g_variant_is_of_type (values, G_VARIANT_TYPE_ARRAY));
+
+  /* The array sits two levels down: in the body's variant. */
+  if (!p_variant_check_depth (values, 2, error))
     return NULL;
 
-  writer_init (&writer, size, P_MESSAGE_CHUNK_RESULT);
-  writer_append (&writer, &id, sizeof id);
-  writer_payload (&writer, &payload);
-  writer_align (&writer, 4);
-  writer_value (&writer, owned_errors);
-  p_variant_write_offset (writer_reserve (&writer, offset_size), payload_end, offset_size);
+  normal = p_variant_dup_normal_form (values);
+  payload.value = normal;
 
-  g_assert (writer.position == size);
-  return writer_finish (&writer);
+  return encode_chunk_result (id, &payload, owned_errors, max_message_size, error);
 }
 
 /* }}} */

@@ -60,5 +60,10 @@ PFrame *p_message_encode_chunk_result  (guint64              id,
                                         GVariant            *errors,
                                         gsize                max_message_size,
                                         GError             **error);
+PFrame *p_message_encode_chunk_result_array (guint64          id,
+                                             GVariant        *values,
+                                             GVariant        *errors,
+                                             gsize            max_message_size,
+                                             GError         **error);
 
 G_END_DECLS

@@ -7,6 +7,8 @@
 
 #pragma once
 
+#include <string.h>
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -94,8 +96,36 @@ p_variant_write_offset (guint8 *data,
                         gsize   value,
                         gsize   offset_size)
 {
-  for (gsize i = 0; i < offset_size; i++)
-    data[i] = (value >> (8 * i)) & 0xff;
+  switch (offset_size)
+    {
+    case 1:
+      data[0] = value;
+      break;
+
+    case 2:
+      {
+        guint16 le = GUINT16_TO_LE ((guint16) value);
+
+        memcpy (data, &le, sizeof le);
+      }
+      break;
+
+    case 4:
+      {
+        guint32 le = GUINT32_TO_LE ((guint32) value);
+
+        memcpy (data, &le, sizeof le);
+      }
+      break;
+
+    default:
+      {
+        guint64 le = GUINT64_TO_LE ((guint64) value);
+
+        g_assert (offset_size == 8);
+        memcpy (data, &le, sizeof le);
+      }
+    }
 }
 
 static inline gboolean

@@ -97,6 +97,7 @@
 typedef struct
 {
   PTaskFunc func;
+  PChunkFunc chunk_func;   /* instead of @func: a chunk's items at once */
   gpointer user_data;
   GDestroyNotify destroy;
 } Function;
@@ -350,6 +351,50 @@ p_worker_add_function (PWorker        *self,
 
   function = g_new0 (Function, 1);
   function->func = func;
+  function->user_data = user_data;
+  function->destroy = destroy;
+
+  g_hash_table_replace (self->functions, g_strdup (name), function);
+}
+
+/**
+ * p_worker_add_chunk_function:
+ * @self: a #PWorker
+ * @name: the name the pool calls the function by: a non-empty UTF-8 string
+ * @func: (scope notified) (closure user_data) (destroy destroy): the function
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the worker is finalized
+ *
+ * Serves @func under @name, called once per map chunk with the chunk's
+ * items as one array (see #PChunkFunc), rather than once per item: a map
+ * of small items then costs no #GVariant per item. It serves p_pool_map(),
+ * p_pool_imap() and the others as a function of p_worker_add_function()
+ * would, with their guarantees (results in order, a map fails with its
+ * first error, cancelling stops it), except that an error fails the whole
+ * chunk: every item of it, in p_pool_imap(). p_pool_apply() of it calls it
+ * with an array of the one argument.
+ *
+ * A function added under a name already taken replaces the earlier one.
+ * Functions must be added before p_worker_run().
+ *
+ * Since: 0.1
+ */
+void
+p_worker_add_chunk_function (PWorker        *self,
+                             const char     *name,
+                             PChunkFunc      func,
+                             gpointer        user_data,
+                             GDestroyNotify  destroy)
+{
+  Function *function;
+
+  g_return_if_fail (P_IS_WORKER (self));
+  g_return_if_fail (name != NULL && name[0] != '\0');
+  g_return_if_fail (g_utf8_validate (name, -1, NULL));
+  g_return_if_fail (func != NULL);
+
+  function = g_new0 (Function, 1);
+  function->chunk_func = func;
   function->user_data = user_data;
   function->destroy = destroy;
 
@@ -864,6 +909,9 @@ reader_main (gpointer user_data)
 /* }}} */
 /* {{{ Running tasks */
 
+static GVariant *call_chunk_function (Function *function, const char *name, GVariant *items,
+                                      GCancellable *cancellable, GError **error);
+
 /* Calls @function; a NULL without an error is a failure of its own. */
 static GVariant *
 call_function (Function      *function,
@@ -874,6 +922,15 @@ call_function (Function      *function,
 {
   g_autoptr(GError) local_error = NULL;
   GVariant *result;
+
+  /* A chunk function, for one item. */
+  if (function->chunk_func != NULL)
+    {
+      g_autoptr(GVariant) items = g_variant_ref_sink (g_variant_new_array (NULL, &args, 1));
+      g_autoptr(GVariant) results = call_chunk_function (function, name, items, cancellable, error);
+
+      return results != NULL ? p_chunk_values_get (results, 0) : NULL;
+    }
 
   result = function->func (args, cancellable, function->user_data, &local_error);
 
@@ -891,6 +948,50 @@ call_function (Function      *function,
 
   g_propagate_error (error, g_steal_pointer (&local_error));
   return NULL;
+}
+
+/* Calls a chunk function: an array of as many results as @items has. */
+static GVariant *
+call_chunk_function (Function      *function,
+                     const char    *name,
+                     GVariant      *items,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GVariant) results = NULL;
+
+  results = function->chunk_func (items, cancellable, function->user_data, &local_error);
+  if (results == NULL)
+    {
+      if (local_error == NULL)
+        local_error = g_error_new (P_POOL_ERROR, P_POOL_ERROR_FAILED,
+                                   _("Function “%s” returned no value and no error"), name);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  g_variant_take_ref (results);
+  if (local_error != NULL)
+    g_warning ("Function “%s” returned a value and set an error: %s", name, local_error->message);
+
+  if (!g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
+    {
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED,
+                   _("Chunk function “%s” returned a value of type “%s”, not an array"),
+                   name, g_variant_get_type_string (results));
+      return NULL;
+    }
+
+  if (g_variant_n_children (results) != g_variant_n_children (items))
+    {
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED,
+                   _("Chunk function “%s” returned %" G_GSIZE_FORMAT " results for %" G_GSIZE_FORMAT " items"),
+                   name, g_variant_n_children (results), g_variant_n_children (items));
+      return NULL;
+    }
+
+  return g_steal_pointer (&results);
 }
 
 static PFrame *
@@ -948,6 +1049,31 @@ run_chunk (PWorker      *self,
   g_variant_get_child (body, 3, "b", &stop_at_first_error);
 
   n_items = g_variant_n_children (items);
+
+  /* The whole chunk at once: its one error fails every item. */
+  if (function->chunk_func != NULL)
+    {
+      g_autoptr(GVariant) values = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+        return encode_error (self, id, error);
+
+      values = call_chunk_function (function, name, items, cancellable, &error);
+      if (values == NULL)
+        return encode_error (self, id, error);
+
+      frame = p_message_encode_chunk_result_array (id, values, g_variant_builder_end (&errors),
+                                                   self->max_message_size, &too_large);
+      if (frame != NULL && self->pool_takes_sealed)
+        {
+          g_autoptr(PFrame) unsealed = frame;
+
+          frame = p_frame_seal_if_large (unsealed);
+        }
+
+      return check_reply (self, id, frame, too_large);
+    }
 
   for (gsize i = 0; i < n_items; i++)
     {

@@ -498,9 +498,94 @@ fn_misbehave (GVariant *args, GCancellable *cancellable, gpointer user_data, GEr
   return NULL;
 }
 
+/* {{{ Chunk functions: a map chunk's items at once */
+
+/* ax → ax of their squares; fails (TEST_ERROR, -x) at the first negative,
+ * as square_or_fail does for one */
+static GVariant *
+chunk_square_or_fail (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gsize n;
+  const gint64 *x = g_variant_get_fixed_array (items, &n, sizeof (gint64));
+  gint64 *squares = g_new (gint64, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    {
+      if (x[i] < 0)
+        {
+          g_set_error (error, TEST_ERROR, (int) -x[i], "negative: %" G_GINT64_FORMAT, x[i]);
+          g_free (squares);
+          return NULL;
+        }
+      squares[i] = x[i] * x[i];
+    }
+
+  return g_variant_new_from_data (G_VARIANT_TYPE ("ax"), squares, n * sizeof (gint64), TRUE, g_free, squares);
+}
+
+/* ax → av: each item as an int64 when even, as its string when odd */
+static GVariant *
+chunk_mixed (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_auto(GVariantBuilder) results = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("av"));
+  gsize n;
+  const gint64 *x = g_variant_get_fixed_array (items, &n, sizeof (gint64));
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, x[i]);
+
+      g_variant_builder_add (&results, "v", x[i] % 2 == 0 ? g_variant_new_int64 (x[i]) : g_variant_new_string (text));
+    }
+
+  return g_variant_builder_end (&results);
+}
+
+/* anything → as many results less one */
+static GVariant *
+chunk_one_short (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_auto(GVariantBuilder) results = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ab"));
+
+  for (gsize i = 1; i < g_variant_n_children (items); i++)
+    g_variant_builder_add (&results, "b", TRUE);
+
+  return g_variant_builder_end (&results);
+}
+
+/* anything → an int, not an array */
+static GVariant *
+chunk_not_array (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_new_int32 (7);
+}
+
+/* anything → waits until cancelled (a minute at most) */
+static GVariant *
+chunk_wait_for_cancel (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  for (guint i = 0; i < 60000 && !g_cancellable_is_cancelled (cancellable); i++)
+    g_usleep (1000);
+
+  g_cancellable_set_error_if_cancelled (cancellable, error);
+  return NULL;
+}
+
+/* }}} */
+
 void
 test_functions_register (PWorker *worker)
 {
+  static const struct {
+    const char *name;
+    PChunkFunc func;
+  } chunk_functions[] = {
+    { "chunk_square_or_fail", chunk_square_or_fail },
+    { "chunk_mixed", chunk_mixed },
+    { "chunk_one_short", chunk_one_short },
+    { "chunk_not_array", chunk_not_array },
+    { "chunk_wait_for_cancel", chunk_wait_for_cancel },
+  };
   static const struct {
     const char *name;
     PTaskFunc func;
@@ -534,6 +619,8 @@ test_functions_register (PWorker *worker)
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
     p_worker_add_function (worker, functions[i].name, functions[i].func, NULL, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (chunk_functions); i++)
+    p_worker_add_chunk_function (worker, chunk_functions[i].name, chunk_functions[i].func, NULL, NULL);
 }
 
 void

@@ -832,6 +832,119 @@ test_imap_item_errors (void)
     }
 }
 
+/* {{{ Chunk functions */
+
+/* A map through a chunk function: the results in order, whatever the
+ * chunks, and the pool's "av", as through a function of one item. */
+static void
+test_chunk_function_map (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  guint chunksizes[] = { 0, 1, 3, 7, 1000, 5000 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (chunksizes); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) squares = NULL;
+
+      squares = p_pool_map (pool, "chunk_square_or_fail", test_range_int64 (1000), chunksizes[i], NULL, &error);
+      g_assert_no_error (error);
+      assert_squares (squares, 1000);
+    }
+
+  /* Results of several types, in an "av" of its own. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) mixed = p_pool_map (pool, "chunk_mixed", test_range_int64 (5), 2, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (g_variant_print (mixed, FALSE), ==, "[<int64 0>, <'1'>, <int64 2>, <'3'>, <int64 4>]");
+  }
+
+  /* Applied, it gets an array of the one argument. */
+  g_assert_cmpint (apply_int64 (pool, "chunk_square_or_fail", 9), ==, 81);
+}
+
+/* Its error fails the whole chunk: the map with it, and in an imap every
+ * item of that chunk; the other chunks' results keep their places. */
+static void
+test_chunk_function_errors (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
+  g_autoptr(GVariant) items = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (gint64 i = 0; i < 20; i++)
+    g_variant_builder_add (&builder, "x", i == 13 ? (gint64) -13 : i);
+  items = g_variant_ref_sink (g_variant_builder_end (&builder));
+
+  result = p_pool_map (pool, "chunk_square_or_fail", items, 5, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, TEST_ERROR, 13);
+  g_clear_error (&error);
+
+  iter = p_pool_imap (pool, "chunk_square_or_fail", items, 5, NULL);
+  for (gint64 i = 0; i < 20; i++)
+    {
+      g_autoptr(GVariant) value = p_map_iter_next (iter, -1, &error);
+
+      if (i >= 10 && i < 15)
+        {
+          g_assert_error (error, TEST_ERROR, 13);
+          g_clear_error (&error);
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (g_variant_get_int64 (value), ==, i * i);
+        }
+    }
+  g_assert_null (p_map_iter_next (iter, -1, &error));
+  g_assert_no_error (error);
+
+  /* What is not an array of one result per item fails, saying so. */
+  result = p_pool_map (pool, "chunk_one_short", test_range_int64 (10), 5, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "4 results for 5 items"));
+  g_clear_error (&error);
+
+  result = p_pool_map (pool, "chunk_not_array", test_range_int64 (10), 5, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "not an array"));
+  g_clear_error (&error);
+
+  /* The pool goes on. */
+  g_assert_cmpint (apply_int64 (pool, "square", 4), ==, 16);
+}
+
+/* Cancelling a map stops the chunk function that runs it. */
+static void
+test_chunk_function_cancel (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PResult) result = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 pid = apply_int64 (pool, "pid", 0);
+
+  result = p_pool_submit_map (pool, "chunk_wait_for_cancel", test_range_int64 (10), 10, cancellable);
+  g_usleep (20000);
+  g_cancellable_cancel (cancellable);
+  value = p_result_get (result, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* The worker stopped it, and was not killed for it. */
+  g_assert_cmpint (apply_int64 (pool, "pid", 0), ==, pid);
+}
+
+/* }}} */
+
 static void
 test_imap_timeout (void)
 {
@@ -1502,6 +1615,9 @@ main (int   argc,
   g_test_add_func ("/pool/imap", test_imap);
   g_test_add_func ("/pool/imap/unordered", test_imap_unordered);
   g_test_add_func ("/pool/imap/item-errors", test_imap_item_errors);
+  g_test_add_func ("/pool/chunk-function/map", test_chunk_function_map);
+  g_test_add_func ("/pool/chunk-function/errors", test_chunk_function_errors);
+  g_test_add_func ("/pool/chunk-function/cancel", test_chunk_function_cancel);
   g_test_add_func ("/pool/imap/timeout", test_imap_timeout);
   g_test_add_func ("/pool/imap/async", test_imap_async);
   g_test_add_func ("/pool/imap/async-outstanding", test_imap_async_outstanding);
