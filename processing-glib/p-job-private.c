@@ -310,6 +310,24 @@ error_from_wire (const char *domain,
   return g_error_new_literal (g_quark_from_string (domain), code, message);
 }
 
+/* A task's progress, from its worker: to its PResult. A map reports its
+ * own (the share of items done), and an imap its count. */
+void
+p_job_progress (PCore      *core,
+                PJob       *job,
+                double      fraction,
+                const char *message)
+{
+  g_autoptr(PResult) result = NULL;
+
+  if (job->kind != P_JOB_APPLY)
+    return;
+
+  result = job_dup_sink (job);
+  if (result != NULL)
+    p_result_report_progress (result, fraction, message);
+}
+
 /* A released chunk's task failed as a whole: its ERROR reply, or its
  * worker died. */
 void
@@ -339,6 +357,21 @@ p_job_chunk_failed (PCore  *core,
 
   if (job->n_chunks_left == 0)
     job_succeed (core, job);
+}
+
+/* A map's progress: the share of its items done, told while it is not
+ * (success makes it 1). */
+static void
+job_map_progress (PJob   *job,
+                  PChunk *chunk)
+{
+  g_autoptr(PResult) result = NULL;
+
+  job->n_items_done += chunk->n_items;
+  if (job->n_chunks_left == 0 || (result = job_dup_sink (job)) == NULL)
+    return;
+
+  p_result_report_progress (result, (double) job->n_items_done / job->n_items, NULL);
 }
 
 /* A released chunk's reply: for a task, its RESULT @message; for a
@@ -375,6 +408,7 @@ job_chunk_succeeded (PCore          *core,
           g_autoptr(GVariant) boxed = p_message_dup_boxed_value (message);
 
           job->chunk_values[chunk->index] = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, &boxed, 1));
+          job_map_progress (job, chunk);
           if (job->n_chunks_left == 0)
             job_succeed (core, job);
           break;
@@ -392,6 +426,7 @@ job_chunk_succeeded (PCore          *core,
         }
 
       job->chunk_values[chunk->index] = g_variant_ref (values);
+      job_map_progress (job, chunk);
       if (job->n_chunks_left == 0)
         job_succeed (core, job);
       break;

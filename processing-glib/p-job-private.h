@@ -53,6 +53,7 @@ struct _PJob
   GObject *sink_for_task;
 
   guint n_items;
+  guint n_items_done;     /* P_JOB_MAP: of the chunks that succeeded, for its progress */
   guint n_chunks;
   guint n_chunks_left;
   guint chunks_allocated;
@@ -114,6 +115,10 @@ void     p_job_chunk_replied    (PCore          *core,
                                  const PMessage *message,
                                  GVariant       *values,
                                  GVariant       *errors);
+void     p_job_progress         (PCore          *core,
+                                 PJob           *job,
+                                 double          fraction,
+                                 const char     *message);
 void     p_job_chunk_failed     (PCore          *core,
                                  PJob           *job,
                                  PChunk         *chunk,

@@ -13,6 +13,10 @@
 
 G_BEGIN_DECLS
 
+/* Pulls more items for a lazy map, after some were taken. */
+typedef void (*PMapIterFeedFunc) (PMapIter *iter,
+                                  gpointer  user_data);
+
 PMapIter *p_map_iter_new            (GObject      *pool,
                                      gboolean      ordered,
                                      guint         n_items);
@@ -34,5 +38,15 @@ void      p_map_iter_push_error     (PMapIter     *self,
 void      p_map_iter_fail           (PMapIter     *self,
                                      const GError *error);
 PSinkLink *p_map_iter_get_link      (PMapIter     *self);
+
+void      p_map_iter_set_feed       (PMapIter         *self,
+                                     PMapIterFeedFunc  feed,
+                                     gpointer          data,
+                                     GDestroyNotify    destroy);
+guint     p_map_iter_add_items      (PMapIter         *self,
+                                     guint             n);
+void      p_map_iter_end_items      (PMapIter         *self,
+                                     GError           *error);
+guint     p_map_iter_get_taken      (PMapIter         *self);
 
 G_END_DECLS

@@ -346,10 +346,10 @@ p_message_decode (PMessage  *received,
       message->body = g_variant_ref_sink (g_variant_new_from_bytes (type, message->bytes, TRUE));
     }
 
-  /* Every kind but HELLO is a tuple that starts with its "t" id (at least
-   * 8 bytes, being in normal form); in a TASK, a CHUNK and an ERROR, a
-   * string follows it, which normal form ends with its only nul. */
-  if (kind != P_MESSAGE_HELLO)
+  /* Every kind but HELLO and FEATURES is a tuple that starts with its "t"
+   * id (at least 8 bytes, being in normal form); in a TASK, a CHUNK and an
+   * ERROR, a string follows it, which normal form ends with its only nul. */
+  if (kind != P_MESSAGE_HELLO && kind != P_MESSAGE_FEATURES)
     memcpy (&message->id, data, sizeof message->id);
   if (kind == P_MESSAGE_TASK || kind == P_MESSAGE_CHUNK || kind == P_MESSAGE_ERROR)
     message->name = (const char *) data + sizeof (guint64);

@@ -32,7 +32,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   PMessageKind kind;
-  guint64 id;              /* every kind but HELLO */
+  guint64 id;              /* every kind but HELLO and FEATURES */
   const char *name;        /* TASK, CHUNK: the function; ERROR: the domain; in the body; else NULL */
   GVariant *value;         /* TASK: the arguments; RESULT: the value; NULL if deferred or another kind */
   GVariant *body;          /* every kind but TASK and RESULT; else NULL */

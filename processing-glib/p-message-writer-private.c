@@ -128,6 +128,18 @@ p_message_encode_features (GVariant *features)
   return p_frame_new_from_bytes (bytes);
 }
 
+/* A PROGRESS frame, (tds), of the running task @id. */
+PFrame *
+p_message_encode_progress (guint64     id,
+                           double      fraction,
+                           const char *message)
+{
+  GBytes *bytes = p_message_encode (P_MESSAGE_PROGRESS, g_variant_new ("(tds)", id, fraction, message),
+                                    G_MAXUINT32, NULL);
+
+  return p_frame_new_from_bytes (bytes);
+}
+
 /* }}} */
 
 /* {{{ The frames of the hot path, written directly

@@ -30,6 +30,9 @@ PFrame *p_message_encode_hello         (guint32              version,
                                         const char * const  *functions,
                                         gsize                max_message_size);
 PFrame *p_message_encode_features      (GVariant            *features);
+PFrame *p_message_encode_progress      (guint64              id,
+                                        double               fraction,
+                                        const char          *message);
 
 /* The hot path's kinds, written directly (the same bytes). */
 PFrame *p_message_encode_task          (guint64              id,

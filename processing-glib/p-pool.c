@@ -1352,6 +1352,189 @@ p_pool_imap_unordered (PPool        *self,
   return submit_imap (self, FALSE, function, items, chunksize, cancellable);
 }
 
+/* {{{ Lazy maps */
+
+/* Where a lazy map's items come from, and how far it went. */
+typedef struct
+{
+  GMutex mutex;            /* one pull at a time, whichever thread takes */
+  PPool *pool;
+  char *function;
+  PItemSource source;
+  gpointer user_data;
+  GDestroyNotify destroy;
+  guint buffersize;
+  GCancellable *cancellable;
+  guint n_pulled;
+  gboolean ended;
+} LazyFeed;
+
+static void
+lazy_feed_free (LazyFeed *feed)
+{
+  if (feed->destroy != NULL)
+    feed->destroy (feed->user_data);
+  g_clear_object (&feed->cancellable);
+  g_free (feed->function);
+  g_object_unref (feed->pool);
+  g_mutex_clear (&feed->mutex);
+  g_free (feed);
+}
+
+/* A job of one item, whose result is the @index-th of its iterator. */
+static PJob *
+build_lazy_item_job (PPool         *self,
+                     const char    *function,
+                     GVariant      *item,
+                     guint          index,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  guint64 id = p_core_next_id (self->core);
+  PFrame *frame = p_message_encode_task (id, function, item, self->core->max_message_size, error);
+  PJob *job;
+
+  if (frame == NULL)
+    return NULL;
+
+  job = p_job_new (self->core, P_JOB_IMAP, function, cancellable);
+  job->n_items = 1;
+  p_job_add_chunk (job, id, index, 1, frame)->is_task = TRUE;
+
+  return job;
+}
+
+/* Pulls items while fewer than buffersize are submitted and not taken;
+ * in the thread that took the last (see p_map_iter_set_feed()). */
+static void
+lazy_feed (PMapIter *iter,
+           gpointer  user_data)
+{
+  LazyFeed *feed = user_data;
+
+  g_mutex_lock (&feed->mutex);
+  while (!feed->ended && feed->n_pulled - p_map_iter_get_taken (iter) < feed->buffersize)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) item = NULL;
+      GVariant *pulled;
+      PJob *job;
+      guint index;
+
+      /* What was pulled fails by its jobs; nothing more is. */
+      if (g_cancellable_is_cancelled (feed->cancellable))
+        {
+          feed->ended = TRUE;
+          p_map_iter_fail (iter, error = p_error_new_cancelled ());
+          break;
+        }
+
+      pulled = feed->source (feed->user_data, &error);
+      if (pulled == NULL)
+        {
+          feed->ended = TRUE;
+          p_map_iter_end_items (iter, g_steal_pointer (&error));
+          break;
+        }
+      item = g_variant_ref_sink (pulled);
+
+      index = p_map_iter_add_items (iter, 1);
+      feed->n_pulled++;
+      job = build_lazy_item_job (feed->pool, feed->function, item, index, feed->cancellable, &error);
+      if (job == NULL)
+        {
+          p_map_iter_push_error (iter, index, 1, error);
+          continue;
+        }
+
+      p_job_set_sink (job, p_map_iter_get_link (iter), iter, FALSE);
+      p_core_submit (feed->pool->core, job);
+    }
+  g_mutex_unlock (&feed->mutex);
+}
+
+/**
+ * p_pool_imap_lazy:
+ * @self: a #PPool
+ * @function: the name of a function the workers serve
+ * @source: (scope notified) (closure user_data) (destroy destroy): where
+ *   the items come from
+ * @user_data: data for @source
+ * @destroy: (nullable): frees @user_data when the iterator is finalized
+ * @buffersize: how many items may be submitted and not yet taken from the
+ *   iterator, at least 1
+ * @ordered: %TRUE for results in the order of the items, as
+ *   p_pool_imap() gives them; %FALSE for the order they finish in, as
+ *   p_pool_imap_unordered()
+ * @cancellable: (nullable): a #GCancellable
+ *
+ * Like p_pool_imap(), for items that come from @source as they are needed
+ * rather than in an array: at most @buffersize items are submitted and not
+ * yet taken from the iterator, so that a huge or endless source runs in
+ * bounded memory (the `imap(buffersize=)` of Python 3.14). Each item is one
+ * task.
+ *
+ * @source is called for @buffersize items before this returns, then for
+ * one more after each result taken, in the thread that takes it (the one
+ * that calls p_map_iter_next(), or, for p_map_iter_next_async(), the
+ * thread-default main context of the thread that called this), never in
+ * two threads at once. When it fails, the iterator yields its error after
+ * the results of the items before it, then ends.
+ *
+ * Returns: (transfer full): a #PMapIter; its #PMapIter:total counts the
+ *   items taken from @source so far
+ *
+ * Since: 0.1
+ */
+PMapIter *
+p_pool_imap_lazy (PPool          *self,
+                  const char     *function,
+                  PItemSource     source,
+                  gpointer        user_data,
+                  GDestroyNotify  destroy,
+                  guint           buffersize,
+                  gboolean        ordered,
+                  GCancellable   *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+  LazyFeed *feed;
+  PMapIter *iter;
+
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (self->core != NULL, NULL);
+  g_return_val_if_fail (function != NULL, NULL);
+  g_return_val_if_fail (source != NULL, NULL);
+  g_return_val_if_fail (buffersize > 0, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  iter = p_map_iter_new (G_OBJECT (self), ordered, 0);
+
+  feed = g_new0 (LazyFeed, 1);
+  g_mutex_init (&feed->mutex);
+  feed->pool = g_object_ref (self);
+  feed->function = g_strdup (function);
+  feed->source = source;
+  feed->user_data = user_data;
+  feed->destroy = destroy;
+  feed->buffersize = buffersize;
+  feed->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  p_map_iter_set_feed (iter, lazy_feed, feed, (GDestroyNotify) lazy_feed_free);
+
+  if (!check_function_name (function, &error))
+    {
+      feed->ended = TRUE;
+      p_map_iter_fail (iter, error);
+      return iter;
+    }
+
+  lazy_feed (iter, feed);
+
+  return iter;
+}
+
+/* }}} */
+/* {{{ The end */
+
 /**
  * p_pool_shutdown:
  * @self: a #PPool

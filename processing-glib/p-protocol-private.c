@@ -33,6 +33,7 @@ p_message_kind_get_body_type (PMessageKind kind)
     case P_MESSAGE_SEALED:       return (const GVariantType *) "(ut)";
     case P_MESSAGE_SEALED_RESULT: return (const GVariantType *) "(tstt)";
     case P_MESSAGE_FEATURES:     return (const GVariantType *) "(a{sv})";
+    case P_MESSAGE_PROGRESS:     return (const GVariantType *) "(tds)";
     default:                     return NULL;
     }
 }
@@ -59,6 +60,7 @@ p_message_kind_is_valid (PMessageKind kind,
     case P_MESSAGE_RECALLED:
     case P_MESSAGE_SEALED_RESULT:
     case P_MESSAGE_FEATURES:
+    case P_MESSAGE_PROGRESS:
       return direction == P_DIRECTION_TO_POOL;
 
     default:

@@ -57,6 +57,7 @@ typedef enum
   P_MESSAGE_RECALLED     = 20,  /* (t)           id (version 2) */
   P_MESSAGE_SEALED_RESULT = 21, /* (tstt)        id, value type, offset, size: the value is in the descriptor */
   P_MESSAGE_FEATURES     = 22,  /* (a{sv})       what the link and the worker have (version 4): right after HELLO */
+  P_MESSAGE_PROGRESS     = 23,  /* (tds)         id, fraction done, message: of the running task (version 4) */
 } PMessageKind;
 
 /* FEATURES keys (docs/protocol.md, section 14). */

@@ -28,6 +28,9 @@ void       p_result_return_deferred_value (PResult          *self,
                                            PDeferredValue   *deferred);
 void       p_result_return_error          (PResult          *self,
                                            GError           *error);
+void       p_result_report_progress       (PResult          *self,
+                                           double            fraction,
+                                           const char       *message);
 void       p_result_return_chunks         (PResult          *self,
                                            GVariant        **chunk_values,
                                            guint             n_chunks,

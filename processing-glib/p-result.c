@@ -66,6 +66,12 @@ struct _PResult
   guint n_chunks;
   guint n_items;
 
+  /* Under the mutex. */
+  double progress;
+  char *progress_message;
+  gboolean progress_message_changed;
+  gboolean progress_notify_pending;
+
   GMainContext *context;
   GObject *pool;               /* while not ready */
   PSinkLink *link;             /* the pool thread's way here */
@@ -76,12 +82,16 @@ struct _PResult
 enum {
   PROP_0,
   PROP_READY,
+  PROP_PROGRESS,
+  PROP_PROGRESS_MESSAGE,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 static guint notify_signal_id;
 static GQuark ready_quark;
+static GQuark progress_quark;
+static GQuark progress_message_quark;
 
 G_DEFINE_FINAL_TYPE (PResult, p_result, G_TYPE_OBJECT)
 
@@ -112,6 +122,7 @@ p_result_finalize (GObject *object)
   g_clear_pointer (&self->value, g_variant_unref);
   g_clear_pointer (&self->deferred_value, p_deferred_value_free);
   g_clear_error (&self->error);
+  g_free (self->progress_message);
   free_chunk_values (self);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->pool);
@@ -133,6 +144,14 @@ p_result_get_property (GObject    *object,
     {
     case PROP_READY:
       g_value_set_boolean (value, p_result_ready (self));
+      break;
+
+    case PROP_PROGRESS:
+      g_value_set_double (value, p_result_get_progress (self));
+      break;
+
+    case PROP_PROGRESS_MESSAGE:
+      g_value_take_string (value, p_result_dup_progress_message (self));
       break;
 
     default:
@@ -164,10 +183,46 @@ p_result_class_init (PResultClass *klass)
                            G_PARAM_EXPLICIT_NOTIFY |
                            G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PResult:progress:
+   *
+   * How much of the task is done, from 0 to 1, as its function reported
+   * with p_worker_report_progress(); for a map, the share of its items
+   * done. 1 once the task succeeded. Notified in the thread-default main
+   * context of the thread that submitted the task, at most once per
+   * iteration of that context however many reports came.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PROGRESS] =
+    g_param_spec_double ("progress", NULL, NULL,
+                         0.0, 1.0, 0.0,
+                         (G_PARAM_READABLE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PResult:progress-message:
+   *
+   * What the task said it was doing with its last progress report
+   * (p_worker_report_progress()), or %NULL. Notified with
+   * #PResult:progress.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PROGRESS_MESSAGE] =
+    g_param_spec_string ("progress-message", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READABLE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
   ready_quark = g_quark_from_static_string ("ready");
+  progress_quark = g_quark_from_static_string ("progress");
+  progress_message_quark = g_quark_from_static_string ("progress-message");
 
   p_i18n_init ();
 }
@@ -208,6 +263,115 @@ notify_ready_in_context (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* {{{ Progress */
+
+static gboolean
+notify_progress_in_context (gpointer user_data)
+{
+  PResult *self = user_data;
+  gboolean message_changed;
+
+  g_mutex_lock (&self->mutex);
+  self->progress_notify_pending = FALSE;
+  message_changed = self->progress_message_changed;
+  self->progress_message_changed = FALSE;
+  g_mutex_unlock (&self->mutex);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+  if (message_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS_MESSAGE]);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  return G_SOURCE_REMOVE;
+}
+
+/* With the mutex held: notifies the change, once for however many come
+ * before the submitter's context runs, and only when somebody listens (a
+ * notification nobody dispatches would keep the result alive). */
+static void
+progress_changed_locked (PResult *self)
+{
+  if (self->progress_notify_pending ||
+      !(g_signal_has_handler_pending (self, notify_signal_id, progress_quark, FALSE) ||
+        g_signal_has_handler_pending (self, notify_signal_id, progress_message_quark, FALSE)))
+    return;
+
+  self->progress_notify_pending = TRUE;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                              notify_progress_in_context,
+                              g_object_ref (self), g_object_unref);
+}
+
+/* From the pool's thread: what the task reported, or how much of a map
+ * is done. */
+void
+p_result_report_progress (PResult    *self,
+                          double      fraction,
+                          const char *message)
+{
+  g_mutex_lock (&self->mutex);
+  self->progress = fraction;
+  if (g_strcmp0 (self->progress_message, message) != 0)
+    {
+      g_free (self->progress_message);
+      self->progress_message = g_strdup (message);
+      self->progress_message_changed = TRUE;
+    }
+  progress_changed_locked (self);
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * p_result_get_progress:
+ * @self: a #PResult
+ *
+ * Returns #PResult:progress: how much of the task is done, from 0 to 1.
+ *
+ * Returns: the fraction done
+ *
+ * Since: 0.1
+ */
+double
+p_result_get_progress (PResult *self)
+{
+  double progress;
+
+  g_return_val_if_fail (P_IS_RESULT (self), 0.0);
+
+  g_mutex_lock (&self->mutex);
+  progress = self->progress;
+  g_mutex_unlock (&self->mutex);
+
+  return progress;
+}
+
+/**
+ * p_result_dup_progress_message:
+ * @self: a #PResult
+ *
+ * Returns #PResult:progress-message: what the task said it was doing.
+ *
+ * Returns: (transfer full) (nullable): the message, or %NULL
+ *
+ * Since: 0.1
+ */
+char *
+p_result_dup_progress_message (PResult *self)
+{
+  char *message;
+
+  g_return_val_if_fail (P_IS_RESULT (self), NULL);
+
+  g_mutex_lock (&self->mutex);
+  message = g_strdup (self->progress_message);
+  g_mutex_unlock (&self->mutex);
+
+  return message;
+}
+
+/* }}} */
+
 /* Everything after the state change, outside the lock. */
 static void
 complete (PResult *self)
@@ -223,6 +387,11 @@ complete (PResult *self)
   g_atomic_int_set (&self->ready, TRUE);
   waited_for = self->n_waiters > 0;
   ready_func = g_steal_pointer (&self->ready_func);
+  if (self->error == NULL && self->progress < 1.0)
+    {
+      self->progress = 1.0;
+      progress_changed_locked (self);
+    }
   g_mutex_unlock (&self->mutex);
 
   /* After the unlock, so that the waiter does not wake to a held mutex;

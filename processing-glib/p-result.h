@@ -33,5 +33,9 @@ P_AVAILABLE_IN_0_1
 GVariant *p_result_get        (PResult  *self,
                                gint64    timeout_usec,
                                GError  **error);
+P_AVAILABLE_IN_0_1
+double    p_result_get_progress (PResult *self);
+P_AVAILABLE_IN_0_1
+char     *p_result_dup_progress_message (PResult *self);
 
 G_END_DECLS

@@ -774,6 +774,28 @@ p_scheduler_on_reply (PWorkerSlot    *slot,
   p_chunk_free (chunk);
 }
 
+/* A PROGRESS: of the task @slot's worker runs, to its job. One for a task
+ * answered already (it may cross the reply) is let be. */
+void
+p_scheduler_on_progress (PWorkerSlot    *slot,
+                         const PMessage *message)
+{
+  const char *text;
+  double fraction;
+  PChunk *chunk;
+
+  g_variant_get (message->body, "(td&s)", NULL, &fraction, &text);
+  if (!(fraction >= 0.0 && fraction <= 1.0))
+    {
+      p_process_protocol_error (slot->process, "it reported a progress out of 0 to 1");
+      return;
+    }
+
+  chunk = slot_find_in_flight (slot, message->id);
+  if (chunk != NULL && chunk->job != NULL)
+    p_job_progress (slot->core, chunk->job, fraction, text);
+}
+
 /* @slot's worker is gone: the task it was running fails with @death
  * (taken); those it had not started run elsewhere. */
 void

@@ -43,6 +43,8 @@ void         p_scheduler_orphan_chunk     (PCore          *core,
                                            PChunk         *chunk);
 void         p_scheduler_on_reply         (PWorkerSlot    *slot,
                                            const PMessage *message);
+void         p_scheduler_on_progress      (PWorkerSlot    *slot,
+                                           const PMessage *message);
 void         p_scheduler_worker_lost      (PWorkerSlot    *slot,
                                            GError         *death);
 

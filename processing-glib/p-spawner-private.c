@@ -311,7 +311,10 @@ on_message (PProcess       *process,
       return;
     }
 
-  p_scheduler_on_reply (slot, message);
+  if (message->kind == P_MESSAGE_PROGRESS)
+    p_scheduler_on_progress (slot, message);
+  else
+    p_scheduler_on_reply (slot, message);
 }
 
 static void

@@ -85,6 +85,9 @@
  * armed, a thread woken), which the apply round trip shows: see
  * docs/performance.md for the figures that chose this period. */
 #define READER_WATCH_AFTER_USEC 5000
+/* A task's progress goes to the pool at most this often; a report that
+ * comes sooner waits, and a later one replaces it. */
+#define PROGRESS_INTERVAL_USEC 50000
 /* After this long with no task, the reader sleeps until the next starts. */
 #define READER_LINGER_USEC 50000
 /* While other tasks wait to run, replies are held in the reply area (see
@@ -139,6 +142,10 @@ struct _PWorker
   GError *output_error;    /* sending failed: the pool is gone */
 
   gboolean pool_takes_sealed; /* large results may go in shared memory */
+
+  /* Under @mutex: the running task's progress (p_worker_report_progress()). */
+  gint64 progress_sent_at;  /* when the running task's last report left */
+  PFrame *progress_waiting; /* a report that came sooner than PROGRESS_INTERVAL_USEC */
 
   /* The task thread's: the cancellable tasks get, held by a toggle
    * reference (see task_cancellable_take()). */
@@ -214,6 +221,7 @@ task_cancellable_release (PWorker *self)
        g_cancellable_is_cancelled (cancellable) ||
        g_signal_has_handler_pending (cancellable, cancelled_signal_id, 0, TRUE)))
     task_cancellable_drop (self);
+  g_clear_pointer (&self->progress_waiting, p_frame_unref);
 }
 
 /* }}} */
@@ -836,6 +844,89 @@ check_reply (PWorker *self,
 }
 
 /* }}} */
+/* {{{ Progress */
+
+/* The worker that serves tasks in this process, for
+ * p_worker_report_progress(). */
+static PWorker *serving_worker;
+
+/* With self->mutex held: the report that waited goes now, or says when. */
+static gint64
+send_waiting_progress_locked (PWorker *self)
+{
+  gint64 due;
+
+  if (self->progress_waiting == NULL)
+    return G_MAXINT64;
+
+  due = self->progress_sent_at + PROGRESS_INTERVAL_USEC;
+  if (g_get_monotonic_time () < due)
+    return due;
+
+  self->progress_sent_at = g_get_monotonic_time ();
+  send_reply_locked (self, self->progress_waiting);
+  g_clear_pointer (&self->progress_waiting, p_frame_unref);
+
+  return G_MAXINT64;
+}
+
+/**
+ * p_worker_report_progress:
+ * @fraction: how much of the running task is done, from 0 to 1
+ * @message: (nullable): what it is doing, for people, or %NULL
+ *
+ * Reports the progress of the task that runs, which the caller sees as
+ * #PResult:progress and #PResult:progress-message of its result, in its
+ * main context. Call it from a task function, in any thread, as often as
+ * suits: at most one report every 50 ms goes to the pool (a later one
+ * replaces one that waits), so that a chatty task cannot flood the
+ * channel. Outside a task, it does nothing.
+ *
+ * The progress of a map's chunks is not reported: a map's #PResult shows
+ * the share of its items done, and a #PMapIter its #PMapIter:completed.
+ *
+ * Since: 0.1
+ */
+void
+p_worker_report_progress (double      fraction,
+                          const char *message)
+{
+  g_autofree char *valid = NULL;
+  PWorker *self;
+  PFrame *frame;
+
+  g_return_if_fail (fraction >= 0.0 && fraction <= 1.0);
+
+  self = g_atomic_pointer_get (&serving_worker);
+  if (self == NULL)
+    return;
+
+  /* A GVariant string is UTF-8, and a report is short. */
+  valid = g_utf8_make_valid (message != NULL ? message : "", MIN (strlen (message != NULL ? message : ""), 4096));
+
+  g_mutex_lock (&self->mutex);
+  if (self->task_running && self->output_error == NULL)
+    {
+      frame = p_message_encode_progress (self->running_id, fraction, valid);
+      g_clear_pointer (&self->progress_waiting, p_frame_unref);
+
+      if (g_get_monotonic_time () - self->progress_sent_at < PROGRESS_INTERVAL_USEC)
+        {
+          /* The reader sends it when it is due. */
+          self->progress_waiting = frame;
+          wake_reader (self);
+        }
+      else
+        {
+          self->progress_sent_at = g_get_monotonic_time ();
+          send_reply_locked (self, frame);
+          p_frame_unref (frame);
+        }
+    }
+  g_mutex_unlock (&self->mutex);
+}
+
+/* }}} */
 /* {{{ The reader thread */
 
 static void
@@ -866,7 +957,7 @@ reader_main (gpointer user_data)
         { self->reader_wakeup_fd, G_IO_IN, 0 },
         { g_socket_get_fd (self->socket), G_IO_IN, 0 },
       };
-      gint64 deadline = send_late_held_locked (self);
+      gint64 deadline = MIN (send_late_held_locked (self), send_waiting_progress_locked (self));
       gint64 now = g_get_monotonic_time ();
       gint timeout = -1;
 
@@ -1181,6 +1272,9 @@ serve_message (PWorker  *self,
   self->task_running = FALSE;
   if (self->tasks_come_singly)
     self->task_ended_at = g_get_monotonic_time ();
+  /* The next task starts reporting afresh. */
+  g_clear_pointer (&self->progress_waiting, p_frame_unref);
+  self->progress_sent_at = 0;
   self->running_id = 0;
   self->running_cancellable = NULL;
   g_mutex_unlock (&self->mutex);
@@ -1359,6 +1453,7 @@ p_worker_run (PWorker  *self,
   send_reply (self, features, FALSE);
 
   self->reader_thread = g_thread_new ("worker-channel", reader_main, self);
+  g_atomic_pointer_set (&serving_worker, self);
 
   while ((message = next_message (self)) != NULL)
     {
@@ -1373,6 +1468,7 @@ p_worker_run (PWorker  *self,
   wake_reader (self);
   g_mutex_unlock (&self->mutex);
   g_thread_join (g_steal_pointer (&self->reader_thread));
+  g_atomic_pointer_compare_and_exchange (&serving_worker, self, NULL);
 
   g_socket_close (self->socket, NULL);
 

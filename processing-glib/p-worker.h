@@ -87,4 +87,8 @@ P_AVAILABLE_IN_0_1
 gboolean  p_worker_run          (PWorker        *self,
                                  GError        **error);
 
+P_AVAILABLE_IN_0_1
+void      p_worker_report_progress (double      fraction,
+                                    const char *message);
+
 G_END_DECLS

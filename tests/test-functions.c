@@ -498,6 +498,27 @@ fn_misbehave (GVariant *args, GCancellable *cancellable, gpointer user_data, GEr
   return NULL;
 }
 
+/* int64 n → n: reports its progress n times, 60 ms apart (more than the
+ * pool's interval), then 10 000 times at once (a chatty task) */
+static GVariant *
+fn_report_progress (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gint64 n = g_variant_get_int64 (args);
+
+  for (gint64 i = 1; i <= n; i++)
+    {
+      g_autofree char *message = g_strdup_printf ("step %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT, i, n);
+
+      g_usleep (60000);
+      p_worker_report_progress ((double) i / (n + 1), message);
+    }
+
+  for (guint i = 0; i < 10000; i++)
+    p_worker_report_progress ((double) n / (n + 1), "chatty");
+
+  return g_variant_new_int64 (n);
+}
+
 /* {{{ Chunk functions: a map chunk's items at once */
 
 /* ax → ax of their squares; fails (TEST_ERROR, -x) at the first negative,
@@ -607,6 +628,7 @@ test_functions_register (PWorker *worker)
     { "list_fds", fn_list_fds },
     { "exe", fn_exe },
     { "wait_for_cancel", fn_wait_for_cancel },
+    { "report_progress", fn_report_progress },
     { "make_bytes", fn_make_bytes },
     { "misbehave", fn_misbehave },
     { "leave_cancel_handler", fn_leave_cancel_handler },

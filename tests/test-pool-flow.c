@@ -225,6 +225,335 @@ test_elastic_min (void)
 }
 
 /* }}} */
+/* {{{ Lazy maps */
+
+typedef struct
+{
+  gint64 n_items;          /* -1: endless */
+  gint64 fail_at;          /* -1: never */
+  gint64 n_pulled;
+  gint64 n_taken;          /* results the test took or is taking: how far ahead it is pulled */
+  guint max_ahead;
+  gint destroyed;          /* atomic: the pool's thread may drop the iterator last */
+} Source;
+
+static GVariant *
+source_next (gpointer  user_data,
+             GError  **error)
+{
+  Source *source = user_data;
+
+  if (source->n_pulled == source->fail_at)
+    {
+      g_set_error (error, TEST_ERROR, 99, "the source failed at %" G_GINT64_FORMAT, source->n_pulled);
+      return NULL;
+    }
+  if (source->n_pulled == source->n_items)
+    return NULL;
+
+  /* Never more than buffersize submitted and not taken, this one
+   * included. */
+  source->max_ahead = MAX (source->max_ahead, source->n_pulled + 1 - source->n_taken);
+
+  return g_variant_new_int64 (source->n_pulled++);
+}
+
+static void
+source_destroyed (gpointer user_data)
+{
+  g_atomic_int_set (&((Source *) user_data)->destroyed, TRUE);
+}
+
+/* The iterator lets its source go once nobody holds it (the pool's thread
+ * may have held it last, a moment after the last result). */
+static void
+wait_until_destroyed (Source *source)
+{
+  while (!g_atomic_int_get (&source->destroyed))
+    g_usleep (1000);
+}
+
+/* The source is pulled only as results are taken, at most buffersize
+ * ahead; the results come in order, then the end, and the iterator lets
+ * the source go. */
+static void
+test_lazy_ordered (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  Source source = { 1000, -1, 0, 0, 0, FALSE };
+  PMapIter *iter;
+
+  iter = p_pool_imap_lazy (pool, "square", source_next, &source, source_destroyed, 4, TRUE, NULL);
+  g_assert_cmpint (source.n_pulled, ==, 4);
+  g_assert_cmpuint (p_map_iter_get_total (iter), ==, 4);
+
+  for (gint64 i = 0; i < 1000; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = NULL;
+
+      /* Taking it lets the next be pulled, before next() returns. */
+      source.n_taken++;
+      value = p_map_iter_next (iter, -1, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (value), ==, i * i);
+    }
+  g_assert_null (p_map_iter_next (iter, -1, NULL));
+  g_assert_cmpuint (source.max_ahead, <=, 4);
+  g_assert_cmpuint (p_map_iter_get_total (iter), ==, 1000);
+  g_assert_cmpuint (p_map_iter_get_completed (iter), ==, 1000);
+
+  g_object_unref (iter);
+  wait_until_destroyed (&source);
+}
+
+/* Out of order, from an endless source, as far as the consumer goes;
+ * then it is let go. */
+static void
+test_lazy_unordered_endless (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  Source source = { -1, -1, 0, 0, 0, FALSE };
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autofree gint64 *squares = g_new (gint64, 500);
+  PMapIter *iter;
+
+  iter = p_pool_imap_lazy (pool, "square", source_next, &source, source_destroyed, 8, FALSE, NULL);
+
+  for (guint i = 0; i < 500; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = NULL;
+
+      source.n_taken++;
+      value = p_map_iter_next (iter, -1, &error);
+      g_assert_no_error (error);
+      squares[i] = g_variant_get_int64 (value);
+      g_assert_true (g_hash_table_add (seen, &squares[i]));
+    }
+  g_assert_cmpuint (source.max_ahead, <=, 8);
+  g_assert_cmpint (source.n_pulled, <=, 500 + 8);
+
+  g_object_unref (iter);
+  wait_until_destroyed (&source);
+  g_assert_cmpint (apply_int64 (pool, "square", 3), ==, 9);
+}
+
+/* A source that fails: the results of the items before, in their order
+ * (ordered) or all of them (unordered), then its error, then the end. */
+static void
+test_lazy_source_error (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+
+  for (int ordered = 0; ordered <= 1; ordered++)
+    {
+      Source source = { -1, 25, 0, 0, 0, FALSE };
+      g_autoptr(PMapIter) iter = p_pool_imap_lazy (pool, "square", source_next, &source, NULL, 3, ordered, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) last = NULL;
+      gint64 sum = 0;
+
+      for (gint64 i = 0; i < 25; i++)
+        {
+          g_autoptr(GVariant) value = p_map_iter_next (iter, -1, &error);
+
+          g_assert_no_error (error);
+          if (ordered)
+            g_assert_cmpint (g_variant_get_int64 (value), ==, i * i);
+          sum += g_variant_get_int64 (value);
+        }
+      g_assert_cmpint (sum, ==, 24 * 25 * 49 / 6);
+
+      last = p_map_iter_next (iter, -1, &error);
+      g_assert_null (last);
+      g_assert_error (error, TEST_ERROR, 99);
+      g_clear_error (&error);
+      g_assert_null (p_map_iter_next (iter, -1, &error));
+      g_assert_no_error (error);
+    }
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  Source *source;
+  guint n_taken;
+  gint64 sum;
+} LazyDrain;
+
+static void
+lazy_next_done (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  LazyDrain *drain = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = p_map_iter_next_finish (P_MAP_ITER (object), result, &error);
+
+  g_assert_no_error (error);
+  if (value == NULL)
+    {
+      g_main_loop_quit (drain->loop);
+      return;
+    }
+
+  drain->n_taken++;
+  drain->sum += g_variant_get_int64 (value);
+  drain->source->n_taken++;
+  p_map_iter_next_async (P_MAP_ITER (object), NULL, lazy_next_done, drain);
+}
+
+/* Taken asynchronously, the items are pulled in the iterator's context;
+ * cancelling stops the pulling, and what was pulled fails. */
+static void
+test_lazy_async_and_cancel (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  Source source = { 200, -1, 0, 0, 0, FALSE };
+  g_autoptr(PMapIter) iter = p_pool_imap_lazy (pool, "square", source_next, &source, NULL, 5, TRUE, NULL);
+  LazyDrain drain = { loop, &source, 0, 0 };
+
+  source.n_taken++;
+  p_map_iter_next_async (iter, NULL, lazy_next_done, &drain);
+  g_main_loop_run (loop);
+  g_assert_cmpuint (drain.n_taken, ==, 200);
+  g_assert_cmpint (drain.sum, ==, (gint64) 199 * 200 * 399 / 6);
+  g_assert_cmpuint (source.max_ahead, <=, 5);
+
+  {
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+    Source endless = { -1, -1, 0, 0, 0, FALSE };
+    g_autoptr(PMapIter) cancelled = p_pool_imap_lazy (pool, "sleep", source_next, &endless, NULL, 4, TRUE,
+                                                      cancellable);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) value = NULL;
+    guint n_errors = 0;
+
+    g_cancellable_cancel (cancellable);
+    /* What was pulled ends with the cancel; nothing more is pulled. */
+    while ((value = p_map_iter_next (cancelled, -1, &error)) != NULL || error != NULL)
+      {
+        g_clear_pointer (&value, g_variant_unref);
+        if (error != NULL)
+          {
+            g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+            n_errors++;
+            g_clear_error (&error);
+          }
+        g_assert_cmpuint (n_errors, <=, 5);
+      }
+    g_assert_cmpuint (n_errors, >=, 1);
+    g_assert_cmpint (endless.n_pulled, <=, 4);
+  }
+}
+
+/* }}} */
+/* {{{ Progress */
+
+typedef struct
+{
+  GArray *seen;            /* double */
+  GPtrArray *messages;
+  gboolean ready;
+} ProgressSeen;
+
+static void
+on_progress (PResult    *result,
+             GParamSpec *pspec,
+             gpointer    user_data)
+{
+  ProgressSeen *seen = user_data;
+  double progress = p_result_get_progress (result);
+  double from_property;
+
+  g_object_get (result, "progress", &from_property, NULL);
+  g_assert_cmpfloat (from_property, ==, progress);
+  g_array_append_val (seen->seen, progress);
+  g_ptr_array_add (seen->messages, p_result_dup_progress_message (result));
+}
+
+/* A task's reports are seen in the submitter's main loop, in order, and
+ * 1 once it succeeded; a chatty task's flood is not. */
+static void
+test_progress_in_order (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PResult) result = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  ProgressSeen seen = { g_array_new (FALSE, FALSE, sizeof (double)),
+                        g_ptr_array_new_with_free_func (g_free), FALSE };
+
+  result = p_pool_submit (pool, "report_progress", g_variant_new_int64 (4), NULL);
+  g_signal_connect (result, "notify::progress", G_CALLBACK (on_progress), &seen);
+  while (!p_result_ready (result) || g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, !p_result_ready (result));
+
+  value = p_result_get (result, -1, &error);
+  g_assert_no_error (error);
+  g_test_message ("%u notifications", seen.seen->len);
+
+  /* Each report 60 ms apart is seen (4), the chatty ones at most a few,
+   * then the 1 of success. */
+  g_assert_cmpuint (seen.seen->len, >=, 2);
+  g_assert_cmpuint (seen.seen->len, <=, 12);
+  for (guint i = 1; i < seen.seen->len; i++)
+    g_assert_cmpfloat (g_array_index (seen.seen, double, i), >=, g_array_index (seen.seen, double, i - 1));
+  g_assert_cmpfloat (g_array_index (seen.seen, double, seen.seen->len - 1), ==, 1.0);
+  g_assert_cmpfloat (g_array_index (seen.seen, double, 0), >, 0.0);
+  g_assert_true (g_str_has_prefix (seen.messages->pdata[0], "step "));
+  g_assert_cmpfloat (p_result_get_progress (result), ==, 1.0);
+
+  g_array_unref (seen.seen);
+  g_ptr_array_unref (seen.messages);
+}
+
+static void
+on_counts (PMapIter   *iter,
+           GParamSpec *pspec,
+           gpointer    user_data)
+{
+  guint *last_completed = user_data;
+  guint completed = p_map_iter_get_completed (iter);
+
+  g_assert_cmpuint (completed, >=, *last_completed);
+  g_assert_cmpuint (completed, <=, p_map_iter_get_total (iter));
+  *last_completed = completed;
+}
+
+/* A map's result shows the share of its items done; an iterator counts
+ * what arrived, notified in the main loop. */
+static void
+test_progress_of_maps (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(PResult) map = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  guint last_completed = 0;
+  guint total;
+
+  map = p_pool_submit_map (pool, "sleep", g_variant_new_parsed ("[@x 10, 10, 10, 10, 10, 10]"), 1, NULL);
+  value = p_result_get (map, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (p_result_get_progress (map), ==, 1.0);
+  g_clear_pointer (&value, g_variant_unref);
+
+  iter = p_pool_imap (pool, "square", test_range_int64 (50), 1, NULL);
+  g_signal_connect (iter, "notify::completed", G_CALLBACK (on_counts), &last_completed);
+  g_object_get (iter, "total", &total, NULL);
+  g_assert_cmpuint (total, ==, 50);
+  while (p_map_iter_get_completed (iter) < 50)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (last_completed, ==, 50);
+}
+
+/* }}} */
 /* {{{ Statistics */
 
 typedef struct
@@ -356,6 +685,12 @@ main (int   argc,
   g_test_add_func ("/pool/flow/max-queued/cancel-held", test_max_queued_cancel_held);
   g_test_add_func ("/pool/flow/elastic/idle", test_elastic_idle);
   g_test_add_func ("/pool/flow/elastic/min", test_elastic_min);
+  g_test_add_func ("/pool/flow/lazy/ordered", test_lazy_ordered);
+  g_test_add_func ("/pool/flow/lazy/unordered-endless", test_lazy_unordered_endless);
+  g_test_add_func ("/pool/flow/lazy/source-error", test_lazy_source_error);
+  g_test_add_func ("/pool/flow/lazy/async-and-cancel", test_lazy_async_and_cancel);
+  g_test_add_func ("/pool/flow/progress/in-order", test_progress_in_order);
+  g_test_add_func ("/pool/flow/progress/maps", test_progress_of_maps);
   g_test_add_func ("/pool/flow/stats/load-and-deaths", test_stats_load_and_deaths);
 
   return g_test_run ();
