@@ -221,7 +221,7 @@ build_map_job (PPool         *self,
   if (n_items > G_MAXUINT32)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("Too many items: %" G_GSIZE_FORMAT), n_items);
+                   _("Too many items: %zu"), n_items);
       return NULL;
     }
 

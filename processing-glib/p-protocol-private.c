@@ -79,7 +79,7 @@ p_message_size_check (gsize    size,
     return TRUE;
 
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-               _("Message of %" G_GSIZE_FORMAT " bytes is over the limit of %" G_GSIZE_FORMAT " bytes"),
+               _("Message of %zu bytes is over the limit of %zu bytes"),
                size, max_message_size);
   return FALSE;
 }

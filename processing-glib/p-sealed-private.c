@@ -400,8 +400,8 @@ p_sealed_open (PMessage    *received,
         {
           close (fd);
           g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
-                       _("A sealed message of kind %u and %" G_GUINT64_FORMAT " bytes cannot be taken"),
-                       kind, size);
+                       _("A sealed message of kind %u and %llu bytes cannot be taken"),
+                       kind, (unsigned long long) size);
           return NULL;
         }
 

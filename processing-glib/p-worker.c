@@ -1077,7 +1077,7 @@ call_chunk_function (Function      *function,
   if (g_variant_n_children (results) != g_variant_n_children (items))
     {
       g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED,
-                   _("Chunk function “%s” returned %" G_GSIZE_FORMAT " results for %" G_GSIZE_FORMAT " items"),
+                   _("Chunk function “%s” returned %zu results for %zu items"),
                    name, g_variant_n_children (results), g_variant_n_children (items));
       return NULL;
     }
