@@ -162,6 +162,7 @@ GVariant *p_core_dup_stats         (PCore              *core);
 gboolean  p_spawner_spawn_one      (PCore              *core,
                                     GError            **error);
 void      p_spawner_maybe_respawn  (PCore              *core);
+void      p_spawner_worker_served  (PWorkerSlot        *slot);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PCore, p_core_unref)
 

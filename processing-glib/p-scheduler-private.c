@@ -756,7 +756,8 @@ p_scheduler_on_reply (PWorkerSlot    *slot,
   chunk->state = P_CHUNK_NEW;
   chunk->slot = NULL;
   slot_arm_timer (slot);
-  slot->n_tasks_run++;
+  if (slot->n_tasks_run++ == 0)
+    p_spawner_worker_served (slot);
   if (g_queue_is_empty (&slot->in_flight))
     slot->idle_since = g_get_monotonic_time ();
 

@@ -186,7 +186,10 @@ p_spawner_maybe_respawn (PCore *core)
 /* }}} */
 /* {{{ What workers say and do */
 
-/* The worker said all it had to: it takes tasks. */
+/* The worker said all it had to: it takes tasks, and so does the pool
+ * again. Its start counts as good only once it has served one
+ * (p_spawner_worker_served()): a worker that breaks the protocol right
+ * after HELLO would otherwise be replaced for ever. */
 static void
 worker_ready (PWorkerSlot *slot)
 {
@@ -195,13 +198,16 @@ worker_ready (PWorkerSlot *slot)
   p_process_set_ready (slot->process);
   slot->idle_since = g_get_monotonic_time ();
 
-  if (core->start_failures > 0)
-    {
-      core->start_failures = 0;
-      g_mutex_lock (&core->mutex);
-      g_clear_error (&core->start_error);
-      g_mutex_unlock (&core->mutex);
-    }
+  g_mutex_lock (&core->mutex);
+  g_clear_error (&core->start_error);
+  g_mutex_unlock (&core->mutex);
+}
+
+/* The first reply of a worker: it started well. */
+void
+p_spawner_worker_served (PWorkerSlot *slot)
+{
+  slot->core->start_failures = 0;
 }
 
 static void
