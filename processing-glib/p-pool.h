@@ -16,6 +16,7 @@
 #include "p-version-macros.h"
 #include "p-map-iter.h"
 #include "p-result.h"
+#include "p-sandbox.h"
 
 G_BEGIN_DECLS
 
@@ -104,5 +105,10 @@ void      p_pool_terminate        (PPool                *self);
 P_AVAILABLE_IN_0_1
 gboolean  p_pool_join             (PPool                *self,
                                    GError              **error);
+
+P_AVAILABLE_IN_0_1
+PSandboxMechanisms p_pool_get_sandbox_mechanisms (PPool *self);
+P_AVAILABLE_IN_0_1
+GVariant          *p_pool_get_sandbox_report     (PPool *self);
 
 G_END_DECLS

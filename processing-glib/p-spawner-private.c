@@ -12,6 +12,7 @@
 #include "p-error.h"
 #include "p-i18n-private.h"
 #include "p-job-private.h"
+#include "p-pool-sandbox-private.h"
 #include "p-scheduler-private.h"
 #include "p-sink-private.h"
 
@@ -40,6 +41,7 @@ start_failed (PCore  *core,
   core->start_failures++;
 
   g_debug ("Worker start failure %u: %s", core->start_failures, cause->message);
+  p_core_sandbox_start_failed (core, cause);
 
   if (core->start_failures >= MAX_START_FAILURES)
     {
@@ -156,11 +158,16 @@ p_spawner_maybe_respawn (PCore *core)
 /* }}} */
 /* {{{ What workers say and do */
 
-/* The worker said all it had to: it takes tasks. */
+/* The worker said all it had to (@features: NULL before version 4): it
+ * takes tasks, unless its sandbox falls short. */
 static void
 worker_ready (PCore    *core,
-              PProcess *process)
+              PProcess *process,
+              GVariant *features)
 {
+  if (!p_core_sandbox_accept (core, process, features))
+    return;
+
   p_process_set_ready (process);
 
   if (core->start_failures > 0)
@@ -219,7 +226,7 @@ on_hello (PWorkerSlot *slot,
 
   /* From version 4, its FEATURES come next. */
   if (version < 4)
-    worker_ready (core, process);
+    worker_ready (core, process, NULL);
 }
 
 /* What the link and the worker have (version 4). Keys the pool does not
@@ -244,7 +251,7 @@ on_features (PWorkerSlot *slot,
   g_variant_lookup (features, P_FEATURE_DESCRIPTORS, "b", &descriptors);
   process->takes_sealed = descriptors;
 
-  worker_ready (slot->core, process);
+  worker_ready (slot->core, process, features);
 }
 
 static void
@@ -300,14 +307,20 @@ on_read_done (PProcess *process,
 }
 
 static GError *
-describe_death (PProcess *process)
+describe_death (PCore    *core,
+                PProcess *process)
 {
   g_autofree char *status = NULL;
+  g_autofree char *sandbox_note = NULL;
 
   if (process->kill_reason != NULL)
     return g_error_copy (process->kill_reason);
 
   status = p_process_describe_exit (process);
+  sandbox_note = p_core_sandbox_describe_death (core, process);
+  if (sandbox_note != NULL)
+    return g_error_new (P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED, "%s; %s", status, sandbox_note);
+
   return g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED, status);
 }
 
@@ -327,7 +340,7 @@ on_exited (PProcess *process,
       (!process->announced ||
        (slot->n_tasks_sent == 0 && g_error_matches (process->kill_reason, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL))))
     {
-      g_autoptr(GError) death = describe_death (process);
+      g_autoptr(GError) death = describe_death (core, process);
 
       start_failed (core,
                     g_error_new (P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
@@ -335,7 +348,7 @@ on_exited (PProcess *process,
                                  core->worker_argv[0], death->message));
     }
 
-  p_scheduler_worker_lost (slot, describe_death (process));
+  p_scheduler_worker_lost (slot, describe_death (core, process));
   p_worker_slot_free (slot);
 
   p_spawner_maybe_respawn (core);
