@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -724,6 +725,16 @@ fn_confinement (GVariant *args, GCancellable *cancellable, gpointer user_data, G
   return g_variant_dict_end (&dict);
 }
 
+/* → i: the kernel's landlock ABI, or -errno (as the worker sees it, when
+ * the test program itself may run under valgrind, which knows no landlock) */
+static GVariant *
+fn_landlock_abi (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  long abi = syscall (SYS_landlock_create_ruleset, NULL, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */);
+
+  return g_variant_new_int32 (abi >= 0 ? abi : -errno);
+}
+
 /* }}} */
 
 void
@@ -772,6 +783,7 @@ test_functions_register (PWorker *worker)
     { "read_pool_memory", fn_read_pool_memory },
     { "signal_pool", fn_signal_pool },
     { "confinement", fn_confinement },
+    { "landlock_abi", fn_landlock_abi },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
