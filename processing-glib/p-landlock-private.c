@@ -111,7 +111,7 @@ p_landlock_get_abi (GError **error)
 
   if (saved_errno == ENOSYS)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                         _("the kernel has no landlock (Linux 5.13 or later, built with it, has)"));
+                         _("the kernel has no landlock (it takes Linux 5.13 or later, built with CONFIG_SECURITY_LANDLOCK)"));
   else if (saved_errno == EOPNOTSUPP)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                          _("landlock is disabled (add it to the kernel's lsm= boot parameter)"));
@@ -212,7 +212,8 @@ access_rights (PLandlock       *self,
                                   ACCESS_FS_MAKE_BLOCK | ACCESS_FS_IOCTL_DEV);
 
     case P_LANDLOCK_DEVICE:
-      return ACCESS_FS_READ_FILE | ACCESS_FS_WRITE_FILE;
+      /* O_TRUNC, as a shell's "> /dev/null" has, does nothing to a device. */
+      return ACCESS_FS_READ_FILE | ACCESS_FS_WRITE_FILE | ACCESS_FS_TRUNCATE;
 
     default:
       g_assert_not_reached ();

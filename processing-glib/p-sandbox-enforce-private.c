@@ -435,14 +435,22 @@ apply_resource_limits (Report            *report,
       rlim_t limit = *memory_base > RLIM_INFINITY - 1 - description->memory_limit
                      ? RLIM_INFINITY - 1
                      : *memory_base + description->memory_limit;
-      struct rlimit data = { limit, limit };
+      struct rlimit data;
+
+      /* A lower limit already in force stays: raising it takes a privilege. */
+      if (getrlimit (RLIMIT_DATA, &data) != 0)
+        {
+          report_refused_errno (report, P_SANDBOX_MECHANISM_RESOURCE_LIMITS, "getrlimit", errno);
+          return;
+        }
+      data.rlim_cur = data.rlim_max = MIN (limit, data.rlim_max);
 
       if (setrlimit (RLIMIT_DATA, &data) != 0)
         {
           report_refused_errno (report, P_SANDBOX_MECHANISM_RESOURCE_LIMITS, "setrlimit", errno);
           return;
         }
-      *memory_limit = description->memory_limit;
+      *memory_limit = data.rlim_max - MIN (data.rlim_max, *memory_base);
     }
 
   report_applied (report, P_SANDBOX_MECHANISM_RESOURCE_LIMITS);

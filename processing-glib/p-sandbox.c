@@ -81,7 +81,10 @@
  * add landlock's network rules (6.7) and scopes (6.12); user and network
  * namespaces are used where the kernel allows unprivileged ones. A worker
  * with several threads when it confines itself (gjs starts some) cannot be
- * confined by landlock before Linux 7.0.
+ * confined by landlock before Linux 7.0. Valgrind (3.19) knows neither
+ * landlock's system calls nor seccomp(): a worker run under it
+ * (`--trace-children=yes`) cannot confine itself, while the pool alone
+ * under valgrind is no trouble.
  *
  * Each worker reports which mechanisms it applied and which the kernel
  * refused, and why. A pool whose first worker lacks one of

@@ -345,9 +345,11 @@ p_seccomp_apply (const PSeccompOptions  *options,
       return FALSE;
     }
 
-  /* Another architecture's calls (int 0x80, x32) would dodge the filter. */
-  ok = check (seccomp_attr_set (filter, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS), "bad architecture", error) &&
-       check (seccomp_attr_set (filter, SCMP_FLTATR_CTL_TSYNC, 1), "every thread", error);
+  /* Another architecture's calls (int 0x80, x32) would dodge the filter:
+   * they kill the process (the thread, before Linux 4.14). */
+  if (seccomp_attr_set (filter, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) != 0)
+    ok = check (seccomp_attr_set (filter, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL), "bad architecture", error);
+  ok = ok && check (seccomp_attr_set (filter, SCMP_FLTATR_CTL_TSYNC, 1), "every thread", error);
   /* A tree rather than a list, where this libseccomp can. */
   seccomp_attr_set (filter, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
