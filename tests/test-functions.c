@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -705,6 +706,18 @@ fn_signal_pool (GVariant *args, GCancellable *cancellable, gpointer user_data, G
   return g_variant_new_boolean (TRUE);
 }
 
+/* → b: the memory and core dump limits lifted, as far as they go */
+static GVariant *
+fn_raise_limits (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
+  if (setrlimit (RLIMIT_DATA, &unlimited) != 0 || setrlimit (RLIMIT_CORE, &unlimited) != 0)
+    return errno_error (error, "setrlimit");
+
+  return g_variant_new_boolean (TRUE);
+}
+
 /* → a{sv}: no-new-privs (b), seccomp (u: its mode), cap-eff (t) */
 static GVariant *
 fn_confinement (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
@@ -782,6 +795,7 @@ test_functions_register (PWorker *worker)
     { "allocate_or_die", fn_allocate_or_die },
     { "read_pool_memory", fn_read_pool_memory },
     { "signal_pool", fn_signal_pool },
+    { "raise_limits", fn_raise_limits },
     { "confinement", fn_confinement },
     { "landlock_abi", fn_landlock_abi },
   };

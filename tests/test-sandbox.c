@@ -658,6 +658,8 @@ test_privileges (void)
   assert_confined (confined, may_read_parent_memory () ? unconfined : NULL,
                    "read_pool_memory", address, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
   assert_confined (confined, unconfined, "signal_pool", NULL, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+  /* Nor undo its limits. */
+  assert_confined (confined, unconfined, "raise_limits", NULL, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
 
   if (may_read_parent_memory ())
     {
