@@ -339,6 +339,50 @@ prepare_landlock (Report            *report,
   return g_steal_pointer (&landlock);
 }
 
+/* Whether it confined itself; each of landlock's mechanisms is reported. */
+static gboolean
+apply_landlock (Report            *report,
+                const Description *description,
+                PLandlock         *landlock,
+                guint              n_threads,
+                guint              abi)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!p_landlock_restrict (landlock, n_threads > 1, &error))
+    {
+      refuse_landlock (report, description, error->message);
+      return FALSE;
+    }
+
+  report_applied (report, P_SANDBOX_MECHANISM_LANDLOCK_FILESYSTEM);
+
+  /* Its network rules have nothing to do when the network is allowed. */
+  if (!description->network && p_landlock_handles_network (landlock))
+    report_applied (report, P_SANDBOX_MECHANISM_LANDLOCK_NETWORK);
+  else if (!description->network)
+    {
+      g_autofree char *reason =
+        g_strdup_printf (_("landlock's network rules need ABI %u (Linux 6.7); the kernel has %u"),
+                         P_LANDLOCK_ABI_NETWORK, abi);
+
+      report_refused (report, P_SANDBOX_MECHANISM_LANDLOCK_NETWORK, reason);
+    }
+
+  if (p_landlock_handles_scopes (landlock))
+    report_applied (report, P_SANDBOX_MECHANISM_LANDLOCK_SCOPES);
+  else
+    {
+      g_autofree char *reason =
+        g_strdup_printf (_("landlock's scopes need ABI %u (Linux 6.12); the kernel has %u"),
+                         P_LANDLOCK_ABI_SCOPES, abi);
+
+      report_refused (report, P_SANDBOX_MECHANISM_LANDLOCK_SCOPES, reason);
+    }
+
+  return TRUE;
+}
+
 static gboolean
 write_file (const char  *path,
             const char  *contents,
@@ -575,41 +619,7 @@ p_sandbox_enforce (void)
   privileges_applied = apply_no_new_privileges (n_threads, &privileges_refusal);
 
   if (landlock != NULL)
-    {
-      if (p_landlock_restrict (landlock, n_threads > 1, &error))
-        {
-          landlock_applied = TRUE;
-          report_applied (&report, P_SANDBOX_MECHANISM_LANDLOCK_FILESYSTEM);
-          if (!description.network)
-            {
-              if (p_landlock_handles_network (landlock))
-                report_applied (&report, P_SANDBOX_MECHANISM_LANDLOCK_NETWORK);
-              else
-                {
-                  g_autofree char *reason =
-                    g_strdup_printf (_("landlock's network rules need ABI %u (Linux 6.7); the kernel has %u"),
-                                     P_LANDLOCK_ABI_NETWORK, abi);
-
-                  report_refused (&report, P_SANDBOX_MECHANISM_LANDLOCK_NETWORK, reason);
-                }
-            }
-          if (p_landlock_handles_scopes (landlock))
-            report_applied (&report, P_SANDBOX_MECHANISM_LANDLOCK_SCOPES);
-          else
-            {
-              g_autofree char *reason =
-                g_strdup_printf (_("landlock's scopes need ABI %u (Linux 6.12); the kernel has %u"),
-                                 P_LANDLOCK_ABI_SCOPES, abi);
-
-              report_refused (&report, P_SANDBOX_MECHANISM_LANDLOCK_SCOPES, reason);
-            }
-        }
-      else
-        {
-          refuse_landlock (&report, &description, error->message);
-          g_clear_error (&error);
-        }
-    }
+    landlock_applied = apply_landlock (&report, &description, landlock, n_threads, abi);
 
   /* Last: it forbids much of the above. */
   seccomp_options.network_allowed = description.network;
