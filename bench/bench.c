@@ -6,6 +6,11 @@
  * "better"}. bench/compare.py runs this and bench/mp_bench.py (CPython's
  * multiprocessing.Pool on the same workloads) and prints the ratios.
  *
+ * What a sandbox costs (PSandbox), run only when named in --only:
+ * sandboxed_apply_rtt and sandboxed_start_to_first_result, the same
+ * workloads as apply_rtt and start_to_first_result on a pool whose
+ * workers confine themselves with p_sandbox_new()'s defaults.
+ *
  * The program is its own worker: it serves "square", "echo", "nap" and
  * the chunk function "square_chunk".
  *
@@ -123,6 +128,22 @@ new_pool (void)
   return pool;
 }
 
+static PPool *
+new_sandboxed_pool (void)
+{
+  g_autoptr(PSandbox) sandbox = p_sandbox_new ();
+  g_autoptr(GError) error = NULL;
+  PPool *pool = g_initable_new (P_TYPE_POOL, NULL, &error,
+                                "processes", processes,
+                                "sandbox", sandbox,
+                                NULL);
+
+  if (pool == NULL)
+    g_error ("%s", error->message);
+
+  return pool;
+}
+
 static gint64
 apply_square (PPool  *pool,
               gint64  x)
@@ -151,7 +172,8 @@ range (gsize n)
 /* {{{ Workloads */
 
 static void
-bench_apply_rtt (PPool *pool)
+bench_apply_rtt (PPool      *pool,
+                 const char *workload)
 {
   guint n = scaled (20000);
   gint64 start;
@@ -164,7 +186,7 @@ bench_apply_rtt (PPool *pool)
     if (apply_square (pool, i) != i * i)
       g_error ("wrong result");
 
-  report ("processing-glib", "apply_rtt", seconds_since (start) * 1e6 / n, "us/call", "lower");
+  report ("processing-glib", workload, seconds_since (start) * 1e6 / n, "us/call", "lower");
 }
 
 static void
@@ -339,7 +361,7 @@ bench_behind_long_task (PPool *pool)
 }
 
 static void
-bench_start_and_shutdown (void)
+bench_start_and_shutdown (gboolean sandboxed)
 {
   double best_start = G_MAXDOUBLE, best_shutdown = G_MAXDOUBLE;
 
@@ -349,7 +371,7 @@ bench_start_and_shutdown (void)
       g_autoptr(GError) error = NULL;
       gint64 start = g_get_monotonic_time ();
 
-      pool = new_pool ();
+      pool = sandboxed ? new_sandboxed_pool () : new_pool ();
       apply_square (pool, 3);
       best_start = MIN (best_start, seconds_since (start) * 1e3);
 
@@ -360,10 +382,37 @@ bench_start_and_shutdown (void)
       best_shutdown = MIN (best_shutdown, seconds_since (start) * 1e3);
     }
 
-  if (wanted ("start_to_first_result"))
+  if (sandboxed)
+    report ("processing-glib", "sandboxed_start_to_first_result", best_start, "ms", "lower");
+  else if (wanted ("start_to_first_result"))
     report ("processing-glib", "start_to_first_result", best_start, "ms", "lower");
-  if (wanted ("shutdown_join"))
+  if (!sandboxed && wanted ("shutdown_join"))
     report ("processing-glib", "shutdown_join", best_shutdown, "ms", "lower");
+}
+
+/* Named in --only: not part of every run. */
+static gboolean
+named (const char *workload)
+{
+  return only != NULL && g_strv_contains ((const char * const *) only, workload);
+}
+
+static void
+bench_sandbox (void)
+{
+  if (named ("sandboxed_start_to_first_result"))
+    bench_start_and_shutdown (TRUE);
+
+  if (named ("sandboxed_apply_rtt"))
+    {
+      g_autoptr(PPool) pool = new_sandboxed_pool ();
+      g_autoptr(GError) error = NULL;
+
+      bench_apply_rtt (pool, "sandboxed_apply_rtt");
+      p_pool_shutdown (pool);
+      if (!p_pool_join (pool, &error))
+        g_error ("%s", error->message);
+    }
 }
 
 /* }}} */
@@ -621,13 +670,13 @@ main (int   argc,
 
   /* First, on fresh pools. */
   if (wanted ("start_to_first_result") || wanted ("shutdown_join"))
-    bench_start_and_shutdown ();
+    bench_start_and_shutdown (FALSE);
 
   pool = new_pool ();
   apply_square (pool, 1);
 
   if (wanted ("apply_rtt"))
-    bench_apply_rtt (pool);
+    bench_apply_rtt (pool, "apply_rtt");
   if (wanted ("submit_throughput"))
     bench_submit_throughput (pool);
   if (wanted ("map_default"))
@@ -648,6 +697,8 @@ main (int   argc,
   p_pool_shutdown (pool);
   if (!p_pool_join (pool, &error))
     g_error ("%s", error->message);
+
+  bench_sandbox ();
 
   bench_floor ();
   if (wanted ("floor_map_item"))

@@ -69,6 +69,13 @@
  *   worker is replaced.
  * @P_POOL_ERROR_CLOSED: the pool was shut down or terminated and accepts no
  *   new work.
+ * @P_POOL_ERROR_SANDBOX: the pool's #PSandbox cannot be put in force: its
+ *   first worker lacks a mechanism of #PSandbox:required-mechanisms (the
+ *   kernel lacks it, or refused it), and the message names each with the
+ *   reason. A sandboxed pool fails to start with it; see
+ *   p_sandbox_set_required_mechanisms() to accept a weaker sandbox. A later
+ *   worker that lacks one fails to start (%P_POOL_ERROR_WORKER_START, with
+ *   this message).
  *
  * Error codes in the %P_POOL_ERROR domain.
  *

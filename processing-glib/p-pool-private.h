@@ -63,6 +63,7 @@ struct _PCore
   GWeakRef pool;
   GMainContext *signal_context;
   GThread *thread;         /* set by p_core_start(), joined by whoever waits for the end */
+  struct _PCoreSandbox *sandbox; /* set before p_core_start(), or NULL: p-pool-sandbox-private.c */
 
   /* Atomic, any thread. */
   int wake_pending;        /* the wake-up source is due */

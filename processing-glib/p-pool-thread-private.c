@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "p-pool-private.h"
+#include "p-pool-sandbox-private.h"
 #include "p-error.h"
 #include "p-error-private.h"
 #include "p-glib-workarounds-private.h"
@@ -91,6 +92,7 @@ p_core_unref (PCore *core)
   g_clear_pointer (&core->worker_argv, g_strfreev);
   g_clear_pointer (&core->worker_env, g_strfreev);
   g_clear_error (&core->start_error);
+  g_clear_pointer (&core->sandbox, p_core_sandbox_free);
   g_weak_ref_clear (&core->pool);
   g_mutex_clear (&core->mutex);
   g_cond_clear (&core->cond);

@@ -12,6 +12,7 @@
 
 #include "p-pool.h"
 #include "p-pool-private.h"
+#include "p-pool-sandbox-private.h"
 #include "p-enum-types.h"
 #include "p-error.h"
 #include "p-error-private.h"
@@ -21,6 +22,7 @@
 #include "p-message-writer-private.h"
 #include "p-protocol-private.h"
 #include "p-result-private.h"
+#include "p-sandbox-private.h"
 
 /**
  * SECTION:p-pool
@@ -93,6 +95,7 @@ struct _PPool
   guint processes;
   char **worker_argv;
   guint64 max_message_size;
+  PSandbox *sandbox;
   PSettings settings;      /* until the core exists */
 
   PCore *core;
@@ -109,6 +112,7 @@ enum {
   PROP_MIN_PROCESSES,
   PROP_IDLE_TIMEOUT,
   PROP_MAX_QUEUED,
+  PROP_SANDBOX,
   N_PROPS
 };
 
@@ -350,6 +354,7 @@ p_pool_finalize (GObject *object)
   PPool *self = P_POOL (object);
 
   g_clear_pointer (&self->worker_argv, g_strfreev);
+  g_clear_object (&self->sandbox);
 
   G_OBJECT_CLASS (p_pool_parent_class)->finalize (object);
 }
@@ -505,6 +510,10 @@ p_pool_get_property (GObject    *object,
       g_value_set_uint64 (value, self->max_message_size);
       break;
 
+    case PROP_SANDBOX:
+      g_value_set_object (value, self->sandbox);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -542,6 +551,10 @@ p_pool_set_property (GObject      *object,
 
     case PROP_MAX_MESSAGE_SIZE:
       self->max_message_size = g_value_get_uint64 (value);
+      break;
+
+    case PROP_SANDBOX:
+      g_set_object (&self->sandbox, g_value_get_object (value));
       break;
 
     default:
@@ -727,6 +740,29 @@ p_pool_class_init (PPoolClass *klass)
                         G_PARAM_EXPLICIT_NOTIFY |
                         G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PPool:sandbox:
+   *
+   * The #PSandbox that confines the workers, or %NULL (the default) for
+   * none. The pool copies it when it is constructed: changing it
+   * afterwards changes nothing.
+   *
+   * A sandboxed pool waits, when it is constructed, for its first worker
+   * to say what of the sandbox is in force, and fails with
+   * %P_POOL_ERROR_SANDBOX if a mechanism of
+   * #PSandbox:required-mechanisms is missing. See
+   * p_pool_get_sandbox_mechanisms().
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SANDBOX] =
+    g_param_spec_object ("sandbox", NULL, NULL,
+                         P_TYPE_SANDBOX,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -786,6 +822,7 @@ p_pool_initable_init (GInitable     *initable,
 {
   PPool *self = P_POOL (initable);
   g_auto(GStrv) argv = NULL;
+  g_auto(GStrv) env = NULL;
   g_autoptr(PCore) core = NULL;
 
   g_return_val_if_fail (self->core == NULL, FALSE);
@@ -802,10 +839,25 @@ p_pool_initable_init (GInitable     *initable,
   else if ((argv = argv_of_current_program (error)) == NULL)
     return FALSE;
 
-  core = p_core_new (self, self->processes, (const char * const *) argv, NULL,
+  if (self->sandbox != NULL)
+    env = p_sandbox_build_environment (self->sandbox, (const char * const *) argv);
+
+  core = p_core_new (self, self->processes, (const char * const *) argv, (const char * const *) env,
                      self->max_message_size, &self->settings);
+  if (self->sandbox != NULL)
+    core->sandbox = p_core_sandbox_new (self->sandbox);
   if (!p_core_start (core, error))
     {
+      p_core_wait_finished (core);
+      g_thread_join (g_steal_pointer (&core->thread));
+      return FALSE;
+    }
+
+  /* A sandbox is known to be in force once a worker says so. */
+  if (core->sandbox != NULL && !p_core_sandbox_wait (core, error))
+    {
+      p_core_drop_emissions (core);
+      p_core_close (core, TRUE);
       p_core_wait_finished (core);
       g_thread_join (g_steal_pointer (&core->thread));
       return FALSE;
@@ -1649,6 +1701,62 @@ p_pool_get_stats (PPool *self)
   g_return_val_if_fail (self->core != NULL, NULL);
 
   return p_core_dup_stats (self->core);
+}
+
+/**
+ * p_pool_get_sandbox_mechanisms:
+ * @self: a #PPool
+ *
+ * Returns the sandbox's mechanisms in force in every worker the pool
+ * started so far (see #PSandboxMechanisms). A pool constructed with a
+ * #PPool:sandbox has at least its #PSandbox:required-mechanisms; one
+ * without has none.
+ *
+ * Returns: the mechanisms in force
+ *
+ * Since: 0.1
+ */
+PSandboxMechanisms
+p_pool_get_sandbox_mechanisms (PPool *self)
+{
+  g_return_val_if_fail (P_IS_POOL (self), P_SANDBOX_MECHANISM_NONE);
+  g_return_val_if_fail (self->core != NULL, P_SANDBOX_MECHANISM_NONE);
+
+  return p_core_sandbox_get_mechanisms (self->core);
+}
+
+/**
+ * p_pool_get_sandbox_report:
+ * @self: a #PPool
+ *
+ * Returns what a worker said of its sandbox: the one, among the workers
+ * started so far, with the fewest mechanisms in force. A dictionary
+ * (`a{sv}`) with these keys:
+ *
+ * - `applied` (`as`): the mechanisms in force, by their nicks (see
+ *   #PSandboxMechanisms);
+ * - `refused` (`a{ss}`): each mechanism that is not, with the reason the
+ *   kernel gave;
+ * - `memory-limit` (`t`): the memory limit in force, in bytes (0 for none);
+ * - `memory-base` (`t`): the memory the worker had when it confined itself,
+ *   which the limit comes on top of;
+ * - `landlock-abi` (`u`): the kernel's landlock ABI version, 0 for none.
+ *
+ * Mechanisms that have nothing to do (those for the network when it is
+ * allowed) are in neither list.
+ *
+ * Returns: (transfer full) (nullable): the report, or %NULL for a pool
+ *   without a sandbox
+ *
+ * Since: 0.1
+ */
+GVariant *
+p_pool_get_sandbox_report (PPool *self)
+{
+  g_return_val_if_fail (P_IS_POOL (self), NULL);
+  g_return_val_if_fail (self->core != NULL, NULL);
+
+  return p_core_sandbox_dup_report (self->core);
 }
 
 /* }}} */

@@ -16,6 +16,7 @@
 #include "p-version-macros.h"
 #include "p-map-iter.h"
 #include "p-result.h"
+#include "p-sandbox.h"
 
 G_BEGIN_DECLS
 
@@ -135,5 +136,10 @@ gboolean  p_pool_join             (PPool                *self,
 
 P_AVAILABLE_IN_0_1
 GVariant *p_pool_get_stats        (PPool                *self);
+
+P_AVAILABLE_IN_0_1
+PSandboxMechanisms p_pool_get_sandbox_mechanisms (PPool *self);
+P_AVAILABLE_IN_0_1
+GVariant          *p_pool_get_sandbox_report     (PPool *self);
 
 G_END_DECLS

@@ -63,6 +63,7 @@ typedef enum
 /* FEATURES keys (docs/protocol.md, section 14). */
 #define P_FEATURE_DESCRIPTORS   "descriptors"    /* b: descriptors pass along the channel */
 #define P_FEATURE_SHARED_MEMORY "shared-memory"  /* b: the worker holds replies in the reply area */
+#define P_FEATURE_SANDBOX       "sandbox"        /* a{sv}: what of its sandbox is in force (p-sandbox-private.h) */
 
 typedef enum
 {

@@ -12,6 +12,7 @@
 #include "p-error.h"
 #include "p-i18n-private.h"
 #include "p-job-private.h"
+#include "p-pool-sandbox-private.h"
 #include "p-scheduler-private.h"
 #include "p-sink-private.h"
 
@@ -40,6 +41,7 @@ start_failed (PCore  *core,
   core->start_failures++;
 
   g_debug ("Worker start failure %u: %s", core->start_failures, cause->message);
+  p_core_sandbox_start_failed (core, cause);
 
   if (core->start_failures >= MAX_START_FAILURES)
     {
@@ -108,8 +110,8 @@ wanted_workers (PCore *core)
     wanted = MAX (wanted, core->active_cap);
 
   /* After failed starts, one goes on trying: work that comes when one
-   * is ready runs. */
-  if (core->start_failures > 0)
+   * is ready runs. A sandboxed pool's construction waits for one. */
+  if (core->start_failures > 0 || p_core_sandbox_awaits_verdict (core))
     wanted = MAX (wanted, 1);
 
   return MIN (wanted, core->n_processes);
@@ -186,14 +188,19 @@ p_spawner_maybe_respawn (PCore *core)
 /* }}} */
 /* {{{ What workers say and do */
 
-/* The worker said all it had to: it takes tasks, and so does the pool
- * again. Its start counts as good only once it has served one
+/* The worker said all it had to (@features: NULL before version 4): it
+ * takes tasks, unless its sandbox falls short; and so does the pool again.
+ * Its start counts as good only once it has served one
  * (p_spawner_worker_served()): a worker that breaks the protocol right
  * after HELLO would otherwise be replaced for ever. */
 static void
-worker_ready (PWorkerSlot *slot)
+worker_ready (PWorkerSlot *slot,
+              GVariant    *features)
 {
   PCore *core = slot->core;
+
+  if (!p_core_sandbox_accept (core, slot->process, features))
+    return;
 
   p_process_set_ready (slot->process);
   slot->idle_since = g_get_monotonic_time ();
@@ -257,7 +264,7 @@ on_hello (PWorkerSlot *slot,
 
   /* From version 4, its FEATURES come next. */
   if (version < 4)
-    worker_ready (slot);
+    worker_ready (slot, NULL);
 }
 
 /* What the link and the worker have (version 4). Keys the pool does not
@@ -282,7 +289,7 @@ on_features (PWorkerSlot *slot,
   g_variant_lookup (features, P_FEATURE_DESCRIPTORS, "b", &descriptors);
   process->takes_sealed = descriptors;
 
-  worker_ready (slot);
+  worker_ready (slot, features);
 }
 
 static void
@@ -341,14 +348,20 @@ on_read_done (PProcess *process,
 }
 
 static GError *
-describe_death (PProcess *process)
+describe_death (PCore    *core,
+                PProcess *process)
 {
   g_autofree char *status = NULL;
+  g_autofree char *sandbox_note = NULL;
 
   if (process->kill_reason != NULL)
     return g_error_copy (process->kill_reason);
 
   status = p_process_describe_exit (process);
+  sandbox_note = p_core_sandbox_describe_death (core, process);
+  if (sandbox_note != NULL)
+    return g_error_new (P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED, "%s; %s", status, sandbox_note);
+
   return g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED, status);
 }
 
@@ -368,7 +381,7 @@ on_exited (PProcess *process,
       (!process->announced ||
        (slot->n_tasks_sent == 0 && g_error_matches (process->kill_reason, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL))))
     {
-      g_autoptr(GError) death = describe_death (process);
+      g_autoptr(GError) death = describe_death (core, process);
 
       start_failed (core,
                     g_error_new (P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
@@ -376,7 +389,7 @@ on_exited (PProcess *process,
                                  core->worker_argv[0], death->message));
     }
 
-  p_scheduler_worker_lost (slot, describe_death (process));
+  p_scheduler_worker_lost (slot, describe_death (core, process));
   p_worker_slot_free (slot);
 
   p_spawner_maybe_respawn (core);

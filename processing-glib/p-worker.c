@@ -25,6 +25,7 @@
 #include "p-message-writer-private.h"
 #include "p-protocol-private.h"
 #include "p-reply-area-private.h"
+#include "p-sandbox-enforce-private.h"
 #include "p-sealed-private.h"
 #include "p-spinner-private.h"
 
@@ -142,6 +143,7 @@ struct _PWorker
   GError *output_error;    /* sending failed: the pool is gone */
 
   gboolean pool_takes_sealed; /* large results may go in shared memory */
+  GVariant *sandbox_report;   /* what of the pool's sandbox is in force, or NULL */
 
   /* Under @mutex: the running task's progress (p_worker_report_progress()). */
   gint64 progress_sent_at;  /* when the running task's last report left */
@@ -252,6 +254,7 @@ p_worker_finalize (GObject *object)
   task_cancellable_drop (self);
   g_clear_error (&self->input_error);
   g_clear_error (&self->output_error);
+  g_clear_pointer (&self->sandbox_report, g_variant_unref);
   if (self->reader_wakeup_fd >= 0)
     close (self->reader_wakeup_fd);
   if (self->task_wakeup_fd >= 0)
@@ -1361,6 +1364,8 @@ encode_features (PWorker *self)
   /* A socket of its own, from the pool: descriptors pass. */
   g_variant_dict_insert (&features, P_FEATURE_DESCRIPTORS, "b", TRUE);
   g_variant_dict_insert (&features, P_FEATURE_SHARED_MEMORY, "b", self->reply_area != NULL);
+  if (self->sandbox_report != NULL)
+    g_variant_dict_insert_value (&features, P_FEATURE_SANDBOX, self->sandbox_report);
 
   return p_message_encode_features (g_variant_dict_end (&features));
 }
@@ -1381,6 +1386,14 @@ is_disconnection (const GError *error)
  * Serves the pool that started this process, until the pool closes the
  * channel (it shut down, retired the worker, or went away). Tasks run one
  * at a time in the calling thread.
+ *
+ * When the pool has a #PPool:sandbox, the worker confines itself first,
+ * before it announces itself and so before any task runs: from then on it
+ * reads only what #PSandbox allows, beside the files it had mapped (its
+ * program, its libraries, the modules it loaded). Load what it needs
+ * before calling this, and call it with no other thread running:
+ * landlock confines one thread at a time before Linux 7.0, and a user
+ * namespace takes a process of one thread.
  *
  * Fails with %G_IO_ERROR_NOT_CONNECTED if this process was not started by
  * a pool, with %P_POOL_ERROR_PROTOCOL if the channel carries something
@@ -1446,6 +1459,9 @@ p_worker_run (PWorker  *self,
   /* Optional: without it, each reply leaves at once. */
   self->reply_area = p_reply_area_map_env (g_getenv (P_REPLY_AREA_ENV), &self->reply_area_capacity);
   self->pool_takes_sealed = g_strcmp0 (g_getenv (P_SEALED_ENV), "1") == 0;
+
+  /* Before any task, and while this thread is the only one. */
+  self->sandbox_report = p_sandbox_enforce ();
 
   hello = encode_hello (self);
   send_reply (self, hello, FALSE);

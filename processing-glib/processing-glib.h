@@ -15,6 +15,7 @@
 # include "p-enum-types.h"
 # include "p-result.h"
 # include "p-map-iter.h"
+# include "p-sandbox.h"
 # include "p-pool.h"
 # include "p-worker.h"
 #undef PROCESSING_GLIB_INSIDE

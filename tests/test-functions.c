@@ -12,9 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test-functions.h"
@@ -594,6 +601,251 @@ chunk_wait_for_cancel (GVariant *items, GCancellable *cancellable, gpointer user
 
 /* }}} */
 
+/* {{{ The sandbox's: each tries what a sandbox forbids, and fails with
+ * the system's error (from errno: a permission error is
+ * G_IO_ERROR_PERMISSION_DENIED) or succeeds (tests/test-sandbox.c) */
+
+static GVariant *
+errno_error (GError     **error,
+             const char  *what)
+{
+  int saved_errno = errno;
+
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "%s: %s", what, g_strerror (saved_errno));
+  return NULL;
+}
+
+/* s path → t: its size (G_FILE_ERROR as g_file_get_contents() fails) */
+static GVariant *
+fn_read_file (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  if (!g_file_get_contents (g_variant_get_string (args, NULL), &contents, &length, error))
+    return NULL;
+
+  return g_variant_new_uint64 (length);
+}
+
+/* s path → u: how many entries the directory has */
+static GVariant *
+fn_list_dir (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autoptr(GDir) dir = g_dir_open (g_variant_get_string (args, NULL), 0, error);
+  guint32 n = 0;
+
+  if (dir == NULL)
+    return NULL;
+
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+
+  return g_variant_new_uint32 (n);
+}
+
+/* s path → b: writes "written" there */
+static GVariant *
+fn_write_file (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  if (!g_file_set_contents (g_variant_get_string (args, NULL), "written", -1, error))
+    return NULL;
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* s path → b: makes it mode 0600 */
+static GVariant *
+fn_chmod (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  if (chmod (g_variant_get_string (args, NULL), 0600) != 0)
+    return errno_error (error, "chmod");
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* (sq) address, port → b: a TCP connection to it */
+static GVariant *
+fn_tcp_connect (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autoptr(GInetSocketAddress) address = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  const char *host;
+  guint16 port;
+
+  g_variant_get (args, "(&sq)", &host, &port);
+  address = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (host, port));
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL || !g_socket_connect (socket, G_SOCKET_ADDRESS (address), cancellable, error))
+    return NULL;
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* (sq) address, port → b: a UDP datagram sent there */
+static GVariant *
+fn_udp_send (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autoptr(GInetSocketAddress) address = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  const char *host;
+  guint16 port;
+
+  g_variant_get (args, "(&sq)", &host, &port);
+  address = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (host, port));
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+  if (socket == NULL || g_socket_send_to (socket, G_SOCKET_ADDRESS (address), "hello", 5, cancellable, error) < 0)
+    return NULL;
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* → b: a local (UNIX) socket could be made */
+static GVariant *
+fn_unix_socket (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return errno_error (error, "socket");
+
+  close (fd);
+  return g_variant_new_boolean (TRUE);
+}
+
+/* → i: the exit status of a child that exits at once */
+static GVariant *
+fn_fork (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  int status = 0;
+  pid_t pid = fork ();
+
+  if (pid < 0)
+    return errno_error (error, "fork");
+  if (pid == 0)
+    _exit (7);
+
+  waitpid (pid, &status, 0);
+  return g_variant_new_int32 (WEXITSTATUS (status));
+}
+
+static gpointer
+return_42 (gpointer data)
+{
+  return GINT_TO_POINTER (42);
+}
+
+/* → i: what a thread returned (42) */
+static GVariant *
+fn_thread (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  GThread *thread = g_thread_try_new ("test-thread", return_42, NULL, error);
+
+  if (thread == NULL)
+    return NULL;
+
+  return g_variant_new_int32 (GPOINTER_TO_INT (g_thread_join (thread)));
+}
+
+/* t bytes → t: allocated (g_try_malloc()) and written; G_IO_ERROR_NO_SPACE
+ * when the allocation fails */
+static GVariant *
+fn_allocate (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  guint64 size = g_variant_get_uint64 (args);
+  g_autofree char *memory = g_try_malloc (size);
+
+  if (memory == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "Could not allocate %" G_GUINT64_FORMAT " bytes", size);
+      return NULL;
+    }
+
+  memset (memory, 1, size);
+  return g_variant_new_uint64 (size);
+}
+
+/* t bytes → t: allocated with g_malloc(), which aborts when it fails */
+static GVariant *
+fn_allocate_or_die (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  guint64 size = g_variant_get_uint64 (args);
+  g_autofree char *memory = g_malloc (size);
+
+  memset (memory, 1, size);
+  return g_variant_new_uint64 (size);
+}
+
+/* t address → t: the 8 bytes at that address in the pool's (the parent's)
+ * memory */
+static GVariant *
+fn_read_pool_memory (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  guint64 value = 0;
+  struct iovec local = { &value, sizeof value };
+  struct iovec remote = { GSIZE_TO_POINTER (g_variant_get_uint64 (args)), sizeof value };
+
+  if (process_vm_readv (getppid (), &local, 1, &remote, 1, 0) != sizeof value)
+    return errno_error (error, "process_vm_readv");
+
+  return g_variant_new_uint64 (value);
+}
+
+/* → b: the pool (the parent) could be sent a signal (0: none really) */
+static GVariant *
+fn_signal_pool (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  if (kill (getppid (), 0) != 0)
+    return errno_error (error, "kill");
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* → b: the memory and core dump limits lifted, as far as they go */
+static GVariant *
+fn_raise_limits (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
+  if (setrlimit (RLIMIT_DATA, &unlimited) != 0 || setrlimit (RLIMIT_CORE, &unlimited) != 0)
+    return errno_error (error, "setrlimit");
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* → a{sv}: no-new-privs (b), seccomp (u: its mode), cap-eff (t) */
+static GVariant *
+fn_confinement (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, error))
+    return NULL;
+
+  g_variant_dict_insert (&dict, "no-new-privs", "b", prctl (PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1);
+  if ((line = strstr (status, "\nSeccomp:")) != NULL)
+    g_variant_dict_insert (&dict, "seccomp", "u", (guint32) g_ascii_strtoull (line + 9, NULL, 10));
+  if ((line = strstr (status, "\nCapEff:")) != NULL)
+    g_variant_dict_insert (&dict, "cap-eff", "t", g_ascii_strtoull (line + 8, NULL, 16));
+
+  return g_variant_dict_end (&dict);
+}
+
+/* → i: the kernel's landlock ABI, or -errno (as the worker sees it, when
+ * the test program itself may run under valgrind, which knows no landlock) */
+static GVariant *
+fn_landlock_abi (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  long abi = syscall (SYS_landlock_create_ruleset, NULL, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */);
+
+  return g_variant_new_int32 (abi >= 0 ? abi : -errno);
+}
+
+/* }}} */
+
 void
 test_functions_register (PWorker *worker)
 {
@@ -637,12 +889,36 @@ test_functions_register (PWorker *worker)
     { "kept_cancellable_cancelled", fn_kept_cancellable_cancelled },
     { "second", fn_second },
     { "nest", fn_nest },
+    { "read_file", fn_read_file },
+    { "list_dir", fn_list_dir },
+    { "write_file", fn_write_file },
+    { "chmod", fn_chmod },
+    { "tcp_connect", fn_tcp_connect },
+    { "udp_send", fn_udp_send },
+    { "unix_socket", fn_unix_socket },
+    { "fork", fn_fork },
+    { "thread", fn_thread },
+    { "allocate", fn_allocate },
+    { "allocate_or_die", fn_allocate_or_die },
+    { "read_pool_memory", fn_read_pool_memory },
+    { "signal_pool", fn_signal_pool },
+    { "raise_limits", fn_raise_limits },
+    { "confinement", fn_confinement },
+    { "landlock_abi", fn_landlock_abi },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
     p_worker_add_function (worker, functions[i].name, functions[i].func, NULL, NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (chunk_functions); i++)
     p_worker_add_chunk_function (worker, chunk_functions[i].name, chunk_functions[i].func, NULL, NULL);
+}
+
+static gpointer
+sleep_for_ever (gpointer data)
+{
+  for (;;)
+    g_usleep (G_USEC_PER_SEC);
+  return NULL;
 }
 
 void
@@ -653,6 +929,11 @@ test_functions_serve_if_requested (void)
 
   if (!p_worker_is_requested ())
     return;
+
+  /* A worker with another thread when it confines itself, as gjs's are
+   * (tests/test-sandbox.c). */
+  if (g_getenv ("TEST_WORKER_EXTRA_THREAD") != NULL)
+    g_thread_unref (g_thread_new ("extra", sleep_for_ever, NULL));
 
   worker = p_worker_new ();
   test_functions_register (worker);

@@ -856,9 +856,11 @@ test_chunk_function_map (void)
   {
     g_autoptr(GError) error = NULL;
     g_autoptr(GVariant) mixed = p_pool_map (pool, "chunk_mixed", test_range_int64 (5), 2, NULL, &error);
+    g_autofree char *printed = NULL;
 
     g_assert_no_error (error);
-    g_assert_cmpstr (g_variant_print (mixed, FALSE), ==, "[<int64 0>, <'1'>, <int64 2>, <'3'>, <int64 4>]");
+    printed = g_variant_print (mixed, FALSE);
+    g_assert_cmpstr (printed, ==, "[<int64 0>, <'1'>, <int64 2>, <'3'>, <int64 4>]");
   }
 
   /* Applied, it gets an array of the one argument. */
