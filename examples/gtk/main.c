@@ -87,9 +87,9 @@ on_stall_timer (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The render started when the window was made; the timer starts once the
- * window is on screen, so that what it measures is the render, not GTK
- * drawing the window for the first time. */
+/* The render and the timer start once the window is on screen: what the
+ * timer measures is the render, not GTK drawing the window for the first
+ * time. */
 static void
 on_first_frame (GdkFrameClock *frame_clock,
                 Mandelbrot    *app)
@@ -98,6 +98,7 @@ on_first_frame (GdkFrameClock *frame_clock,
 
   app->last_tick = g_get_monotonic_time ();
   app->stall_timer = g_timeout_add (STALL_TIMER_MS, on_stall_timer, app);
+  gtk_widget_activate_action (GTK_WIDGET (app->window), "mandelbrot.render", NULL);
 }
 
 /* A picture of @widget as it is drawn, as a PNG, in the widget's own
@@ -171,7 +172,6 @@ on_render_finished (MandelbrotWindow *window,
 {
   GdkFrameClock *frame_clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
 
-  g_signal_handlers_disconnect_by_func (frame_clock, on_first_frame, app);
   g_clear_handle_id (&app->stall_timer, g_source_remove);
 
   if (error != NULL)
@@ -247,6 +247,11 @@ on_activate (GtkApplication *application,
           gtk_widget_realize (GTK_WIDGET (window));
           g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (window)), "after-paint",
                             G_CALLBACK (on_first_frame), app);
+        }
+      else
+        {
+          /* The workers start while the window is being shown. */
+          gtk_widget_activate_action (GTK_WIDGET (window), "mandelbrot.render", NULL);
         }
     }
 

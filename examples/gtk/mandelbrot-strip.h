@@ -34,7 +34,7 @@ typedef struct
  * work evenly and the image fills in visibly, few enough that each is
  * worth a round trip. */
 #define MANDELBROT_STRIP_ROWS     12
-#define MANDELBROT_N_STRIPS       (MANDELBROT_HEIGHT / MANDELBROT_STRIP_ROWS)
+#define MANDELBROT_N_STRIPS       ((MANDELBROT_HEIGHT + MANDELBROT_STRIP_ROWS - 1) / MANDELBROT_STRIP_ROWS)
 
 /* Pixels are blue, green, red and alpha, a byte each
  * (GDK_MEMORY_B8G8R8A8_PREMULTIPLIED): what cairo and OpenGL draw from as

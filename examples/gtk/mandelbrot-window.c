@@ -37,6 +37,7 @@ struct _MandelbrotWindow
   GtkSpinButton *workers;
 
   PPool *pool;
+  GError *pool_error;        /* why there is no pool */
   MandelbrotView view;
   guint8 *pixels;            /* the image so far: transparent where no strip came yet */
 
@@ -65,22 +66,21 @@ static void
 replace_pool (MandelbrotWindow *self,
               guint             workers)
 {
-  g_autoptr(GError) error = NULL;
-
   if (self->pool != NULL && p_pool_get_processes (self->pool) == workers)
     return;
 
+  /* Making a pool, or dropping an idle one, takes a few milliseconds in
+   * this thread: fine for a control turned now and then. */
   g_clear_object (&self->pool);
+  g_clear_error (&self->pool_error);
   /* A NULL PPool:worker-argv starts this program again as the workers:
    * main() sends them to mandelbrot_strip_run() before GTK starts. */
-  self->pool = g_initable_new (P_TYPE_POOL, NULL, &error,
+  self->pool = g_initable_new (P_TYPE_POOL, NULL, &self->pool_error,
                                "processes", workers,
                                "idle-timeout", WORKER_IDLE_TIMEOUT_USEC,
                                NULL);
   if (self->pool == NULL)
-    gtk_progress_bar_set_text (self->progress, error->message);
-
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "mandelbrot.render", self->pool != NULL);
+    gtk_progress_bar_set_text (self->progress, self->pool_error->message);
 }
 
 /* }}} */
@@ -111,11 +111,16 @@ draw_strip (MandelbrotWindow *self,
   guint32 first_row;
   gsize size;
 
-  g_variant_get (strip, "(u@ay)", &first_row, &pixels);
-  data = g_variant_get_fixed_array (pixels, &size, 1);
-
   /* The worker is this very program, but what does not fit the image is
    * still not copied into it. */
+  if (!g_variant_is_of_type (strip, G_VARIANT_TYPE (MANDELBROT_STRIP_RESULT_TYPE)))
+    {
+      g_warning ("A strip is a %s, not a %s", MANDELBROT_STRIP_RESULT_TYPE, g_variant_get_type_string (strip));
+      return;
+    }
+
+  g_variant_get (strip, "(u@ay)", &first_row, &pixels);
+  data = g_variant_get_fixed_array (pixels, &size, 1);
   if (first_row >= MANDELBROT_HEIGHT ||
       size % IMAGE_STRIDE != 0 ||
       size / IMAGE_STRIDE > MANDELBROT_HEIGHT - first_row)
@@ -215,10 +220,18 @@ render (MandelbrotWindow *self)
 {
   g_auto(GVariantBuilder) items = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a" MANDELBROT_STRIP_ARGS_TYPE));
 
-  g_return_if_fail (self->pool != NULL);
-
   /* A render under way gives way to this one. */
   cancel_render (self);
+
+  /* A pool that could not start a worker is tried again; without one,
+   * there is only why. */
+  if (self->pool == NULL)
+    replace_pool (self, gtk_spin_button_get_value_as_int (self->workers));
+  if (self->pool == NULL)
+    {
+      g_signal_emit (self, signals[RENDER_FINISHED], 0, self->pool_error);
+      return;
+    }
 
   for (guint row = 0; row < MANDELBROT_HEIGHT; row += MANDELBROT_STRIP_ROWS)
     g_variant_builder_add_value (&items, mandelbrot_strip_args (&self->view, row,
@@ -243,8 +256,9 @@ render (MandelbrotWindow *self)
 /* }}} */
 /* {{{ Where the image is */
 
-/* The image's rectangle in the picture, which scales it to fit, keeps its
- * aspect ratio and centres it. */
+/* The image's rectangle in the picture. The picture has the image's size
+ * (see the .ui file); were it let shrink or grow, it would scale the image
+ * to fit, keeping its aspect ratio, and centre it: so does this. */
 static gboolean
 get_image_rect (MandelbrotWindow *self,
                 graphene_rect_t  *rect)
@@ -313,11 +327,12 @@ on_workers_changed (MandelbrotWindow *self,
   replace_pool (self, gtk_spin_button_get_value_as_int (spin_button));
 
   /* A render under way starts again, with the new pool. */
-  if (self->strips != NULL && self->pool != NULL)
+  if (self->strips != NULL)
     render (self);
 }
 
-/* Click: zoom in twice, centred on that point; right-click: zoom out. */
+/* Click: zoom in, twice as close, centred on that point; right-click:
+ * zoom out as much. */
 static void
 on_picture_pressed (MandelbrotWindow *self,
                     int               n_press,
@@ -328,7 +343,7 @@ on_picture_pressed (MandelbrotWindow *self,
   graphene_rect_t image;
   double column, row;
 
-  if (self->pool == NULL || !get_image_rect (self, &image) ||
+  if (!get_image_rect (self, &image) ||
       !graphene_rect_contains_point (&image, &GRAPHENE_POINT_INIT (x, y)))
     return;
 
@@ -361,6 +376,7 @@ mandelbrot_window_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_error (&self->strip_error);
   g_clear_object (&self->pool);
+  g_clear_error (&self->pool_error);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), MANDELBROT_TYPE_WINDOW);
 
@@ -424,7 +440,6 @@ mandelbrot_window_init (MandelbrotWindow *self)
   self->view = (MandelbrotView) MANDELBROT_VIEW_INIT;
   self->pixels = g_malloc0 (IMAGE_SIZE);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "mandelbrot.render", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "mandelbrot.cancel", FALSE);
 }
 
@@ -433,8 +448,8 @@ mandelbrot_window_init (MandelbrotWindow *self)
  * @application: the application
  * @workers: the most worker processes to render with
  *
- * Returns a new window, which starts rendering at once: the workers get
- * going while the window is still being shown.
+ * Returns a new window, with its pool of workers. Its action
+ * `mandelbrot.render` renders the image, `mandelbrot.cancel` cancels that.
  */
 MandelbrotWindow *
 mandelbrot_window_new (GtkApplication *application,
@@ -446,8 +461,6 @@ mandelbrot_window_new (GtkApplication *application,
 
   gtk_spin_button_set_value (self->workers, workers);
   replace_pool (self, gtk_spin_button_get_value_as_int (self->workers));
-  if (self->pool != NULL)
-    render (self);
 
   return self;
 }
