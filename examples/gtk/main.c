@@ -13,9 +13,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <errno.h>
 #include <locale.h>
 #include <stdlib.h>
-#include <sys/resource.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 #include <gtk/gtk.h>
@@ -26,7 +27,7 @@
 
 #define MAX_WORKERS 64
 
-/* Workers run at a lower priority than the window (see serve_strips()). */
+/* Workers run this much nicer than the window (see serve_strips()). */
 #define WORKER_NICENESS 10
 
 /* --run-once watches the main loop with a timer this often: how late it
@@ -42,6 +43,7 @@ typedef struct
 
   /* --run-once */
   MandelbrotWindow *window;
+  gint64 started_at;
   guint stall_timer;
   gint64 last_tick;
   gint64 longest_stall;
@@ -58,7 +60,9 @@ serve_strips (void)
 
   /* Workers give way to the window: with as many busy workers as
    * processors, the window's frames would otherwise wait their turn. */
-  (void) setpriority (PRIO_PROCESS, 0, WORKER_NICENESS);
+  errno = 0;
+  if (nice (WORKER_NICENESS) == -1 && errno != 0)
+    g_debug ("A worker could not lower its priority: %s", g_strerror (errno));
 
   p_worker_add_function (worker, MANDELBROT_STRIP_FUNCTION, mandelbrot_strip_run, NULL, NULL);
   if (!p_worker_run (worker, &error))
@@ -96,7 +100,7 @@ on_first_frame (GdkFrameClock *frame_clock,
 {
   g_signal_handlers_disconnect_by_func (frame_clock, on_first_frame, app);
 
-  app->last_tick = g_get_monotonic_time ();
+  app->started_at = app->last_tick = g_get_monotonic_time ();
   app->stall_timer = g_timeout_add (STALL_TIMER_MS, on_stall_timer, app);
   gtk_widget_activate_action (GTK_WIDGET (app->window), "mandelbrot.render", NULL);
 }
@@ -182,8 +186,9 @@ on_render_finished (MandelbrotWindow *window,
       return;
     }
 
-  g_print ("Rendered %u strips of %ux%u pixels\n",
-           MANDELBROT_N_STRIPS, MANDELBROT_WIDTH, MANDELBROT_STRIP_ROWS);
+  g_print ("Rendered %u strips of %ux%u pixels in %.2f s\n",
+           MANDELBROT_N_STRIPS, MANDELBROT_WIDTH, MANDELBROT_STRIP_ROWS,
+           (g_get_monotonic_time () - app->started_at) / (double) G_USEC_PER_SEC);
   g_print ("Longest main-loop stall: %.1f ms (a %u ms timer fired at most that late)\n",
            app->longest_stall / 1000.0, STALL_TIMER_MS);
 
