@@ -106,8 +106,9 @@ mandelbrot_strip_run (GVariant      *args,
   g_variant_get (args, MANDELBROT_STRIP_ARGS_TYPE,
                  &left, &top, &pixel_size, &max_iterations, &width, &first_row, &n_rows);
 
-  stride = (gsize) width * MANDELBROT_BYTES_PER_PIXEL;
-  if (width == 0 || n_rows == 0 || n_rows > MAX_STRIP_BYTES / stride || !(pixel_size > 0))
+  if (width == 0 || width > MAX_STRIP_BYTES / MANDELBROT_BYTES_PER_PIXEL ||
+      n_rows == 0 || n_rows > MAX_STRIP_BYTES / MANDELBROT_BYTES_PER_PIXEL / width ||
+      !(pixel_size > 0))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "A strip of %u × %u pixels of size %g is not one to render",
@@ -115,6 +116,7 @@ mandelbrot_strip_run (GVariant      *args,
       return NULL;
     }
 
+  stride = (gsize) width * MANDELBROT_BYTES_PER_PIXEL;
   size = stride * n_rows;
   pixels = g_malloc (size);
 
