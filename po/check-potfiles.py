@@ -15,13 +15,17 @@ import sys
 from pathlib import Path
 
 SCANNED = ["processing-glib", "examples"]
-SUFFIXES = {".c", ".h", ".py", ".js"}
+SUFFIXES = {".c", ".h", ".py", ".js", ".ui"}
 # gettext's keywords as GLib's preset passes them to xgettext.
 MARKER = re.compile(r"(?<![\w.])(?:_|N_|C_|NC_|Q_|g_dgettext|g_dngettext|g_dpgettext2|ngettext)\s*\(\s*[\"']")
 
 
+UI_MARKER = re.compile(r'translatable="yes"')
+
+
 def marks_strings(path):
-    return MARKER.search(path.read_text(encoding="utf-8")) is not None
+    marker = UI_MARKER if path.suffix == ".ui" else MARKER
+    return marker.search(path.read_text(encoding="utf-8")) is not None
 
 
 def main():
