@@ -6,7 +6,13 @@
  * "better"}. bench/compare.py runs this and bench/mp_bench.py (CPython's
  * multiprocessing.Pool on the same workloads) and prints the ratios.
  *
- * The program is its own worker: it serves "square" and "echo".
+ * What a sandbox costs (PSandbox), run only when named in --only:
+ * sandboxed_apply_rtt and sandboxed_start_to_first_result, the same
+ * workloads as apply_rtt and start_to_first_result on a pool whose
+ * workers confine themselves with p_sandbox_new()'s defaults.
+ *
+ * The program is its own worker: it serves "square", "echo", "nap" and
+ * the chunk function "square_chunk".
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -39,6 +45,23 @@ square (GVariant      *args,
   gint64 x = g_variant_get_int64 (args);
 
   return g_variant_new_int64 (x * x);
+}
+
+/* The squares of a map chunk's "ax", at once: no GVariant per item. */
+static GVariant *
+square_chunk (GVariant      *items,
+              GCancellable  *cancellable,
+              gpointer       user_data,
+              GError       **error)
+{
+  gsize n;
+  const gint64 *x = g_variant_get_fixed_array (items, &n, sizeof (gint64));
+  gint64 *squares = g_new (gint64, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    squares[i] = x[i] * x[i];
+
+  return g_variant_new_from_data (G_VARIANT_TYPE ("ax"), squares, n * sizeof (gint64), TRUE, g_free, squares);
 }
 
 static GVariant *
@@ -105,6 +128,22 @@ new_pool (void)
   return pool;
 }
 
+static PPool *
+new_sandboxed_pool (void)
+{
+  g_autoptr(PSandbox) sandbox = p_sandbox_new ();
+  g_autoptr(GError) error = NULL;
+  PPool *pool = g_initable_new (P_TYPE_POOL, NULL, &error,
+                                "processes", processes,
+                                "sandbox", sandbox,
+                                NULL);
+
+  if (pool == NULL)
+    g_error ("%s", error->message);
+
+  return pool;
+}
+
 static gint64
 apply_square (PPool  *pool,
               gint64  x)
@@ -133,7 +172,8 @@ range (gsize n)
 /* {{{ Workloads */
 
 static void
-bench_apply_rtt (PPool *pool)
+bench_apply_rtt (PPool      *pool,
+                 const char *workload)
 {
   guint n = scaled (20000);
   gint64 start;
@@ -146,7 +186,7 @@ bench_apply_rtt (PPool *pool)
     if (apply_square (pool, i) != i * i)
       g_error ("wrong result");
 
-  report ("processing-glib", "apply_rtt", seconds_since (start) * 1e6 / n, "us/call", "lower");
+  report ("processing-glib", workload, seconds_since (start) * 1e6 / n, "us/call", "lower");
 }
 
 static void
@@ -173,7 +213,9 @@ bench_submit_throughput (PPool *pool)
 }
 
 static void
-bench_map_default (PPool *pool)
+bench_map (PPool      *pool,
+           const char *function,
+           const char *workload)
 {
   guint n = scaled (1000000);
   g_autoptr(GVariant) items = g_variant_ref_sink (range (n));
@@ -185,10 +227,10 @@ bench_map_default (PPool *pool)
   /* Until the results are there, as mp_bench.py times map(): checking
    * them is not part of it. */
   start = g_get_monotonic_time ();
-  squares = p_pool_map (pool, "square", items, 0, NULL, &error);
+  squares = p_pool_map (pool, function, items, 0, NULL, &error);
   if (squares == NULL)
     g_error ("%s", error->message);
-  report ("processing-glib", "map_default", n / seconds_since (start), "items/s", "higher");
+  report ("processing-glib", workload, n / seconds_since (start), "items/s", "higher");
 
   for (gsize i = 0, n_squares = g_variant_n_children (squares); i < n_squares; i++)
     {
@@ -319,7 +361,7 @@ bench_behind_long_task (PPool *pool)
 }
 
 static void
-bench_start_and_shutdown (void)
+bench_start_and_shutdown (gboolean sandboxed)
 {
   double best_start = G_MAXDOUBLE, best_shutdown = G_MAXDOUBLE;
 
@@ -329,7 +371,7 @@ bench_start_and_shutdown (void)
       g_autoptr(GError) error = NULL;
       gint64 start = g_get_monotonic_time ();
 
-      pool = new_pool ();
+      pool = sandboxed ? new_sandboxed_pool () : new_pool ();
       apply_square (pool, 3);
       best_start = MIN (best_start, seconds_since (start) * 1e3);
 
@@ -340,10 +382,37 @@ bench_start_and_shutdown (void)
       best_shutdown = MIN (best_shutdown, seconds_since (start) * 1e3);
     }
 
-  if (wanted ("start_to_first_result"))
+  if (sandboxed)
+    report ("processing-glib", "sandboxed_start_to_first_result", best_start, "ms", "lower");
+  else if (wanted ("start_to_first_result"))
     report ("processing-glib", "start_to_first_result", best_start, "ms", "lower");
-  if (wanted ("shutdown_join"))
+  if (!sandboxed && wanted ("shutdown_join"))
     report ("processing-glib", "shutdown_join", best_shutdown, "ms", "lower");
+}
+
+/* Named in --only: not part of every run. */
+static gboolean
+named (const char *workload)
+{
+  return only != NULL && g_strv_contains ((const char * const *) only, workload);
+}
+
+static void
+bench_sandbox (void)
+{
+  if (named ("sandboxed_start_to_first_result"))
+    bench_start_and_shutdown (TRUE);
+
+  if (named ("sandboxed_apply_rtt"))
+    {
+      g_autoptr(PPool) pool = new_sandboxed_pool ();
+      g_autoptr(GError) error = NULL;
+
+      bench_apply_rtt (pool, "sandboxed_apply_rtt");
+      p_pool_shutdown (pool);
+      if (!p_pool_join (pool, &error))
+        g_error ("%s", error->message);
+    }
 }
 
 /* }}} */
@@ -582,6 +651,7 @@ main (int   argc,
       p_worker_add_function (worker, "square", square, NULL, NULL);
       p_worker_add_function (worker, "echo", echo, NULL, NULL);
       p_worker_add_function (worker, "nap", nap, NULL, NULL);
+      p_worker_add_chunk_function (worker, "square_chunk", square_chunk, NULL, NULL);
       return p_worker_run (worker, &error) ? 0 : 1;
     }
 
@@ -600,17 +670,19 @@ main (int   argc,
 
   /* First, on fresh pools. */
   if (wanted ("start_to_first_result") || wanted ("shutdown_join"))
-    bench_start_and_shutdown ();
+    bench_start_and_shutdown (FALSE);
 
   pool = new_pool ();
   apply_square (pool, 1);
 
   if (wanted ("apply_rtt"))
-    bench_apply_rtt (pool);
+    bench_apply_rtt (pool, "apply_rtt");
   if (wanted ("submit_throughput"))
     bench_submit_throughput (pool);
   if (wanted ("map_default"))
-    bench_map_default (pool);
+    bench_map (pool, "square", "map_default");
+  if (wanted ("map_chunk_function"))
+    bench_map (pool, "square_chunk", "map_chunk_function");
   if (wanted ("imap_chunk1"))
     bench_imap (pool, TRUE, "imap_chunk1");
   if (wanted ("imap_unordered_chunk1"))
@@ -625,6 +697,8 @@ main (int   argc,
   p_pool_shutdown (pool);
   if (!p_pool_join (pool, &error))
     g_error ("%s", error->message);
+
+  bench_sandbox ();
 
   bench_floor ();
   if (wanted ("floor_map_item"))

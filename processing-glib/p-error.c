@@ -7,7 +7,11 @@
 
 #include "config.h"
 
+#include <gio/gio.h>
+
 #include "p-error.h"
+#include "p-error-private.h"
+#include "p-i18n-private.h"
 
 /**
  * SECTION:p-error
@@ -65,6 +69,13 @@
  *   worker is replaced.
  * @P_POOL_ERROR_CLOSED: the pool was shut down or terminated and accepts no
  *   new work.
+ * @P_POOL_ERROR_SANDBOX: the pool's #PSandbox cannot be put in force: its
+ *   first worker lacks a mechanism of #PSandbox:required-mechanisms (the
+ *   kernel lacks it, or refused it), and the message names each with the
+ *   reason. A sandboxed pool fails to start with it; see
+ *   p_sandbox_set_required_mechanisms() to accept a weaker sandbox. A later
+ *   worker that lacks one fails to start (%P_POOL_ERROR_WORKER_START, with
+ *   this message).
  *
  * Error codes in the %P_POOL_ERROR domain.
  *
@@ -81,3 +92,25 @@
  * Since: 0.1
  */
 G_DEFINE_QUARK (p-pool-error-quark, p_pool_error)
+
+/* G_IO_ERROR_CANCELLED: the caller cancelled. */
+GError *
+p_error_new_cancelled (void)
+{
+  return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
+}
+
+/* G_IO_ERROR_CANCELLED: p_pool_terminate(), or the pool's last reference
+ * dropped. */
+GError *
+p_error_new_terminated (void)
+{
+  return g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The pool was terminated"));
+}
+
+GError *
+p_error_new_unknown_function (const char *function)
+{
+  return g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
+                      _("No worker serves a function named “%s”"), function);
+}

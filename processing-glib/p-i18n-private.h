@@ -13,19 +13,6 @@
 
 G_BEGIN_DECLS
 
-/* Binds the library's gettext domain once; every class calls it from
- * class_init so that messages are translated whichever class is used first. */
-static inline void
-p_i18n_init (void)
-{
-  static gsize initialized = 0;
-
-  if (g_once_init_enter (&initialized))
-    {
-      bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-      bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-      g_once_init_leave (&initialized, 1);
-    }
-}
+void p_i18n_init (void);
 
 G_END_DECLS

@@ -7,10 +7,15 @@
 
 #pragma once
 
+#include "p-deferred-value-private.h"
 #include "p-map-iter.h"
-#include "p-result-private.h"
+#include "p-sink-private.h"
 
 G_BEGIN_DECLS
+
+/* Pulls more items for a lazy map, after some were taken. */
+typedef void (*PMapIterFeedFunc) (PMapIter *iter,
+                                  gpointer  user_data);
 
 PMapIter *p_map_iter_new            (GObject      *pool,
                                      gboolean      ordered,
@@ -33,5 +38,15 @@ void      p_map_iter_push_error     (PMapIter     *self,
 void      p_map_iter_fail           (PMapIter     *self,
                                      const GError *error);
 PSinkLink *p_map_iter_get_link      (PMapIter     *self);
+
+void      p_map_iter_set_feed       (PMapIter         *self,
+                                     PMapIterFeedFunc  feed,
+                                     gpointer          data,
+                                     GDestroyNotify    destroy);
+guint     p_map_iter_add_items      (PMapIter         *self,
+                                     guint             n);
+void      p_map_iter_end_items      (PMapIter         *self,
+                                     GError           *error);
+guint     p_map_iter_get_taken      (PMapIter         *self);
 
 G_END_DECLS

@@ -8,8 +8,8 @@
 #include "config.h"
 
 #include "p-map-iter-private.h"
-#include "p-result-private.h"
-#include "p-channel-private.h"
+#include "p-chunk-results-private.h"
+#include "p-error-private.h"
 #include "p-i18n-private.h"
 
 /**
@@ -74,24 +74,51 @@ struct _PMapIter
   guint n_waiters;       /* blocked in next(): a broadcast is a system call */
 
   gboolean ordered;
-  guint n_items;
+  guint n_items;         /* known so far: a lazy map's grow (p_map_iter_add_items()) */
+  gboolean items_final;  /* no more will come */
   guint n_received;
   guint n_delivered;
 
-  Entry *slots;          /* ordered: one per item */
+  GArray *window;        /* ordered: Entry, for items from window_start on */
+  guint window_start;
   guint next_index;      /* ordered: the next one to hand out */
   guint arrived_end;     /* ordered: one past the last item that arrived */
   GQueue arrived;        /* unordered: Entry *, in arrival order */
 
+  /* A lazy map's: called after an item was taken, to pull more. */
+  PMapIterFeedFunc feed;
+  gpointer feed_data;
+  GDestroyNotify feed_destroy;
+
+  GMainContext *context; /* of the thread that made it: notifications, feeding */
+  gboolean counts_notify_pending;
+
   GError *fatal_error;
   gboolean fatal_delivered;
+  GError *source_error;  /* a lazy map's source failed: after every item */
+  gboolean source_error_delivered;
 
   GQueue waiters;        /* Waiter *, for next_async, in call order */
   GObject *pool;         /* until every result arrived */
   PSinkLink *link;       /* the pool thread's way here */
 };
 
+enum {
+  PROP_0,
+  PROP_COMPLETED,
+  PROP_TOTAL,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint notify_signal_id;
+static GQuark completed_quark;
+static GQuark total_quark;
+
 G_DEFINE_FINAL_TYPE (PMapIter, p_map_iter, G_TYPE_OBJECT)
+
+static void counts_changed_locked (PMapIter *self);
+static void arrived_unlock (PMapIter *self);
 
 static void
 entry_clear (Entry *entry)
@@ -136,10 +163,10 @@ p_map_iter_finalize (GObject *object)
   /* A waiter holds a reference, so there can be none left. */
   g_assert (g_queue_is_empty (&self->waiters));
 
-  if (self->slots != NULL)
-    for (guint i = 0; i < self->n_items; i++)
-      entry_clear (&self->slots[i]);
-  g_free (self->slots);
+  g_clear_pointer (&self->window, g_array_unref);
+  if (self->feed_destroy != NULL)
+    self->feed_destroy (self->feed_data);
+  g_clear_pointer (&self->context, g_main_context_unref);
 
   while ((entry = g_queue_pop_head (&self->arrived)))
     {
@@ -148,11 +175,35 @@ p_map_iter_finalize (GObject *object)
     }
 
   g_clear_error (&self->fatal_error);
+  g_clear_error (&self->source_error);
   g_clear_object (&self->pool);
   g_mutex_clear (&self->mutex);
   g_cond_clear (&self->cond);
 
   G_OBJECT_CLASS (p_map_iter_parent_class)->finalize (object);
+}
+
+static void
+p_map_iter_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  PMapIter *self = P_MAP_ITER (object);
+
+  switch (prop_id)
+    {
+    case PROP_COMPLETED:
+      g_value_set_uint (value, p_map_iter_get_completed (self));
+      break;
+
+    case PROP_TOTAL:
+      g_value_set_uint (value, p_map_iter_get_total (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -162,6 +213,45 @@ p_map_iter_class_init (PMapIterClass *klass)
 
   object_class->dispose = p_map_iter_dispose;
   object_class->finalize = p_map_iter_finalize;
+  object_class->get_property = p_map_iter_get_property;
+
+  /**
+   * PMapIter:completed:
+   *
+   * How many items' results (or errors) have arrived, taken or not.
+   * Notified with #PMapIter:total in the thread-default main context of the
+   * thread that made the iterator, at most once per iteration of that
+   * context however many arrived.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_COMPLETED] =
+    g_param_spec_uint ("completed", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PMapIter:total:
+   *
+   * How many items there are: of p_pool_imap_lazy(), those taken from its
+   * source so far, which grows until the source ends.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_TOTAL] =
+    g_param_spec_uint ("total", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
+  completed_quark = g_quark_from_static_string ("completed");
+  total_quark = g_quark_from_static_string ("total");
 
   p_i18n_init ();
 }
@@ -184,20 +274,245 @@ p_map_iter_new (GObject  *pool,
 
   self->ordered = ordered;
   self->n_items = n_items;
+  self->items_final = TRUE;
   if (ordered)
-    self->slots = g_new0 (Entry, MAX (n_items, 1));
+    {
+      self->window = g_array_sized_new (FALSE, TRUE, sizeof (Entry), MIN (n_items, 4096));
+      g_array_set_clear_func (self->window, (GDestroyNotify) entry_clear);
+    }
   if (n_items > 0 && pool != NULL)
     self->pool = g_object_ref (pool);
   self->link = p_sink_link_new (G_OBJECT (self));
+  self->context = g_main_context_ref_thread_default ();
 
   return self;
 }
+
+/* {{{ Lazy input (p_pool_imap_lazy())
+ *
+ * A lazy map's items are pulled from their source as the consumer takes
+ * results: its feed runs after each item taken, in the thread that took
+ * it, or in the iterator's context for those the pool thread handed to
+ * p_map_iter_next_async(). */
+
+/* Makes @self lazy: its items are added as they are pulled. */
+void
+p_map_iter_set_feed (PMapIter         *self,
+                     PMapIterFeedFunc  feed,
+                     gpointer          data,
+                     GDestroyNotify    destroy)
+{
+  g_assert (self->feed == NULL && self->n_items == 0);
+
+  self->feed = feed;
+  self->feed_data = data;
+  self->feed_destroy = destroy;
+  self->items_final = FALSE;
+}
+
+/* @n items more: the index of the first. */
+guint
+p_map_iter_add_items (PMapIter *self,
+                      guint     n)
+{
+  guint first;
+
+  g_mutex_lock (&self->mutex);
+  g_assert (!self->items_final);
+  first = self->n_items;
+  self->n_items += n;
+  counts_changed_locked (self);
+  g_mutex_unlock (&self->mutex);
+
+  return first;
+}
+
+/* The source ended, and those added are all; with @error (taken), the
+ * source failed, which the consumer gets after every item's result. */
+void
+p_map_iter_end_items (PMapIter *self,
+                      GError   *error)
+{
+  g_mutex_lock (&self->mutex);
+  self->items_final = TRUE;
+  if (self->source_error == NULL && self->fatal_error == NULL)
+    self->source_error = g_steal_pointer (&error);
+  g_clear_error (&error);
+  arrived_unlock (self);
+}
+
+/* How many items the consumer took. */
+guint
+p_map_iter_get_taken (PMapIter *self)
+{
+  guint taken;
+
+  g_mutex_lock (&self->mutex);
+  taken = self->n_delivered;
+  g_mutex_unlock (&self->mutex);
+
+  return taken;
+}
+
+static gboolean
+feed_in_context (gpointer user_data)
+{
+  PMapIter *self = user_data;
+
+  self->feed (self, self->feed_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* After items were taken, without the lock: more are pulled. */
+static void
+fed (PMapIter *self,
+     gboolean  in_context)
+{
+  if (self->feed == NULL)
+    return;
+
+  if (in_context)
+    g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, feed_in_context,
+                                g_object_ref (self), g_object_unref);
+  else
+    self->feed (self, self->feed_data);
+}
+
+/* }}} */
+/* {{{ Counts */
+
+static gboolean
+notify_counts_in_context (gpointer user_data)
+{
+  PMapIter *self = user_data;
+
+  g_mutex_lock (&self->mutex);
+  self->counts_notify_pending = FALSE;
+  g_mutex_unlock (&self->mutex);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPLETED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOTAL]);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  return G_SOURCE_REMOVE;
+}
+
+/* With the lock held: once per iteration of the context, and only when
+ * somebody listens. */
+static void
+counts_changed_locked (PMapIter *self)
+{
+  if (self->counts_notify_pending ||
+      !(g_signal_has_handler_pending (self, notify_signal_id, completed_quark, FALSE) ||
+        g_signal_has_handler_pending (self, notify_signal_id, total_quark, FALSE)))
+    return;
+
+  self->counts_notify_pending = TRUE;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, notify_counts_in_context,
+                              g_object_ref (self), g_object_unref);
+}
+
+/**
+ * p_map_iter_get_completed:
+ * @self: a #PMapIter
+ *
+ * Returns #PMapIter:completed: how many items' results have arrived.
+ *
+ * Returns: the number of results that arrived
+ *
+ * Since: 0.1
+ */
+guint
+p_map_iter_get_completed (PMapIter *self)
+{
+  guint completed;
+
+  g_return_val_if_fail (P_IS_MAP_ITER (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  completed = self->n_received;
+  g_mutex_unlock (&self->mutex);
+
+  return completed;
+}
+
+/**
+ * p_map_iter_get_total:
+ * @self: a #PMapIter
+ *
+ * Returns #PMapIter:total: how many items there are, or, for
+ * p_pool_imap_lazy(), have been taken from its source so far.
+ *
+ * Returns: the number of items
+ *
+ * Since: 0.1
+ */
+guint
+p_map_iter_get_total (PMapIter *self)
+{
+  guint total;
+
+  g_return_val_if_fail (P_IS_MAP_ITER (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  total = self->n_items;
+  g_mutex_unlock (&self->mutex);
+
+  return total;
+}
+
+/* }}} */
 
 PSinkLink *
 p_map_iter_get_link (PMapIter *self)
 {
   return self->link;
 }
+
+/* {{{ The ordered items' window
+ *
+ * An ordered map's results wait in a window of the items from the first
+ * not taken to the last that arrived: a lazy map's stays about as small as
+ * its buffer, however many items pass through. */
+
+/* The slot of @index, or NULL if nothing arrived that far. */
+static Entry *
+window_slot (PMapIter *self,
+             guint     index)
+{
+  if (index - self->window_start >= self->window->len)
+    return NULL;
+
+  return &g_array_index (self->window, Entry, index - self->window_start);
+}
+
+static Entry *
+window_grow_to (PMapIter *self,
+                guint     index)
+{
+  g_assert (index >= self->window_start);
+
+  if (index - self->window_start >= self->window->len)
+    g_array_set_size (self->window, index - self->window_start + 1);
+
+  return &g_array_index (self->window, Entry, index - self->window_start);
+}
+
+/* Slots taken go once they are most of the window. */
+static void
+window_forget_taken (PMapIter *self)
+{
+  guint taken = self->next_index - self->window_start;
+
+  if (taken < 64 || taken < self->window->len / 2)
+    return;
+
+  g_array_remove_range (self->window, 0, taken);
+  self->window_start = self->next_index;
+}
+
+/* }}} */
 
 typedef enum
 {
@@ -214,9 +529,9 @@ take_locked (PMapIter *self,
 {
   if (self->ordered && self->next_index < self->n_items)
     {
-      Entry *slot = &self->slots[self->next_index];
+      Entry *slot = window_slot (self, self->next_index);
 
-      if (entry_is_set (slot))
+      if (slot != NULL && entry_is_set (slot))
         {
           if (out == NULL)
             return TAKE_ENTRY;
@@ -224,6 +539,7 @@ take_locked (PMapIter *self,
           *slot = (Entry) { NULL, NULL, NULL };
           self->next_index++;
           self->n_delivered++;
+          window_forget_taken (self);
           return TAKE_ENTRY;
         }
 
@@ -236,6 +552,7 @@ take_locked (PMapIter *self,
           *out = (Entry) { .error = g_error_copy (self->fatal_error) };
           self->next_index++;
           self->n_delivered++;
+          window_forget_taken (self);
           return TAKE_ENTRY;
         }
     }
@@ -265,7 +582,18 @@ take_locked (PMapIter *self,
       return TAKE_ENTRY;
     }
 
-  if (self->n_delivered == self->n_items || self->fatal_delivered)
+  /* After every item, what the source of a lazy map failed with. */
+  if (self->source_error != NULL && !self->source_error_delivered && self->fatal_error == NULL &&
+      self->n_delivered == self->n_items)
+    {
+      if (out == NULL)
+        return TAKE_ENTRY;
+      self->source_error_delivered = TRUE;
+      *out = (Entry) { .error = g_error_copy (self->source_error) };
+      return TAKE_ENTRY;
+    }
+
+  if ((self->items_final && self->n_delivered == self->n_items) || self->fatal_delivered)
     return TAKE_END;
 
   return TAKE_NOTHING_YET;
@@ -276,9 +604,8 @@ take_locked (PMapIter *self,
 static void
 waiter_free (Waiter *waiter)
 {
-  /* Waits for a cancel running in another thread to finish. (A
-   * GCancellableSource let go during one leaks in GLib 2.74; see
-   * on_job_cancelled() in p-pool.c.) */
+  /* Waits for a cancel running in another thread to finish. (Not a
+   * GCancellableSource: see p-glib-workarounds-private.h.) */
   if (waiter->cancelled_handler != 0)
     g_cancellable_disconnect (g_task_get_cancellable (waiter->task), waiter->cancelled_handler);
   g_object_unref (waiter->task);
@@ -307,6 +634,7 @@ arrived_unlock (PMapIter *self)
 {
   GQueue served = G_QUEUE_INIT;
   GQueue entries = G_QUEUE_INIT;
+  gboolean any_taken = FALSE;
   Waiter *waiter;
 
   if (self->n_waiters > 0)
@@ -336,7 +664,14 @@ arrived_unlock (PMapIter *self)
       waiter_complete (waiter, is_end ? TAKE_END : TAKE_ENTRY, entry);
       entry_clear (entry);
       g_free (entry);
+      if (!is_end)
+        any_taken = TRUE;
     }
+
+  /* Handed over from the pool's thread: more are pulled in the
+   * iterator's own context. */
+  if (any_taken)
+    fed (self, TRUE);
 }
 
 /* Lets go of the pool before the last results can be seen: a caller that
@@ -350,7 +685,7 @@ release_pool_before_last (PMapIter *self,
   GObject *pool = NULL;
 
   g_mutex_lock (&self->mutex);
-  if (failing || self->n_received + n_arriving >= self->n_items)
+  if (failing || (self->items_final && self->n_received + n_arriving >= self->n_items))
     pool = g_steal_pointer (&self->pool);
   g_mutex_unlock (&self->mutex);
 
@@ -367,8 +702,10 @@ store_locked (PMapIter *self,
 
   if (self->ordered)
     {
-      g_assert (!entry_is_set (&self->slots[index]));
-      self->slots[index] = arrived;
+      Entry *slot = window_grow_to (self, index);
+
+      g_assert (!entry_is_set (slot));
+      *slot = arrived;
       self->arrived_end = MAX (self->arrived_end, index + 1);
     }
   else
@@ -377,6 +714,7 @@ store_locked (PMapIter *self,
     }
 
   self->n_received++;
+  counts_changed_locked (self);
 }
 
 /* A chunk's results: @values holds the successes in item order ("av", or
@@ -479,8 +817,10 @@ p_map_iter_fail (PMapIter     *self,
   release_pool_before_last (self, 0, TRUE);
 
   g_mutex_lock (&self->mutex);
-  if (self->fatal_error == NULL && self->n_received < self->n_items)
+  /* For a lazy map: nothing more is pulled. */
+  if (self->fatal_error == NULL && (self->n_received < self->n_items || !self->items_final))
     self->fatal_error = g_error_copy (error);
+  self->items_final = TRUE;
   arrived_unlock (self);
 }
 
@@ -551,6 +891,9 @@ p_map_iter_next (PMapIter  *self,
     }
   self->n_waiters--;
   g_mutex_unlock (&self->mutex);
+
+  if (taken == TAKE_ENTRY)
+    fed (self, FALSE);
 
   if (taken == TAKE_NOTHING_YET)
     {
@@ -638,8 +981,7 @@ next_cancelled (gpointer user_data)
       g_autoptr(GTask) alive = g_object_ref (task);
 
       (void) alive;
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               _("Operation was cancelled"));
+      g_task_return_error (task, p_error_new_cancelled ());
       waiter_free (waiter);
     }
 
@@ -726,6 +1068,9 @@ p_map_iter_next_async (PMapIter            *self,
     g_task_return_error (task, entry.error);
   else if (taken == TAKE_ENTRY)
     g_task_return_pointer (task, entry_steal_value (&entry), (GDestroyNotify) g_variant_unref);
+
+  if (taken == TAKE_ENTRY)
+    fed (self, FALSE);
 }
 
 /**

@@ -38,5 +38,9 @@ P_AVAILABLE_IN_0_1
 GVariant *p_map_iter_next_finish (PMapIter             *self,
                                   GAsyncResult         *result,
                                   GError              **error);
+P_AVAILABLE_IN_0_1
+guint     p_map_iter_get_completed (PMapIter           *self);
+P_AVAILABLE_IN_0_1
+guint     p_map_iter_get_total     (PMapIter           *self);
 
 G_END_DECLS

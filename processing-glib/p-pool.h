@@ -16,6 +16,7 @@
 #include "p-version-macros.h"
 #include "p-map-iter.h"
 #include "p-result.h"
+#include "p-sandbox.h"
 
 G_BEGIN_DECLS
 
@@ -97,6 +98,34 @@ PMapIter *p_pool_imap_unordered   (PPool                *self,
                                    guint                 chunksize,
                                    GCancellable         *cancellable);
 
+/**
+ * PItemSource:
+ * @user_data: the data given to p_pool_imap_lazy()
+ * @error: return location for the source's error
+ *
+ * The source of a lazy map's items (p_pool_imap_lazy()), called for the
+ * next item whenever the map has room for it.
+ *
+ * Returns: (transfer full) (nullable): the next item: the arguments of one
+ *   call (a floating reference is sunk); %NULL without an error at the end
+ *   of the items; %NULL with @error set if the source failed, which ends
+ *   the items too.
+ *
+ * Since: 0.1
+ */
+typedef GVariant *(*PItemSource) (gpointer   user_data,
+                                  GError   **error);
+
+P_AVAILABLE_IN_0_1
+PMapIter *p_pool_imap_lazy        (PPool                *self,
+                                   const char           *function,
+                                   PItemSource           source,
+                                   gpointer              user_data,
+                                   GDestroyNotify        destroy,
+                                   guint                 buffersize,
+                                   gboolean              ordered,
+                                   GCancellable         *cancellable);
+
 P_AVAILABLE_IN_0_1
 void      p_pool_shutdown         (PPool                *self);
 P_AVAILABLE_IN_0_1
@@ -104,5 +133,13 @@ void      p_pool_terminate        (PPool                *self);
 P_AVAILABLE_IN_0_1
 gboolean  p_pool_join             (PPool                *self,
                                    GError              **error);
+
+P_AVAILABLE_IN_0_1
+GVariant *p_pool_get_stats        (PPool                *self);
+
+P_AVAILABLE_IN_0_1
+PSandboxMechanisms p_pool_get_sandbox_mechanisms (PPool *self);
+P_AVAILABLE_IN_0_1
+GVariant          *p_pool_get_sandbox_report     (PPool *self);
 
 G_END_DECLS

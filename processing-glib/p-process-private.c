@@ -21,7 +21,10 @@
 
 #include "p-process-private.h"
 #include "p-error.h"
+#include "p-glib-workarounds-private.h"
 #include "p-i18n-private.h"
+#include "p-protocol-private.h"
+#include "p-sealed-private.h"
 
 /* How long a worker whose channel closed may take to exit by itself. */
 #define EXIT_GRACE_MSEC 1000
@@ -241,42 +244,6 @@ read_reply_area (PProcess *self)
   self->truncated = !p_frame_reader_is_idle (self->reader);
 }
 
-/* GLib 2.74 reports a child's exit as soon as its pidfd is readable,
- * which can come a moment before the child can be reaped; its waitid()
- * then reaps nothing, the child stays a zombie and its status reads 0.
- * Our own pidfd of it finishes the job: it names that process and no
- * other, and waitid() on it fails at once if GLib did reap it. */
-static int
-finish_reaping (PProcess *self,
-                int       status)
-{
-  siginfo_t info = { 0, };
-
-  if (self->pidfd < 0)
-    return status;
-
-  while (waitid (P_PIDFD, self->pidfd, &info, WEXITED) < 0 && errno == EINTR)
-    ;
-
-  close (self->pidfd);
-  self->pidfd = -1;
-
-  if (info.si_pid == 0)
-    return status;
-
-  switch (info.si_code)
-    {
-    case CLD_EXITED:
-      return W_EXITCODE (info.si_status, 0);
-    case CLD_KILLED:
-      return W_EXITCODE (0, info.si_status);
-    case CLD_DUMPED:
-      return W_EXITCODE (0, info.si_status | WCOREFLAG);
-    default:
-      return status;
-    }
-}
-
 static void
 on_wait_done (GObject      *object,
               GAsyncResult *result,
@@ -287,7 +254,7 @@ on_wait_done (GObject      *object,
   g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
 
   self->reaped = TRUE;
-  self->wait_status = finish_reaping (self, g_subprocess_get_status (self->subprocess));
+  self->wait_status = p_glib_finish_reaping (&self->pidfd, g_subprocess_get_status (self->subprocess));
   self->state = P_PROCESS_DEAD;
   replace_timer (self, 0, NULL);
 
@@ -328,6 +295,7 @@ startup_timed_out (gpointer user_data)
 
 PProcess *
 p_process_spawn (const char * const      *argv,
+                 const char * const      *env,
                  gsize                    max_message_size,
                  guint                    startup_timeout_sec,
                  const PProcessCallbacks *callbacks,
@@ -378,6 +346,14 @@ p_process_spawn (const char * const      *argv,
   /* It may send large values sealed: this side takes them. */
   g_subprocess_launcher_setenv (launcher, P_SEALED_ENV, "1", TRUE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
+  /* What the pool tells every worker beside its channel ("NAME=VALUE"). */
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      g_auto(GStrv) pair = g_strsplit (env[i], "=", 2);
+
+      g_assert (pair[0] != NULL && pair[1] != NULL);
+      g_subprocess_launcher_setenv (launcher, pair[0], pair[1], TRUE);
+    }
   if (reply_area != NULL)
     {
       g_autofree char *area = g_strdup_printf ("%d:%" G_GSIZE_FORMAT, P_REPLY_AREA_FD, P_REPLY_AREA_CAPACITY);
@@ -415,8 +391,6 @@ p_process_spawn (const char * const      *argv,
   self->callbacks = callbacks;
   self->user_data = user_data;
   self->state = P_PROCESS_STARTING;
-  /* Slow until shown otherwise: a short queue, which balances long tasks. */
-  self->average_run_usec = G_USEC_PER_SEC / 100;
   self->subprocess = g_steal_pointer (&subprocess);
   /* NULL if it already exited: a worker that dies at once has no pid to
    * show. */
@@ -431,7 +405,6 @@ p_process_spawn (const char * const      *argv,
   self->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (self->socket));
   self->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, max_message_size);
   self->reply_area = reply_area;
-  g_queue_init (&self->in_flight);
   p_frame_queue_init (&self->outgoing);
 
   /* The socket's own source rather than the pollable stream's, which has
@@ -635,11 +608,9 @@ p_process_free (PProcess *self)
     return;
 
   g_assert (self->reaped);
-  g_assert (g_queue_is_empty (&self->in_flight));
 
   close_channel (self);
   replace_timer (self, 0, NULL);
-  p_clear_source (&self->running_timer);
   if (self->pidfd >= 0)
     close (self->pidfd);
   g_clear_error (&self->kill_reason);

@@ -9,7 +9,9 @@
 
 #include <gio/gio.h>
 
-#include "p-channel-private.h"
+#include "p-frame-queue-private.h"
+#include "p-frame-reader-private.h"
+#include "p-reply-area-private.h"
 
 G_BEGIN_DECLS
 
@@ -38,7 +40,9 @@ typedef struct
                      gpointer    user_data);
 } PProcessCallbacks;
 
-/* Everything here is used on the pool's thread only. */
+/* One worker process as the pool sees it: spawned, its channel, its
+ * death. (What it runs is the scheduler's: PWorkerSlot.) Everything here
+ * is used on the pool's thread only. */
 struct _PProcess
 {
   GPid pid;
@@ -49,14 +53,10 @@ struct _PProcess
   int wait_status;
   GError *kill_reason;
 
-  /* For the pool's bookkeeping. */
-  GQueue in_flight;          /* messages sent, not answered; the head runs */
-  guint n_tasks_sent;
-  gint64 running_since;      /* when the head started */
-  gint64 average_run_usec;   /* of its tasks, lately */
-  GSource *running_timer;    /* for the head's time-out or cancel grace */
+  /* What the worker's HELLO (and, from version 4, FEATURES) said. */
+  guint32 version;           /* 0 before its HELLO */
   gboolean takes_recalls;    /* it speaks protocol version 2 */
-  gboolean takes_sealed;     /* it speaks protocol version 3 */
+  gboolean takes_sealed;     /* version 3, and from 4 its channel passes descriptors */
 
   /*< private >*/
   const PProcessCallbacks *callbacks;
@@ -91,6 +91,7 @@ p_clear_source (GSource **source)
 }
 
 PProcess *p_process_spawn          (const char * const      *argv,
+                                    const char * const      *env,
                                     gsize                    max_message_size,
                                     guint                    startup_timeout_sec,
                                     const PProcessCallbacks *callbacks,

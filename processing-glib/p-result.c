@@ -11,7 +11,7 @@
 
 #include "p-result-private.h"
 #include "p-result-queue-private.h"
-#include "p-channel-private.h"
+#include "p-chunk-results-private.h"
 #include "p-i18n-private.h"
 
 /**
@@ -69,6 +69,12 @@ struct _PResult
   guint n_chunks;
   guint n_items;
 
+  /* Under the mutex. */
+  double progress;
+  char *progress_message;
+  gboolean progress_message_changed;
+  gboolean progress_notify_pending;
+
   GMainContext *context;
   GObject *pool;               /* while not ready */
   PSinkLink *link;             /* the pool thread's way here */
@@ -82,12 +88,16 @@ struct _PResult
 enum {
   PROP_0,
   PROP_IS_READY,
+  PROP_PROGRESS,
+  PROP_PROGRESS_MESSAGE,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 static guint notify_signal_id;
 static GQuark ready_quark;
+static GQuark progress_quark;
+static GQuark progress_message_quark;
 
 G_DEFINE_FINAL_TYPE (PResult, p_result, G_TYPE_OBJECT)
 
@@ -99,73 +109,6 @@ free_chunk_values (PResult *self)
   g_clear_pointer (&self->chunk_values, g_free);
   self->n_chunks = 0;
 }
-
-/* {{{ PSinkLink */
-
-struct _PSinkLink
-{
-  gatomicrefcount ref_count;
-  GMutex mutex;
-  GObject *sink;               /* NULL once it is disposed */
-};
-
-PSinkLink *
-p_sink_link_new (GObject *sink)
-{
-  PSinkLink *link = g_slice_new0 (PSinkLink);
-
-  g_atomic_ref_count_init (&link->ref_count);
-  g_mutex_init (&link->mutex);
-  link->sink = sink;
-
-  return link;
-}
-
-PSinkLink *
-p_sink_link_ref (PSinkLink *link)
-{
-  g_atomic_ref_count_inc (&link->ref_count);
-  return link;
-}
-
-void
-p_sink_link_unref (PSinkLink *link)
-{
-  if (!g_atomic_ref_count_dec (&link->ref_count))
-    return;
-
-  g_mutex_clear (&link->mutex);
-  g_slice_free (PSinkLink, link);
-}
-
-/* A new reference to the sink, or NULL if it was disposed. */
-gpointer
-p_sink_link_dup (PSinkLink *link)
-{
-  GObject *sink;
-
-  g_mutex_lock (&link->mutex);
-  sink = link->sink ? g_object_ref (link->sink) : NULL;
-  g_mutex_unlock (&link->mutex);
-
-  return sink;
-}
-
-/* For the sink's dispose, which runs again if the pool thread resurrected
- * it meanwhile: the pool thread can no longer reach it. */
-void
-p_sink_link_clear (PSinkLink **link)
-{
-  if (*link == NULL)
-    return;
-
-  g_mutex_lock (&(*link)->mutex);
-  (*link)->sink = NULL;
-  g_mutex_unlock (&(*link)->mutex);
-  g_clear_pointer (link, p_sink_link_unref);
-}
-
-/* }}} */
 
 static void
 p_result_dispose (GObject *object)
@@ -185,6 +128,7 @@ p_result_finalize (GObject *object)
   g_clear_pointer (&self->value, g_variant_unref);
   g_clear_pointer (&self->deferred_value, p_deferred_value_free);
   g_clear_error (&self->error);
+  g_free (self->progress_message);
   free_chunk_values (self);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->pool);
@@ -208,6 +152,14 @@ p_result_get_property (GObject    *object,
     {
     case PROP_IS_READY:
       g_value_set_boolean (value, p_result_ready (self));
+      break;
+
+    case PROP_PROGRESS:
+      g_value_set_double (value, p_result_get_progress (self));
+      break;
+
+    case PROP_PROGRESS_MESSAGE:
+      g_value_take_string (value, p_result_dup_progress_message (self));
       break;
 
     default:
@@ -240,10 +192,46 @@ p_result_class_init (PResultClass *klass)
                            G_PARAM_EXPLICIT_NOTIFY |
                            G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PResult:progress:
+   *
+   * How much of the task is done, from 0 to 1, as its function reported
+   * with p_worker_report_progress(); for a map, the share of its items
+   * done. 1 once the task succeeded. Notified in the thread-default main
+   * context of the thread that submitted the task, at most once per
+   * iteration of that context however many reports came.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PROGRESS] =
+    g_param_spec_double ("progress", NULL, NULL,
+                         0.0, 1.0, 0.0,
+                         (G_PARAM_READABLE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PResult:progress-message:
+   *
+   * What the task said it was doing with its last progress report
+   * (p_worker_report_progress()), or %NULL. Notified with
+   * #PResult:progress.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PROGRESS_MESSAGE] =
+    g_param_spec_string ("progress-message", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READABLE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
   ready_quark = g_quark_from_static_string ("is-ready");
+  progress_quark = g_quark_from_static_string ("progress");
+  progress_message_quark = g_quark_from_static_string ("progress-message");
 
   p_i18n_init ();
 }
@@ -284,71 +272,111 @@ notify_ready_in_context (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* {{{ Wake-up batches
- *
- * A waiter woken for the first of thirty replies the pool thread reads at
- * once would wake, take it, and block again for the second: a system call
- * and a thread switch per reply. Within a batch, the pool thread wakes each
- * waiter once, after the last of them. */
+/* {{{ Progress */
 
-typedef struct
+static gboolean
+notify_progress_in_context (gpointer user_data)
 {
-  GObject *owner;          /* keeps @cond alive */
-  GCond *cond;
-} HeldWakeup;
+  PResult *self = user_data;
+  gboolean message_changed;
 
+  g_mutex_lock (&self->mutex);
+  self->progress_notify_pending = FALSE;
+  message_changed = self->progress_message_changed;
+  self->progress_message_changed = FALSE;
+  g_mutex_unlock (&self->mutex);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+  if (message_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS_MESSAGE]);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  return G_SOURCE_REMOVE;
+}
+
+/* With the mutex held: notifies the change, once for however many come
+ * before the submitter's context runs, and only when somebody listens (a
+ * notification nobody dispatches would keep the result alive). */
 static void
-held_wakeup_clear (HeldWakeup *held)
+progress_changed_locked (PResult *self)
 {
-  g_object_unref (held->owner);
-}
-
-static GPrivate wake_batch = G_PRIVATE_INIT ((GDestroyNotify) g_array_unref);
-
-void
-p_wake_batch_begin (void)
-{
-  GArray *held = g_array_new (FALSE, FALSE, sizeof (HeldWakeup));
-
-  g_assert (g_private_get (&wake_batch) == NULL);
-  g_array_set_clear_func (held, (GDestroyNotify) held_wakeup_clear);
-  g_private_set (&wake_batch, held);
-}
-
-void
-p_wake_batch_end (void)
-{
-  GArray *held = g_private_get (&wake_batch);
-
-  g_assert (held != NULL);
-  g_private_set (&wake_batch, NULL);
-
-  for (guint i = 0; i < held->len; i++)
-    g_cond_broadcast (g_array_index (held, HeldWakeup, i).cond);
-  g_array_unref (held);
-}
-
-/* Wakes what waits on @cond, owned by @owner, now or at the end of the
- * batch. The state change it announces is made already, under the lock. */
-void
-p_wake_waiters (GObject *owner,
-                GCond   *cond)
-{
-  GArray *held = g_private_get (&wake_batch);
-  HeldWakeup wakeup = { NULL, cond };
-
-  if (held == NULL)
-    {
-      g_cond_broadcast (cond);
-      return;
-    }
-
-  /* Replies for one handle come together: the last one is enough to look at. */
-  if (held->len > 0 && g_array_index (held, HeldWakeup, held->len - 1).cond == cond)
+  if (self->progress_notify_pending ||
+      !(g_signal_has_handler_pending (self, notify_signal_id, progress_quark, FALSE) ||
+        g_signal_has_handler_pending (self, notify_signal_id, progress_message_quark, FALSE)))
     return;
 
-  wakeup.owner = g_object_ref (owner);
-  g_array_append_val (held, wakeup);
+  self->progress_notify_pending = TRUE;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                              notify_progress_in_context,
+                              g_object_ref (self), g_object_unref);
+}
+
+/* From the pool's thread: what the task reported, or how much of a map
+ * is done. */
+void
+p_result_report_progress (PResult    *self,
+                          double      fraction,
+                          const char *message)
+{
+  g_mutex_lock (&self->mutex);
+  self->progress = fraction;
+  if (g_strcmp0 (self->progress_message, message) != 0)
+    {
+      g_free (self->progress_message);
+      self->progress_message = g_strdup (message);
+      self->progress_message_changed = TRUE;
+    }
+  progress_changed_locked (self);
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * p_result_get_progress:
+ * @self: a #PResult
+ *
+ * Returns #PResult:progress: how much of the task is done, from 0 to 1.
+ *
+ * Returns: the fraction done
+ *
+ * Since: 0.1
+ */
+double
+p_result_get_progress (PResult *self)
+{
+  double progress;
+
+  g_return_val_if_fail (P_IS_RESULT (self), 0.0);
+
+  g_mutex_lock (&self->mutex);
+  progress = self->progress;
+  g_mutex_unlock (&self->mutex);
+
+  return progress;
+}
+
+/**
+ * p_result_dup_progress_message:
+ * @self: a #PResult
+ *
+ * Returns #PResult:progress-message: what the task said it was doing.
+ *
+ * Returns: (transfer full) (nullable): the message, or %NULL
+ *
+ * Since: 0.1
+ */
+char *
+p_result_dup_progress_message (PResult *self)
+{
+  char *message;
+
+  g_return_val_if_fail (P_IS_RESULT (self), NULL);
+
+  g_mutex_lock (&self->mutex);
+  message = g_strdup (self->progress_message);
+  g_mutex_unlock (&self->mutex);
+
+  return message;
 }
 
 /* }}} */
@@ -370,6 +398,11 @@ complete (PResult *self)
   waited_for = self->n_waiters > 0;
   ready_func = g_steal_pointer (&self->ready_func);
   queue = g_steal_pointer (&self->queue);
+  if (self->error == NULL && self->progress < 1.0)
+    {
+      self->progress = 1.0;
+      progress_changed_locked (self);
+    }
   g_mutex_unlock (&self->mutex);
 
   /* After the unlock, so that the waiter does not wake to a held mutex;

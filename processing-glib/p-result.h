@@ -34,6 +34,10 @@ GVariant *p_result_get        (PResult  *self,
                                gint64    timeout_usec,
                                GError  **error);
 P_AVAILABLE_IN_0_1
+double    p_result_get_progress (PResult *self);
+P_AVAILABLE_IN_0_1
+char     *p_result_dup_progress_message (PResult *self);
+P_AVAILABLE_IN_0_1
 gboolean  p_result_cancel     (PResult  *self);
 
 G_END_DECLS

@@ -16,9 +16,18 @@
 #include <glib-unix.h>
 
 #include "p-worker.h"
-#include "p-channel-private.h"
+#include "p-chunk-results-private.h"
 #include "p-error.h"
+#include "p-error-private.h"
+#include "p-frame-queue-private.h"
+#include "p-frame-reader-private.h"
 #include "p-i18n-private.h"
+#include "p-message-writer-private.h"
+#include "p-protocol-private.h"
+#include "p-reply-area-private.h"
+#include "p-sandbox-enforce-private.h"
+#include "p-sealed-private.h"
+#include "p-spinner-private.h"
 
 /**
  * SECTION:p-worker
@@ -74,9 +83,12 @@
 /* While tasks come one at a time, the reader reads the channel only for a
  * task that has run this long, and looks that often: a CANCEL or RECALL
  * reaches a running task within twice as long. Each look costs (a timer
- * armed, a thread woken): looking every 1, 5 and 20 ms gave an apply
- * round trip of 37, 31 and 28 µs. */
+ * armed, a thread woken), which the apply round trip shows: see
+ * docs/performance.md for the figures that chose this period. */
 #define READER_WATCH_AFTER_USEC 5000
+/* A task's progress goes to the pool at most this often; a report that
+ * comes sooner waits, and a later one replaces it. */
+#define PROGRESS_INTERVAL_USEC 50000
 /* After this long with no task, the reader sleeps until the next starts. */
 #define READER_LINGER_USEC 50000
 /* While other tasks wait to run, replies are held in the reply area (see
@@ -89,6 +101,7 @@
 typedef struct
 {
   PTaskFunc func;
+  PChunkFunc chunk_func;   /* instead of @func: a chunk's items at once */
   gpointer user_data;
   GDestroyNotify destroy;
 } Function;
@@ -116,8 +129,7 @@ struct _PWorker
   GHashTable *cancelled_queued; /* ids of queued messages cancelled before they started */
   guint64 running_id;
   guint64 starting_id;     /* taken from the queue, not started yet */
-  GCancellable *running_cancellable;
-  GCancellable *spare_cancellable; /* the last task's, unused: for the next */
+  GCancellable *running_cancellable; /* @task_cancellable while a task runs */
   gboolean task_running;
   gint64 task_started_at;
   gint64 task_ended_at;
@@ -131,6 +143,16 @@ struct _PWorker
   GError *output_error;    /* sending failed: the pool is gone */
 
   gboolean pool_takes_sealed; /* large results may go in shared memory */
+  GVariant *sandbox_report;   /* what of the pool's sandbox is in force, or NULL */
+
+  /* Under @mutex: the running task's progress (p_worker_report_progress()). */
+  gint64 progress_sent_at;  /* when the running task's last report left */
+  PFrame *progress_waiting; /* a report that came sooner than PROGRESS_INTERVAL_USEC */
+
+  /* The task thread's: the cancellable tasks get, held by a toggle
+   * reference (see task_cancellable_take()). */
+  GCancellable *task_cancellable;
+  int task_cancellable_shared; /* atomic: someone else holds it too */
 
   GMutex write_mutex;      /* for what follows: one frame at a time on the channel */
   PFrameQueue output;      /* the frame being sent */
@@ -144,6 +166,67 @@ struct _PWorker
 G_DEFINE_FINAL_TYPE (PWorker, p_worker, G_TYPE_OBJECT)
 
 static guint cancelled_signal_id;
+
+/* {{{ The cancellable a task gets
+ *
+ * A task's GCancellable serves the next task too while it is as good as
+ * new: nobody cancelled it, nothing is connected to it (a handler a
+ * function forgot would fire for a later task's cancel), and nobody else
+ * holds it (a function may keep it past its task). The worker holds it by
+ * a toggle reference, which tells when another reference comes and goes:
+ * a GObject less per task. */
+
+static void
+on_task_cancellable_toggled (gpointer  data,
+                             GObject  *object,
+                             gboolean  is_last_ref)
+{
+  PWorker *self = data;
+
+  g_atomic_int_set (&self->task_cancellable_shared, !is_last_ref);
+}
+
+/* The task thread's cancellable for the next task (borrowed). */
+static GCancellable *
+task_cancellable_take (PWorker *self)
+{
+  if (self->task_cancellable == NULL)
+    {
+      GCancellable *cancellable = g_cancellable_new ();
+
+      /* Ours is then the toggle reference alone. */
+      g_object_add_toggle_ref (G_OBJECT (cancellable), on_task_cancellable_toggled, self);
+      g_object_unref (cancellable);
+      self->task_cancellable = cancellable;
+    }
+
+  return self->task_cancellable;
+}
+
+static void
+task_cancellable_drop (PWorker *self)
+{
+  GCancellable *cancellable = g_steal_pointer (&self->task_cancellable);
+
+  if (cancellable != NULL)
+    g_object_remove_toggle_ref (G_OBJECT (cancellable), on_task_cancellable_toggled, self);
+}
+
+/* After a task: the cancellable is kept for the next one, or dropped. */
+static void
+task_cancellable_release (PWorker *self)
+{
+  GCancellable *cancellable = self->task_cancellable;
+
+  if (cancellable != NULL &&
+      (g_atomic_int_get (&self->task_cancellable_shared) ||
+       g_cancellable_is_cancelled (cancellable) ||
+       g_signal_has_handler_pending (cancellable, cancelled_signal_id, 0, TRUE)))
+    task_cancellable_drop (self);
+  g_clear_pointer (&self->progress_waiting, p_frame_unref);
+}
+
+/* }}} */
 
 static void
 function_free (gpointer data)
@@ -168,10 +251,10 @@ p_worker_finalize (GObject *object)
   g_clear_pointer (&self->reader, p_frame_reader_free);
   p_frame_queue_clear (&self->output);
   g_clear_object (&self->socket);
-  g_clear_object (&self->running_cancellable);
-  g_clear_object (&self->spare_cancellable);
+  task_cancellable_drop (self);
   g_clear_error (&self->input_error);
   g_clear_error (&self->output_error);
+  g_clear_pointer (&self->sandbox_report, g_variant_unref);
   if (self->reader_wakeup_fd >= 0)
     close (self->reader_wakeup_fd);
   if (self->task_wakeup_fd >= 0)
@@ -285,6 +368,50 @@ p_worker_add_function (PWorker        *self,
   g_hash_table_replace (self->functions, g_strdup (name), function);
 }
 
+/**
+ * p_worker_add_chunk_function:
+ * @self: a #PWorker
+ * @name: the name the pool calls the function by: a non-empty UTF-8 string
+ * @func: (scope notified) (closure user_data) (destroy destroy): the function
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the worker is finalized
+ *
+ * Serves @func under @name, called once per map chunk with the chunk's
+ * items as one array (see #PChunkFunc), rather than once per item: a map
+ * of small items then costs no #GVariant per item. It serves p_pool_map(),
+ * p_pool_imap() and the others as a function of p_worker_add_function()
+ * would, with their guarantees (results in order, a map fails with its
+ * first error, cancelling stops it), except that an error fails the whole
+ * chunk: every item of it, in p_pool_imap(). p_pool_apply() of it calls it
+ * with an array of the one argument.
+ *
+ * A function added under a name already taken replaces the earlier one.
+ * Functions must be added before p_worker_run().
+ *
+ * Since: 0.1
+ */
+void
+p_worker_add_chunk_function (PWorker        *self,
+                             const char     *name,
+                             PChunkFunc      func,
+                             gpointer        user_data,
+                             GDestroyNotify  destroy)
+{
+  Function *function;
+
+  g_return_if_fail (P_IS_WORKER (self));
+  g_return_if_fail (name != NULL && name[0] != '\0');
+  g_return_if_fail (g_utf8_validate (name, -1, NULL));
+  g_return_if_fail (func != NULL);
+
+  function = g_new0 (Function, 1);
+  function->chunk_func = func;
+  function->user_data = user_data;
+  function->destroy = destroy;
+
+  g_hash_table_replace (self->functions, g_strdup (name), function);
+}
+
 static void
 drain_fd (int fd)
 {
@@ -356,8 +483,7 @@ handle_recall_locked (PWorker *self,
   p_message_free (link->data);
   g_hash_table_remove (self->cancelled_queued, &id);
 
-  frame = p_frame_new_from_bytes (p_message_encode (P_MESSAGE_RECALLED, p_message_new_id (id),
-                                                    self->max_message_size, NULL));
+  frame = p_message_encode_id (P_MESSAGE_RECALLED, id);
   send_reply_locked (self, frame);
 }
 
@@ -704,11 +830,8 @@ encode_error (PWorker      *self,
               const GError *error)
 {
   g_autoptr(GError) sendable = sendable_error (self, error);
-  GBytes *bytes = p_message_encode (P_MESSAGE_ERROR, p_message_new_error (id, sendable),
-                                    self->max_message_size, NULL);
 
-  g_assert (bytes != NULL);
-  return p_frame_new_from_bytes (bytes);
+  return p_message_encode_error (id, sendable, self->max_message_size);
 }
 
 /* A reply too large for the channel becomes an error. */
@@ -721,6 +844,89 @@ check_reply (PWorker *self,
   g_autoptr(GError) owned_error = error;
 
   return frame != NULL ? frame : encode_error (self, id, owned_error);
+}
+
+/* }}} */
+/* {{{ Progress */
+
+/* The worker that serves tasks in this process, for
+ * p_worker_report_progress(). */
+static PWorker *serving_worker;
+
+/* With self->mutex held: the report that waited goes now, or says when. */
+static gint64
+send_waiting_progress_locked (PWorker *self)
+{
+  gint64 due;
+
+  if (self->progress_waiting == NULL)
+    return G_MAXINT64;
+
+  due = self->progress_sent_at + PROGRESS_INTERVAL_USEC;
+  if (g_get_monotonic_time () < due)
+    return due;
+
+  self->progress_sent_at = g_get_monotonic_time ();
+  send_reply_locked (self, self->progress_waiting);
+  g_clear_pointer (&self->progress_waiting, p_frame_unref);
+
+  return G_MAXINT64;
+}
+
+/**
+ * p_worker_report_progress:
+ * @fraction: how much of the running task is done, from 0 to 1
+ * @message: (nullable): what it is doing, for people, or %NULL
+ *
+ * Reports the progress of the task that runs, which the caller sees as
+ * #PResult:progress and #PResult:progress-message of its result, in its
+ * main context. Call it from a task function, in any thread, as often as
+ * suits: at most one report every 50 ms goes to the pool (a later one
+ * replaces one that waits), so that a chatty task cannot flood the
+ * channel. Outside a task, it does nothing.
+ *
+ * The progress of a map's chunks is not reported: a map's #PResult shows
+ * the share of its items done, and a #PMapIter its #PMapIter:completed.
+ *
+ * Since: 0.1
+ */
+void
+p_worker_report_progress (double      fraction,
+                          const char *message)
+{
+  g_autofree char *valid = NULL;
+  PWorker *self;
+  PFrame *frame;
+
+  g_return_if_fail (fraction >= 0.0 && fraction <= 1.0);
+
+  self = g_atomic_pointer_get (&serving_worker);
+  if (self == NULL)
+    return;
+
+  /* A GVariant string is UTF-8, and a report is short. */
+  valid = g_utf8_make_valid (message != NULL ? message : "", MIN (strlen (message != NULL ? message : ""), 4096));
+
+  g_mutex_lock (&self->mutex);
+  if (self->task_running && self->output_error == NULL)
+    {
+      frame = p_message_encode_progress (self->running_id, fraction, valid);
+      g_clear_pointer (&self->progress_waiting, p_frame_unref);
+
+      if (g_get_monotonic_time () - self->progress_sent_at < PROGRESS_INTERVAL_USEC)
+        {
+          /* The reader sends it when it is due. */
+          self->progress_waiting = frame;
+          wake_reader (self);
+        }
+      else
+        {
+          self->progress_sent_at = g_get_monotonic_time ();
+          send_reply_locked (self, frame);
+          p_frame_unref (frame);
+        }
+    }
+  g_mutex_unlock (&self->mutex);
 }
 
 /* }}} */
@@ -754,7 +960,7 @@ reader_main (gpointer user_data)
         { self->reader_wakeup_fd, G_IO_IN, 0 },
         { g_socket_get_fd (self->socket), G_IO_IN, 0 },
       };
-      gint64 deadline = send_late_held_locked (self);
+      gint64 deadline = MIN (send_late_held_locked (self), send_waiting_progress_locked (self));
       gint64 now = g_get_monotonic_time ();
       gint timeout = -1;
 
@@ -797,6 +1003,9 @@ reader_main (gpointer user_data)
 /* }}} */
 /* {{{ Running tasks */
 
+static GVariant *call_chunk_function (Function *function, const char *name, GVariant *items,
+                                      GCancellable *cancellable, GError **error);
+
 /* Calls @function; a NULL without an error is a failure of its own. */
 static GVariant *
 call_function (Function      *function,
@@ -807,6 +1016,15 @@ call_function (Function      *function,
 {
   g_autoptr(GError) local_error = NULL;
   GVariant *result;
+
+  /* A chunk function, for one item. */
+  if (function->chunk_func != NULL)
+    {
+      g_autoptr(GVariant) items = g_variant_ref_sink (g_variant_new_array (NULL, &args, 1));
+      g_autoptr(GVariant) results = call_chunk_function (function, name, items, cancellable, error);
+
+      return results != NULL ? p_chunk_values_get (results, 0) : NULL;
+    }
 
   result = function->func (args, cancellable, function->user_data, &local_error);
 
@@ -824,6 +1042,50 @@ call_function (Function      *function,
 
   g_propagate_error (error, g_steal_pointer (&local_error));
   return NULL;
+}
+
+/* Calls a chunk function: an array of as many results as @items has. */
+static GVariant *
+call_chunk_function (Function      *function,
+                     const char    *name,
+                     GVariant      *items,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GVariant) results = NULL;
+
+  results = function->chunk_func (items, cancellable, function->user_data, &local_error);
+  if (results == NULL)
+    {
+      if (local_error == NULL)
+        local_error = g_error_new (P_POOL_ERROR, P_POOL_ERROR_FAILED,
+                                   _("Function “%s” returned no value and no error"), name);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  g_variant_take_ref (results);
+  if (local_error != NULL)
+    g_warning ("Function “%s” returned a value and set an error: %s", name, local_error->message);
+
+  if (!g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
+    {
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED,
+                   _("Chunk function “%s” returned a value of type “%s”, not an array"),
+                   name, g_variant_get_type_string (results));
+      return NULL;
+    }
+
+  if (g_variant_n_children (results) != g_variant_n_children (items))
+    {
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED,
+                   _("Chunk function “%s” returned %zu results for %zu items"),
+                   name, g_variant_n_children (results), g_variant_n_children (items));
+      return NULL;
+    }
+
+  return g_steal_pointer (&results);
 }
 
 static PFrame *
@@ -882,6 +1144,31 @@ run_chunk (PWorker      *self,
 
   n_items = g_variant_n_children (items);
 
+  /* The whole chunk at once: its one error fails every item. */
+  if (function->chunk_func != NULL)
+    {
+      g_autoptr(GVariant) values = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+        return encode_error (self, id, error);
+
+      values = call_chunk_function (function, name, items, cancellable, &error);
+      if (values == NULL)
+        return encode_error (self, id, error);
+
+      frame = p_message_encode_chunk_result_array (id, values, g_variant_builder_end (&errors),
+                                                   self->max_message_size, &too_large);
+      if (frame != NULL && self->pool_takes_sealed)
+        {
+          g_autoptr(PFrame) unsealed = frame;
+
+          frame = p_frame_seal_if_large (unsealed);
+        }
+
+      return check_reply (self, id, frame, too_large);
+    }
+
   for (gsize i = 0; i < n_items; i++)
     {
       g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
@@ -922,7 +1209,7 @@ static void
 serve_message (PWorker  *self,
                PMessage *message)
 {
-  g_autoptr(GCancellable) cancellable = NULL;
+  GCancellable *cancellable = NULL;
   g_autoptr(PFrame) frame = NULL;
   const char *name;
   Function *function;
@@ -940,10 +1227,9 @@ serve_message (PWorker  *self,
   self->starting_id = 0;
   if (!was_cancelled)
     {
-      cancellable = self->spare_cancellable ? g_steal_pointer (&self->spare_cancellable)
-                                            : g_cancellable_new ();
+      cancellable = task_cancellable_take (self);
       self->running_id = id;
-      self->running_cancellable = g_object_ref (cancellable);
+      self->running_cancellable = cancellable;
       self->task_running = TRUE;
       /* Only the reader's single-task mode reads the clocks: a stale time
        * there makes it read the channel sooner, or rest sooner, no worse. */
@@ -959,14 +1245,12 @@ serve_message (PWorker  *self,
 
   if (was_cancelled)
     {
-      g_autoptr(GError) cancelled = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                         _("Operation was cancelled"));
+      g_autoptr(GError) cancelled = p_error_new_cancelled ();
       frame = encode_error (self, id, cancelled);
     }
   else if (function == NULL)
     {
-      g_autoptr(GError) unknown = g_error_new (P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION,
-                                               _("No worker serves a function named “%s”"), name);
+      g_autoptr(GError) unknown = p_error_new_unknown_function (name);
       frame = encode_error (self, id, unknown);
     }
   else if (message->kind == P_MESSAGE_TASK)
@@ -991,18 +1275,15 @@ serve_message (PWorker  *self,
   self->task_running = FALSE;
   if (self->tasks_come_singly)
     self->task_ended_at = g_get_monotonic_time ();
+  /* The next task starts reporting afresh. */
+  g_clear_pointer (&self->progress_waiting, p_frame_unref);
+  self->progress_sent_at = 0;
   self->running_id = 0;
-  g_clear_object (&self->running_cancellable);
+  self->running_cancellable = NULL;
   g_mutex_unlock (&self->mutex);
 
-  /* A cancellable nobody else holds, nobody cancelled and nothing is left
-   * connected to is as good as new, and a GObject less per task. (A
-   * handler a function forgot would fire for a later task's cancel.) */
-  if (cancellable != NULL &&
-      g_atomic_int_get (&G_OBJECT (cancellable)->ref_count) == 1 &&
-      !g_cancellable_is_cancelled (cancellable) &&
-      !g_signal_has_handler_pending (cancellable, cancelled_signal_id, 0, TRUE))
-    self->spare_cancellable = g_steal_pointer (&cancellable);
+  if (cancellable != NULL)
+    task_cancellable_release (self);
 }
 
 /* The next message to run; NULL at the end of the input or on an error.
@@ -1071,10 +1352,22 @@ encode_hello (PWorker *self)
   names = (const char **) g_hash_table_get_keys_as_array (self->functions, &n_names);
   qsort (names, n_names, sizeof (char *), compare_strings);
 
-  return p_frame_new_from_bytes (p_message_encode (P_MESSAGE_HELLO,
-                                              g_variant_new ("(ux^as)", (guint32) P_PROTOCOL_VERSION,
-                                                             (gint64) getpid (), names),
-                                              self->max_message_size, NULL));
+  return p_message_encode_hello (P_PROTOCOL_VERSION, getpid (), names, self->max_message_size);
+}
+
+/* What the channel and this worker have (docs/protocol.md, section 14). */
+static PFrame *
+encode_features (PWorker *self)
+{
+  g_auto(GVariantDict) features = G_VARIANT_DICT_INIT (NULL);
+
+  /* A socket of its own, from the pool: descriptors pass. */
+  g_variant_dict_insert (&features, P_FEATURE_DESCRIPTORS, "b", TRUE);
+  g_variant_dict_insert (&features, P_FEATURE_SHARED_MEMORY, "b", self->reply_area != NULL);
+  if (self->sandbox_report != NULL)
+    g_variant_dict_insert_value (&features, P_FEATURE_SANDBOX, self->sandbox_report);
+
+  return p_message_encode_features (g_variant_dict_end (&features));
 }
 
 static gboolean
@@ -1094,6 +1387,14 @@ is_disconnection (const GError *error)
  * channel (it shut down, retired the worker, or went away). Tasks run one
  * at a time in the calling thread.
  *
+ * When the pool has a #PPool:sandbox, the worker confines itself first,
+ * before it announces itself and so before any task runs: from then on it
+ * reads only what #PSandbox allows, beside the files it had mapped (its
+ * program, its libraries, the modules it loaded). Load what it needs
+ * before calling this, and call it with no other thread running:
+ * landlock confines one thread at a time before Linux 7.0, and a user
+ * namespace takes a process of one thread.
+ *
  * Fails with %G_IO_ERROR_NOT_CONNECTED if this process was not started by
  * a pool, with %P_POOL_ERROR_PROTOCOL if the channel carries something
  * else than the pool's messages, and with the #GIOErrorEnum error if
@@ -1112,6 +1413,7 @@ p_worker_run (PWorker  *self,
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(PFrame) hello = NULL;
+  g_autoptr(PFrame) features = NULL;
   PMessage *message;
   GPid parent;
   int fd;
@@ -1158,10 +1460,16 @@ p_worker_run (PWorker  *self,
   self->reply_area = p_reply_area_map_env (g_getenv (P_REPLY_AREA_ENV), &self->reply_area_capacity);
   self->pool_takes_sealed = g_strcmp0 (g_getenv (P_SEALED_ENV), "1") == 0;
 
+  /* Before any task, and while this thread is the only one. */
+  self->sandbox_report = p_sandbox_enforce ();
+
   hello = encode_hello (self);
   send_reply (self, hello, FALSE);
+  features = encode_features (self);
+  send_reply (self, features, FALSE);
 
   self->reader_thread = g_thread_new ("worker-channel", reader_main, self);
+  g_atomic_pointer_set (&serving_worker, self);
 
   while ((message = next_message (self)) != NULL)
     {
@@ -1176,6 +1484,7 @@ p_worker_run (PWorker  *self,
   wake_reader (self);
   g_mutex_unlock (&self->mutex);
   g_thread_join (g_steal_pointer (&self->reader_thread));
+  g_atomic_pointer_compare_and_exchange (&serving_worker, self, NULL);
 
   g_socket_close (self->socket, NULL);
 

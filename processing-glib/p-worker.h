@@ -42,6 +42,31 @@ typedef GVariant *(*PTaskFunc) (GVariant      *args,
                                 gpointer       user_data,
                                 GError       **error);
 
+/**
+ * PChunkFunc:
+ * @items: an array (of any type) of the arguments of several calls: a map
+ *   chunk's items
+ * @cancellable: cancelled when the caller gives up on them
+ * @user_data: the data given to p_worker_add_chunk_function()
+ * @error: return location for the chunk's error
+ *
+ * A function that a worker serves for a whole map chunk at once: it returns
+ * an array of as many results as @items has, the k-th the result of the
+ * k-th item. An array of one fixed-size type (`ax` for the squares of an
+ * `ax`) costs no #GVariant per item anywhere; to return results of
+ * different types, return an `av` whose elements hold them.
+ *
+ * Returns: (transfer full) (nullable): the array of results, or %NULL with
+ *   @error set, which then fails every item of the chunk. A floating
+ *   reference is sunk.
+ *
+ * Since: 0.1
+ */
+typedef GVariant *(*PChunkFunc) (GVariant      *items,
+                                 GCancellable  *cancellable,
+                                 gpointer       user_data,
+                                 GError       **error);
+
 P_AVAILABLE_IN_0_1
 gboolean  p_worker_is_requested (void);
 P_AVAILABLE_IN_0_1
@@ -53,7 +78,17 @@ void      p_worker_add_function (PWorker        *self,
                                  gpointer        user_data,
                                  GDestroyNotify  destroy);
 P_AVAILABLE_IN_0_1
+void      p_worker_add_chunk_function (PWorker        *self,
+                                       const char     *name,
+                                       PChunkFunc      func,
+                                       gpointer        user_data,
+                                       GDestroyNotify  destroy);
+P_AVAILABLE_IN_0_1
 gboolean  p_worker_run          (PWorker        *self,
                                  GError        **error);
+
+P_AVAILABLE_IN_0_1
+void      p_worker_report_progress (double      fraction,
+                                    const char *message);
 
 G_END_DECLS

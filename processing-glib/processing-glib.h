@@ -16,6 +16,7 @@
 # include "p-result.h"
 # include "p-result-queue.h"
 # include "p-map-iter.h"
+# include "p-sandbox.h"
 # include "p-pool.h"
 # include "p-worker.h"
 # include "p-data.h"

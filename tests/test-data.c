@@ -57,16 +57,6 @@ serve_if_requested (void)
   exit (0);
 }
 
-static PPool *
-new_pool (guint processes)
-{
-  g_autoptr(GError) error = NULL;
-  PPool *pool = p_pool_new (processes, NULL, &error);
-
-  g_assert_no_error (error);
-  return pool;
-}
-
 static void
 assert_bytes (GBytes     *bytes,
               const char *expected,

@@ -12,9 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test-functions.h"
@@ -257,6 +264,25 @@ fn_stale_handler_fired (GVariant *args, GCancellable *cancellable, gpointer user
   return g_variant_new_boolean (stale_handler_fired);
 }
 
+/* A cancellable that its task keeps, as a function that started something
+ * longer than itself might: a later task's cancel must not reach it. */
+static GCancellable *kept_cancellable;
+
+/* any → b: TRUE; keeps a reference to its cancellable */
+static GVariant *
+fn_keep_cancellable (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_set_object (&kept_cancellable, cancellable);
+  return g_variant_new_boolean (TRUE);
+}
+
+/* any → b: whether the cancellable keep_cancellable kept was cancelled */
+static GVariant *
+fn_kept_cancellable_cancelled (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_new_boolean (g_cancellable_is_cancelled (kept_cancellable));
+}
+
 /* a tuple → its second member, as it is: a part of what it was given */
 static GVariant *
 fn_second (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
@@ -479,9 +505,360 @@ fn_misbehave (GVariant *args, GCancellable *cancellable, gpointer user_data, GEr
   return NULL;
 }
 
+/* int64 n → n: reports its progress n times, 60 ms apart (more than the
+ * pool's interval), then 10 000 times at once (a chatty task) */
+static GVariant *
+fn_report_progress (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gint64 n = g_variant_get_int64 (args);
+
+  for (gint64 i = 1; i <= n; i++)
+    {
+      g_autofree char *message = g_strdup_printf ("step %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT, i, n);
+
+      g_usleep (60000);
+      p_worker_report_progress ((double) i / (n + 1), message);
+    }
+
+  for (guint i = 0; i < 10000; i++)
+    p_worker_report_progress ((double) n / (n + 1), "chatty");
+
+  return g_variant_new_int64 (n);
+}
+
+/* {{{ Chunk functions: a map chunk's items at once */
+
+/* ax → ax of their squares; fails (TEST_ERROR, -x) at the first negative,
+ * as square_or_fail does for one */
+static GVariant *
+chunk_square_or_fail (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  gsize n;
+  const gint64 *x = g_variant_get_fixed_array (items, &n, sizeof (gint64));
+  gint64 *squares = g_new (gint64, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    {
+      if (x[i] < 0)
+        {
+          g_set_error (error, TEST_ERROR, (int) -x[i], "negative: %" G_GINT64_FORMAT, x[i]);
+          g_free (squares);
+          return NULL;
+        }
+      squares[i] = x[i] * x[i];
+    }
+
+  return g_variant_new_from_data (G_VARIANT_TYPE ("ax"), squares, n * sizeof (gint64), TRUE, g_free, squares);
+}
+
+/* ax → av: each item as an int64 when even, as its string when odd */
+static GVariant *
+chunk_mixed (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_auto(GVariantBuilder) results = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("av"));
+  gsize n;
+  const gint64 *x = g_variant_get_fixed_array (items, &n, sizeof (gint64));
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, x[i]);
+
+      g_variant_builder_add (&results, "v", x[i] % 2 == 0 ? g_variant_new_int64 (x[i]) : g_variant_new_string (text));
+    }
+
+  return g_variant_builder_end (&results);
+}
+
+/* anything → as many results less one */
+static GVariant *
+chunk_one_short (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_auto(GVariantBuilder) results = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ab"));
+
+  for (gsize i = 1; i < g_variant_n_children (items); i++)
+    g_variant_builder_add (&results, "b", TRUE);
+
+  return g_variant_builder_end (&results);
+}
+
+/* anything → an int, not an array */
+static GVariant *
+chunk_not_array (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_new_int32 (7);
+}
+
+/* anything → waits until cancelled (a minute at most) */
+static GVariant *
+chunk_wait_for_cancel (GVariant *items, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  for (guint i = 0; i < 60000 && !g_cancellable_is_cancelled (cancellable); i++)
+    g_usleep (1000);
+
+  g_cancellable_set_error_if_cancelled (cancellable, error);
+  return NULL;
+}
+
+/* }}} */
+
+/* {{{ The sandbox's: each tries what a sandbox forbids, and fails with
+ * the system's error (from errno: a permission error is
+ * G_IO_ERROR_PERMISSION_DENIED) or succeeds (tests/test-sandbox.c) */
+
+static GVariant *
+errno_error (GError     **error,
+             const char  *what)
+{
+  int saved_errno = errno;
+
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "%s: %s", what, g_strerror (saved_errno));
+  return NULL;
+}
+
+/* s path → t: its size (G_FILE_ERROR as g_file_get_contents() fails) */
+static GVariant *
+fn_read_file (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  if (!g_file_get_contents (g_variant_get_string (args, NULL), &contents, &length, error))
+    return NULL;
+
+  return g_variant_new_uint64 (length);
+}
+
+/* s path → u: how many entries the directory has */
+static GVariant *
+fn_list_dir (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autoptr(GDir) dir = g_dir_open (g_variant_get_string (args, NULL), 0, error);
+  guint32 n = 0;
+
+  if (dir == NULL)
+    return NULL;
+
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+
+  return g_variant_new_uint32 (n);
+}
+
+/* s path → b: writes "written" there */
+static GVariant *
+fn_write_file (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  if (!g_file_set_contents (g_variant_get_string (args, NULL), "written", -1, error))
+    return NULL;
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* s path → b: makes it mode 0600 */
+static GVariant *
+fn_chmod (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  if (chmod (g_variant_get_string (args, NULL), 0600) != 0)
+    return errno_error (error, "chmod");
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* (sq) address, port → b: a TCP connection to it */
+static GVariant *
+fn_tcp_connect (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autoptr(GInetSocketAddress) address = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  const char *host;
+  guint16 port;
+
+  g_variant_get (args, "(&sq)", &host, &port);
+  address = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (host, port));
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL || !g_socket_connect (socket, G_SOCKET_ADDRESS (address), cancellable, error))
+    return NULL;
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* (sq) address, port → b: a UDP datagram sent there */
+static GVariant *
+fn_udp_send (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autoptr(GInetSocketAddress) address = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  const char *host;
+  guint16 port;
+
+  g_variant_get (args, "(&sq)", &host, &port);
+  address = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (host, port));
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+  if (socket == NULL || g_socket_send_to (socket, G_SOCKET_ADDRESS (address), "hello", 5, cancellable, error) < 0)
+    return NULL;
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* → b: a local (UNIX) socket could be made */
+static GVariant *
+fn_unix_socket (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return errno_error (error, "socket");
+
+  close (fd);
+  return g_variant_new_boolean (TRUE);
+}
+
+/* → i: the exit status of a child that exits at once */
+static GVariant *
+fn_fork (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  int status = 0;
+  pid_t pid = fork ();
+
+  if (pid < 0)
+    return errno_error (error, "fork");
+  if (pid == 0)
+    _exit (7);
+
+  waitpid (pid, &status, 0);
+  return g_variant_new_int32 (WEXITSTATUS (status));
+}
+
+static gpointer
+return_42 (gpointer data)
+{
+  return GINT_TO_POINTER (42);
+}
+
+/* → i: what a thread returned (42) */
+static GVariant *
+fn_thread (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  GThread *thread = g_thread_try_new ("test-thread", return_42, NULL, error);
+
+  if (thread == NULL)
+    return NULL;
+
+  return g_variant_new_int32 (GPOINTER_TO_INT (g_thread_join (thread)));
+}
+
+/* t bytes → t: allocated (g_try_malloc()) and written; G_IO_ERROR_NO_SPACE
+ * when the allocation fails */
+static GVariant *
+fn_allocate (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  guint64 size = g_variant_get_uint64 (args);
+  g_autofree char *memory = g_try_malloc (size);
+
+  if (memory == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "Could not allocate %" G_GUINT64_FORMAT " bytes", size);
+      return NULL;
+    }
+
+  memset (memory, 1, size);
+  return g_variant_new_uint64 (size);
+}
+
+/* t bytes → t: allocated with g_malloc(), which aborts when it fails */
+static GVariant *
+fn_allocate_or_die (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  guint64 size = g_variant_get_uint64 (args);
+  g_autofree char *memory = g_malloc (size);
+
+  memset (memory, 1, size);
+  return g_variant_new_uint64 (size);
+}
+
+/* t address → t: the 8 bytes at that address in the pool's (the parent's)
+ * memory */
+static GVariant *
+fn_read_pool_memory (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  guint64 value = 0;
+  struct iovec local = { &value, sizeof value };
+  struct iovec remote = { GSIZE_TO_POINTER (g_variant_get_uint64 (args)), sizeof value };
+
+  if (process_vm_readv (getppid (), &local, 1, &remote, 1, 0) != sizeof value)
+    return errno_error (error, "process_vm_readv");
+
+  return g_variant_new_uint64 (value);
+}
+
+/* → b: the pool (the parent) could be sent a signal (0: none really) */
+static GVariant *
+fn_signal_pool (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  if (kill (getppid (), 0) != 0)
+    return errno_error (error, "kill");
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* → b: the memory and core dump limits lifted, as far as they go */
+static GVariant *
+fn_raise_limits (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
+  if (setrlimit (RLIMIT_DATA, &unlimited) != 0 || setrlimit (RLIMIT_CORE, &unlimited) != 0)
+    return errno_error (error, "setrlimit");
+
+  return g_variant_new_boolean (TRUE);
+}
+
+/* → a{sv}: no-new-privs (b), seccomp (u: its mode), cap-eff (t) */
+static GVariant *
+fn_confinement (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, error))
+    return NULL;
+
+  g_variant_dict_insert (&dict, "no-new-privs", "b", prctl (PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1);
+  if ((line = strstr (status, "\nSeccomp:")) != NULL)
+    g_variant_dict_insert (&dict, "seccomp", "u", (guint32) g_ascii_strtoull (line + 9, NULL, 10));
+  if ((line = strstr (status, "\nCapEff:")) != NULL)
+    g_variant_dict_insert (&dict, "cap-eff", "t", g_ascii_strtoull (line + 8, NULL, 16));
+
+  return g_variant_dict_end (&dict);
+}
+
+/* → i: the kernel's landlock ABI, or -errno (as the worker sees it, when
+ * the test program itself may run under valgrind, which knows no landlock) */
+static GVariant *
+fn_landlock_abi (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  long abi = syscall (SYS_landlock_create_ruleset, NULL, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */);
+
+  return g_variant_new_int32 (abi >= 0 ? abi : -errno);
+}
+
+/* }}} */
+
 void
 test_functions_register (PWorker *worker)
 {
+  static const struct {
+    const char *name;
+    PChunkFunc func;
+  } chunk_functions[] = {
+    { "chunk_square_or_fail", chunk_square_or_fail },
+    { "chunk_mixed", chunk_mixed },
+    { "chunk_one_short", chunk_one_short },
+    { "chunk_not_array", chunk_not_array },
+    { "chunk_wait_for_cancel", chunk_wait_for_cancel },
+  };
   static const struct {
     const char *name;
     PTaskFunc func;
@@ -503,16 +880,45 @@ test_functions_register (PWorker *worker)
     { "list_fds", fn_list_fds },
     { "exe", fn_exe },
     { "wait_for_cancel", fn_wait_for_cancel },
+    { "report_progress", fn_report_progress },
     { "make_bytes", fn_make_bytes },
     { "misbehave", fn_misbehave },
     { "leave_cancel_handler", fn_leave_cancel_handler },
     { "stale_handler_fired", fn_stale_handler_fired },
+    { "keep_cancellable", fn_keep_cancellable },
+    { "kept_cancellable_cancelled", fn_kept_cancellable_cancelled },
     { "second", fn_second },
     { "nest", fn_nest },
+    { "read_file", fn_read_file },
+    { "list_dir", fn_list_dir },
+    { "write_file", fn_write_file },
+    { "chmod", fn_chmod },
+    { "tcp_connect", fn_tcp_connect },
+    { "udp_send", fn_udp_send },
+    { "unix_socket", fn_unix_socket },
+    { "fork", fn_fork },
+    { "thread", fn_thread },
+    { "allocate", fn_allocate },
+    { "allocate_or_die", fn_allocate_or_die },
+    { "read_pool_memory", fn_read_pool_memory },
+    { "signal_pool", fn_signal_pool },
+    { "raise_limits", fn_raise_limits },
+    { "confinement", fn_confinement },
+    { "landlock_abi", fn_landlock_abi },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)
     p_worker_add_function (worker, functions[i].name, functions[i].func, NULL, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (chunk_functions); i++)
+    p_worker_add_chunk_function (worker, chunk_functions[i].name, chunk_functions[i].func, NULL, NULL);
+}
+
+static gpointer
+sleep_for_ever (gpointer data)
+{
+  for (;;)
+    g_usleep (G_USEC_PER_SEC);
+  return NULL;
 }
 
 void
@@ -523,6 +929,11 @@ test_functions_serve_if_requested (void)
 
   if (!p_worker_is_requested ())
     return;
+
+  /* A worker with another thread when it confines itself, as gjs's are
+   * (tests/test-sandbox.c). */
+  if (g_getenv ("TEST_WORKER_EXTRA_THREAD") != NULL)
+    g_thread_unref (g_thread_new ("extra", sleep_for_ever, NULL));
 
   worker = p_worker_new ();
   test_functions_register (worker);
@@ -597,3 +1008,90 @@ test_list_children (void)
 
   return pids;
 }
+
+/* {{{ Helpers of the pool suites */
+
+PPool *
+new_pool (guint processes)
+{
+  g_autoptr(GError) error = NULL;
+  PPool *pool = p_pool_new (processes, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (pool);
+
+  return pool;
+}
+
+/* A pool that keeps @processes workers, once they are all ready: for
+ * tests that count processes or descriptors. */
+PPool *
+new_pool_of_ready (guint processes)
+{
+  g_autoptr(GError) error = NULL;
+  PPool *pool = g_initable_new (P_TYPE_POOL, NULL, &error,
+                                "processes", processes,
+                                "min-processes", processes,
+                                NULL);
+
+  g_assert_no_error (error);
+  while (stats_get_uint (pool, "idle") + stats_get_uint (pool, "busy") < processes)
+    g_usleep (1000);
+
+  return pool;
+}
+
+/* A "u" of p_pool_get_stats(). */
+guint
+stats_get_uint (PPool      *pool,
+                const char *key)
+{
+  g_autoptr(GVariant) stats = p_pool_get_stats (pool);
+  guint32 value = 0;
+
+  g_assert_true (g_variant_lookup (stats, key, "u", &value));
+  return value;
+}
+
+gint64
+apply_int64 (PPool      *pool,
+             const char *function,
+             gint64      x)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) result = p_pool_apply (pool, function, g_variant_new_int64 (x), NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_of_type (result, G_VARIANT_TYPE_INT64));
+
+  return g_variant_get_int64 (result);
+}
+
+void
+assert_squares (GVariant *av,
+                gsize     n)
+{
+  g_assert_cmpstr (g_variant_get_type_string (av), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (av), ==, n);
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (av, i);
+      g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+      g_assert_cmpint (g_variant_get_int64 (value), ==, (gint64) (i * i));
+    }
+}
+
+void
+late_cancelled_next_done (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  LateCancelData *data = user_data;
+
+  data->value = p_map_iter_next_finish (P_MAP_ITER (source), result, &data->error);
+  g_main_loop_quit (data->loop);
+}
+
+/* }}} */

@@ -26,4 +26,26 @@ gboolean  test_process_exists  (GPid   pid);
 guint     test_count_children  (void);
 GArray   *test_list_children   (void);
 
+/* Helpers of the pool suites. */
+PPool    *new_pool             (guint       processes);
+PPool    *new_pool_of_ready    (guint       processes);
+guint     stats_get_uint       (PPool      *pool,
+                                const char *key);
+gint64    apply_int64          (PPool      *pool,
+                                const char *function,
+                                gint64      x);
+void      assert_squares       (GVariant   *av,
+                                gsize       n);
+
+typedef struct
+{
+  GMainLoop *loop;
+  GVariant *value;
+  GError *error;
+} LateCancelData;
+
+void      late_cancelled_next_done (GObject      *source,
+                                    GAsyncResult *result,
+                                    gpointer      user_data);
+
 G_END_DECLS

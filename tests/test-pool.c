@@ -1,4 +1,4 @@
-/* test-pool.c: PPool, PResult and PMapIter through the public API
+/* test-pool.c: PPool, PResult and PMapIter through the public API: making pools, apply, submit, map, imap, cancelling, threads
  *
  * The test program is its own worker: pools re-execute it, and
  * test_functions_serve_if_requested() serves tests/test-functions.c.
@@ -12,52 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "p-map-iter-private.h"
 #include "test-functions.h"
-
-static PPool *
-new_pool (guint processes)
-{
-  g_autoptr(GError) error = NULL;
-  PPool *pool = p_pool_new (processes, NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (pool);
-
-  return pool;
-}
-
-static gint64
-apply_int64 (PPool      *pool,
-             const char *function,
-             gint64      x)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) result = p_pool_apply (pool, function, g_variant_new_int64 (x), NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (g_variant_is_of_type (result, G_VARIANT_TYPE_INT64));
-
-  return g_variant_get_int64 (result);
-}
-
-static void
-assert_squares (GVariant *av,
-                gsize     n)
-{
-  g_assert_cmpstr (g_variant_get_type_string (av), ==, "av");
-  g_assert_cmpuint (g_variant_n_children (av), ==, n);
-
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (av, i);
-      g_autoptr(GVariant) value = g_variant_get_variant (boxed);
-
-      g_assert_cmpint (g_variant_get_int64 (value), ==, (gint64) (i * i));
-    }
-}
-
-/* {{{ Construction */
 
 static void
 test_new (void)
@@ -145,9 +100,6 @@ test_reexec (void)
   g_assert_cmpstr (g_variant_get_string (exe, NULL), ==, own_exe);
   g_assert_cmpint (apply_int64 (pool, "pid", 0), !=, getpid ());
 }
-
-/* }}} */
-/* {{{ apply, submit, PResult */
 
 static void
 test_apply (void)
@@ -415,243 +367,6 @@ test_function_name_not_utf8 (void)
   g_assert_cmpint (apply_int64 (pool, "pid", 0), ==, pid);
 }
 
-/* {{{ Sealed messages: large values in shared memory */
-
-#define LARGE ((gsize) 1024 * 1024)
-
-static GVariant *
-random_bytes (gsize size)
-{
-  guint8 *data = g_malloc (size);
-
-  for (gsize i = 0; i < size; i++)
-    data[i] = g_random_int ();
-
-  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
-}
-
-/* How many of this process's mappings are sealed messages' files. */
-static guint
-count_sealed_mappings (void)
-{
-  g_autofree char *maps = NULL;
-  guint count = 0;
-
-  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
-  for (const char *at = maps; (at = strstr (at, "processing-glib-sealed")) != NULL; at++)
-    count++;
-
-  return count;
-}
-
-static guint
-count_fds (void)
-{
-  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint count = 0;
-
-  while (g_dir_read_name (dir) != NULL)
-    count++;
-
-  return count;
-}
-
-/* What @count_func counts once it is @expected, or after 10 s: the pool's
- * thread lets go of a message just after the caller has its result, and
- * replacement workers take a moment to start. */
-static guint
-wait_for_count (guint (*count_func) (void),
-                guint   expected)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  guint count;
-
-  while ((count = count_func ()) != expected && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
-
-  return count;
-}
-
-static void
-assert_bytes_equal (GVariant *value,
-                    GVariant *expected)
-{
-  gsize size, expected_size;
-  const guint8 *data = g_variant_get_fixed_array (value, &size, 1);
-  const guint8 *expected_data = g_variant_get_fixed_array (expected, &expected_size, 1);
-
-  g_assert_true (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTESTRING));
-  g_assert_cmpmem (data, size, expected_data, expected_size);
-}
-
-/* A large value a worker returns as it was given comes back in the memory
- * the pool sent it in: shared, not copied, and let go with the result. */
-static void
-test_sealed_echo (void)
-{
-  g_autoptr(PPool) pool = new_pool (1);
-  g_autoptr(GVariant) payload = g_variant_ref_sink (random_bytes (LARGE));
-  g_autoptr(GError) error = NULL;
-  guint fds_before, mappings_before;
-
-  g_assert_cmpint (apply_int64 (pool, "square", 2), ==, 4);
-  fds_before = count_fds ();
-  mappings_before = count_sealed_mappings ();
-
-  for (guint round = 0; round < 3; round++)
-    {
-      g_autoptr(GVariant) echoed = p_pool_apply (pool, "echo", payload, NULL, &error);
-
-      g_assert_no_error (error);
-      assert_bytes_equal (echoed, payload);
-      g_assert_cmpuint (count_sealed_mappings (), >, mappings_before);
-    }
-
-  g_assert_cmpuint (wait_for_count (count_sealed_mappings, mappings_before), ==, mappings_before);
-  g_assert_cmpuint (count_fds (), ==, fds_before);
-}
-
-/* A large value made by the function, and one that is part of what it was
- * given (at an offset in the task's memory), come back whole; small ones
- * stay in the stream. */
-static void
-test_sealed_made_and_part (void)
-{
-  g_autoptr(PPool) pool = new_pool (1);
-  g_autoptr(GVariant) made = NULL;
-  g_autoptr(GVariant) small = NULL;
-  g_autoptr(GVariant) part = NULL;
-  g_autoptr(GVariant) large = g_variant_ref_sink (random_bytes (LARGE + 3));
-  g_autoptr(GError) error = NULL;
-  GVariant *pair[2];
-  gsize size;
-  const guint8 *data;
-
-  made = p_pool_apply (pool, "make_bytes", g_variant_new_int64 (LARGE), NULL, &error);
-  g_assert_no_error (error);
-  data = g_variant_get_fixed_array (made, &size, 1);
-  g_assert_cmpuint (size, ==, LARGE);
-  for (gsize i = 0; i < size; i++)
-    if (data[i] != i % 251)
-      g_error ("byte %" G_GSIZE_FORMAT " differs", i);
-
-  small = p_pool_apply (pool, "make_bytes", g_variant_new_int64 (1000), NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (g_variant_get_size (small), ==, 1000);
-
-  pair[0] = g_variant_new_string ("before it");
-  pair[1] = large;
-  part = p_pool_apply (pool, "second", g_variant_new_tuple (pair, 2), NULL, &error);
-  g_assert_no_error (error);
-  assert_bytes_equal (part, large);
-}
-
-/* Large items go sealed in chunks too (a chunk's reply in the stream),
- * and in chunks of one; none is lost nor left mapped. */
-static void
-test_sealed_map (void)
-{
-  g_autoptr(PPool) pool = new_pool (2);
-  g_autoptr(GPtrArray) items = g_ptr_array_new ();
-  g_autoptr(GVariant) array = NULL;
-  guint mappings_before = count_sealed_mappings ();
-
-  for (guint i = 0; i < 7; i++)
-    g_ptr_array_add (items, random_bytes (300 * 1024 + i));
-  array = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_BYTESTRING,
-                                                   (GVariant **) items->pdata, items->len));
-
-  for (guint chunksize = 1; chunksize <= 3; chunksize++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) results = p_pool_map (pool, "echo", array, chunksize, NULL, &error);
-
-      g_assert_no_error (error);
-      /* The results are read where the worker wrote them: chunks of one
-       * in the tasks' files, larger chunks' in files of their own. */
-      g_assert_cmpuint (count_sealed_mappings (), >, mappings_before);
-      g_assert_cmpuint (g_variant_n_children (results), ==, 7);
-      for (guint i = 0; i < 7; i++)
-        {
-          g_autoptr(GVariant) boxed = g_variant_get_child_value (results, i);
-          g_autoptr(GVariant) value = g_variant_get_variant (boxed);
-          g_autoptr(GVariant) expected = g_variant_get_child_value (array, i);
-
-          assert_bytes_equal (value, expected);
-        }
-    }
-
-  g_assert_cmpuint (wait_for_count (count_sealed_mappings, mappings_before), ==, mappings_before);
-}
-
-/* Workers that die with sealed tasks in hand and sealed results on the
- * way: every task but the ones that killed them succeeds (what was sent
- * and not started runs elsewhere, as a new sealed message), and the pool
- * is left with no descriptor nor mapping of theirs. */
-static void
-test_sealed_worker_deaths (void)
-{
-  g_autoptr(PPool) pool = new_pool (2);
-  g_autoptr(GVariant) payload = g_variant_ref_sink (random_bytes (512 * 1024));
-  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
-  guint fds_before, mappings_before;
-
-  g_assert_cmpint (apply_int64 (pool, "square", 2), ==, 4);
-  g_assert_cmpint (apply_int64 (pool, "square", 3), ==, 9);
-  fds_before = count_fds ();
-  mappings_before = count_sealed_mappings ();
-
-  for (guint i = 0; i < 40; i++)
-    g_ptr_array_add (results, i % 10 == 5 ? p_pool_submit (pool, "die", g_variant_new_int32 (SIGKILL), NULL)
-                                          : p_pool_submit (pool, "echo", payload, NULL));
-
-  for (guint i = 0; i < results->len; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) value = p_result_get (results->pdata[i], -1, &error);
-
-      if (i % 10 == 5)
-        g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-      else
-        {
-          g_assert_no_error (error);
-          assert_bytes_equal (value, payload);
-        }
-    }
-
-  g_ptr_array_set_size (results, 0);
-  g_assert_cmpint (apply_int64 (pool, "square", 4), ==, 16);
-  g_assert_cmpuint (wait_for_count (count_sealed_mappings, mappings_before), ==, mappings_before);
-  /* Once the replacements have started, as many as before. */
-  g_assert_cmpuint (wait_for_count (count_fds, fds_before), ==, fds_before);
-}
-
-/* A worker keeps no descriptor of the tasks it has done. */
-static void
-test_sealed_worker_fds (void)
-{
-  g_autoptr(PPool) pool = new_pool (1);
-  g_autoptr(GVariant) payload = g_variant_ref_sink (random_bytes (LARGE));
-  g_autoptr(GVariant) before = NULL;
-  g_autoptr(GVariant) after = NULL;
-  g_autoptr(GError) error = NULL;
-
-  before = p_pool_apply (pool, "list_fds", NULL, NULL, &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < 10; i++)
-    {
-      g_autoptr(GVariant) echoed = p_pool_apply (pool, "echo", payload, NULL, &error);
-
-      g_assert_no_error (error);
-    }
-  after = p_pool_apply (pool, "list_fds", NULL, NULL, &error);
-  g_assert_no_error (error);
-
-  g_assert_cmpuint (g_variant_n_children (after), ==, g_variant_n_children (before));
-}
-
-/* }}} */
-
 static void
 test_submit (void)
 {
@@ -817,9 +532,6 @@ test_result_notify (void)
   g_assert_cmpuint (data.count, ==, 1);
   g_assert_true (data.thread == g_thread_self ());
 }
-
-/* }}} */
-/* {{{ map */
 
 static void
 test_map (void)
@@ -1019,9 +731,6 @@ test_submit_map (void)
   assert_squares (value, 300);
 }
 
-/* }}} */
-/* {{{ imap */
-
 static void
 test_imap (void)
 {
@@ -1122,6 +831,121 @@ test_imap_item_errors (void)
       g_assert_null (p_map_iter_next (iter, -1, NULL));
     }
 }
+
+/* {{{ Chunk functions */
+
+/* A map through a chunk function: the results in order, whatever the
+ * chunks, and the pool's "av", as through a function of one item. */
+static void
+test_chunk_function_map (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  guint chunksizes[] = { 0, 1, 3, 7, 1000, 5000 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (chunksizes); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) squares = NULL;
+
+      squares = p_pool_map (pool, "chunk_square_or_fail", test_range_int64 (1000), chunksizes[i], NULL, &error);
+      g_assert_no_error (error);
+      assert_squares (squares, 1000);
+    }
+
+  /* Results of several types, in an "av" of its own. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) mixed = p_pool_map (pool, "chunk_mixed", test_range_int64 (5), 2, NULL, &error);
+    g_autofree char *printed = NULL;
+
+    g_assert_no_error (error);
+    printed = g_variant_print (mixed, FALSE);
+    g_assert_cmpstr (printed, ==, "[<int64 0>, <'1'>, <int64 2>, <'3'>, <int64 4>]");
+  }
+
+  /* Applied, it gets an array of the one argument. */
+  g_assert_cmpint (apply_int64 (pool, "chunk_square_or_fail", 9), ==, 81);
+}
+
+/* Its error fails the whole chunk: the map with it, and in an imap every
+ * item of that chunk; the other chunks' results keep their places. */
+static void
+test_chunk_function_errors (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
+  g_autoptr(GVariant) items = NULL;
+  g_autoptr(PMapIter) iter = NULL;
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (gint64 i = 0; i < 20; i++)
+    g_variant_builder_add (&builder, "x", i == 13 ? (gint64) -13 : i);
+  items = g_variant_ref_sink (g_variant_builder_end (&builder));
+
+  result = p_pool_map (pool, "chunk_square_or_fail", items, 5, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, TEST_ERROR, 13);
+  g_clear_error (&error);
+
+  iter = p_pool_imap (pool, "chunk_square_or_fail", items, 5, NULL);
+  for (gint64 i = 0; i < 20; i++)
+    {
+      g_autoptr(GVariant) value = p_map_iter_next (iter, -1, &error);
+
+      if (i >= 10 && i < 15)
+        {
+          g_assert_error (error, TEST_ERROR, 13);
+          g_clear_error (&error);
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (g_variant_get_int64 (value), ==, i * i);
+        }
+    }
+  g_assert_null (p_map_iter_next (iter, -1, &error));
+  g_assert_no_error (error);
+
+  /* What is not an array of one result per item fails, saying so. */
+  result = p_pool_map (pool, "chunk_one_short", test_range_int64 (10), 5, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "4 results for 5 items"));
+  g_clear_error (&error);
+
+  result = p_pool_map (pool, "chunk_not_array", test_range_int64 (10), 5, NULL, &error);
+  g_assert_null (result);
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "not an array"));
+  g_clear_error (&error);
+
+  /* The pool goes on. */
+  g_assert_cmpint (apply_int64 (pool, "square", 4), ==, 16);
+}
+
+/* Cancelling a map stops the chunk function that runs it. */
+static void
+test_chunk_function_cancel (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(PResult) result = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 pid = apply_int64 (pool, "pid", 0);
+
+  result = p_pool_submit_map (pool, "chunk_wait_for_cancel", test_range_int64 (10), 10, cancellable);
+  g_usleep (20000);
+  g_cancellable_cancel (cancellable);
+  value = p_result_get (result, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* The worker stopped it, and was not killed for it. */
+  g_assert_cmpint (apply_int64 (pool, "pid", 0), ==, pid);
+}
+
+/* }}} */
 
 static void
 test_imap_timeout (void)
@@ -1289,24 +1113,6 @@ test_imap_next_async_cancel (void)
   g_assert_cmpint (g_variant_get_int64 (value), ==, 200);
 }
 
-typedef struct
-{
-  GMainLoop *loop;
-  GVariant *value;
-  GError *error;
-} LateCancelData;
-
-static void
-late_cancelled_next_done (GObject      *source,
-                          GAsyncResult *result,
-                          gpointer      user_data)
-{
-  LateCancelData *data = user_data;
-
-  data->value = p_map_iter_next_finish (P_MAP_ITER (source), result, &data->error);
-  g_main_loop_quit (data->loop);
-}
-
 /* A cancel that comes after the item was handed to the call, before its
  * callback ran, is too late: the item is returned, never dropped. Had it
  * come before, the call fails and the item goes to the next one. */
@@ -1355,254 +1161,6 @@ test_imap_next_async_cancel_late (void)
   for (guint i = 0; i < 3; i++)
     g_assert_cmpint (g_array_index (values, gint64, i), ==, (gint64) i * i);
 }
-
-/* }}} */
-/* {{{ PMapIter fed by hand, as the pool thread feeds it */
-
-/* What an iterator yields, as text: a value's number, "E" for an error
- * (which must be @expected_error), "." at the end. */
-static char *
-drain_iter (PMapIter     *iter,
-            const GError *expected_error)
-{
-  g_autoptr(GString) yielded = g_string_new (NULL);
-
-  for (int i = 0; i < 100; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) value = p_map_iter_next (iter, 0, &error);
-
-      if (value != NULL)
-        g_string_append_printf (yielded, "%" G_GINT64_FORMAT " ", g_variant_get_int64 (value));
-      else if (error != NULL)
-        {
-          g_assert_error (error, expected_error->domain, expected_error->code);
-          g_string_append (yielded, "E ");
-        }
-      else
-        {
-          g_string_append (yielded, ".");
-          break;
-        }
-    }
-
-  return g_string_free (g_steal_pointer (&yielded), FALSE);
-}
-
-typedef struct
-{
-  GString *yielded;
-  const GError *expected_error;
-  gboolean ended;
-} AsyncDrain;
-
-static void
-drain_next_done (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  AsyncDrain *drain = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = p_map_iter_next_finish (P_MAP_ITER (source), result, &error);
-
-  if (value != NULL)
-    g_string_append_printf (drain->yielded, "%" G_GINT64_FORMAT " ", g_variant_get_int64 (value));
-  else if (error != NULL)
-    {
-      g_assert_error (error, drain->expected_error->domain, drain->expected_error->code);
-      g_string_append (drain->yielded, "E ");
-    }
-  else
-    {
-      g_string_append (drain->yielded, ".");
-      drain->ended = TRUE;
-      return;
-    }
-
-  p_map_iter_next_async (P_MAP_ITER (source), NULL, drain_next_done, drain);
-}
-
-/* The iterator of an operation of @n_items that failed with @error after
- * the items in @arrived (ended by -1) had come, each with its index as
- * its value. With @async_waiting, a next_async call waits meanwhile. */
-static char *
-fail_and_drain (gboolean     ordered,
-                guint        n_items,
-                const int   *arrived,
-                gboolean     async_waiting)
-{
-  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
-  g_autoptr(PMapIter) iter = p_map_iter_new (NULL, ordered, n_items);
-  AsyncDrain drain = { g_string_new (NULL), error, FALSE };
-
-  if (async_waiting)
-    p_map_iter_next_async (iter, NULL, drain_next_done, &drain);
-
-  for (gsize i = 0; arrived[i] >= 0; i++)
-    p_map_iter_push_value (iter, arrived[i], g_variant_ref_sink (g_variant_new_int64 (arrived[i])));
-  p_map_iter_fail (iter, error);
-
-  if (!async_waiting)
-    {
-      g_string_free (drain.yielded, TRUE);
-      return drain_iter (iter, error);
-    }
-
-  while (!drain.ended)
-    g_main_context_iteration (NULL, TRUE);
-
-  return g_string_free (drain.yielded, FALSE);
-}
-
-/* When the whole operation fails, what had arrived is still returned: in
- * an imap, an item that had not arrived before one that had yields the
- * error in its place, so that every result keeps its position; the items
- * missing at the end yield the error once. */
-static void
-test_map_iter_fail_after_gap (void)
-{
-  static const struct {
-    gboolean ordered;
-    guint n_items;
-    int arrived[8];
-    const char *expected;
-  } cases[] = {
-    /* Item 1 missing, then 2 and 3 there, then 4 and 5 missing. */
-    { TRUE, 6, { 0, 3, 2, -1 }, "0 E 2 3 E ." },
-    /* Only the first missing: the error takes its place, once. */
-    { TRUE, 3, { 2, 1, -1 }, "E 1 2 ." },
-    /* Two gaps. */
-    { TRUE, 6, { 4, 1, -1 }, "E 1 E E 4 E ." },
-    /* No gap: the error once, for the rest. */
-    { TRUE, 4, { 0, 1, -1 }, "0 1 E ." },
-    { TRUE, 4, { -1 }, "E ." },
-    /* imap_unordered: what arrived, in the order it did, then the error. */
-    { FALSE, 6, { 0, 3, 2, -1 }, "0 3 2 E ." },
-  };
-
-  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
-    for (int async_waiting = 0; async_waiting <= 1; async_waiting++)
-      {
-        g_autofree char *yielded = fail_and_drain (cases[i].ordered, cases[i].n_items,
-                                                   cases[i].arrived, async_waiting);
-
-        g_test_message ("case %" G_GSIZE_FORMAT " (%s): %s", i, async_waiting ? "async" : "blocking", yielded);
-        g_assert_cmpstr (yielded, ==, cases[i].expected);
-      }
-}
-
-typedef struct
-{
-  PMapIter *iter;
-  GMutex mutex;
-  GCond cond;
-  gboolean pushed;
-  gboolean pushed_during_cancel;
-} CancelRace;
-
-/* The pool thread's part: the item arrives, and is handed to the waiting
- * call. */
-static gpointer
-push_item_main (gpointer data)
-{
-  CancelRace *race = data;
-
-  p_map_iter_push_value (race->iter, 0, g_variant_ref_sink (g_variant_new_int64 (42)));
-
-  g_mutex_lock (&race->mutex);
-  race->pushed = TRUE;
-  g_cond_signal (&race->cond);
-  g_mutex_unlock (&race->mutex);
-
-  return NULL;
-}
-
-/* In the thread that cancels, before the iterator's own handler: the item
- * arrives meanwhile, from another thread. */
-static void
-push_while_cancelling (GCancellable *cancellable,
-                       gpointer      user_data)
-{
-  CancelRace *race = user_data;
-  gint64 end_time = g_get_monotonic_time () + G_USEC_PER_SEC / 10;
-  GThread *thread = g_thread_new ("pool", push_item_main, race);
-
-  g_mutex_lock (&race->mutex);
-  while (!race->pushed)
-    if (!g_cond_wait_until (&race->cond, &race->mutex, end_time))
-      break;
-  race->pushed_during_cancel = race->pushed;
-  g_mutex_unlock (&race->mutex);
-
-  g_thread_unref (thread);
-}
-
-/* A next_async call whose item arrives (in the pool thread) while its
- * cancellable is being cancelled (in another): the call completes once,
- * and what watched the cancellable for it is let go only once the cancel
- * is over. A GCancellableSource let go during the cancel leaks in GLib
- * 2.74 (its dispose keeps a reference that nothing drops), which the
- * valgrind and sanitizer runs report. */
-static void
-test_map_iter_next_async_served_while_cancelled (void)
-{
-  g_autoptr(PMapIter) iter = p_map_iter_new (NULL, TRUE, 1);
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  /* A context of its own, freed at the end, so that a leaked source is
-   * lost, not still reachable from the global default context. */
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GMainLoop) loop = g_main_loop_new (context, FALSE);
-  LateCancelData data = { loop, NULL, NULL };
-  CancelRace race = { iter, };
-
-  g_mutex_init (&race.mutex);
-  g_cond_init (&race.cond);
-  g_main_context_push_thread_default (context);
-
-  /* Connected first, so that it runs before the iterator's handler. */
-  g_signal_connect (cancellable, "cancelled", G_CALLBACK (push_while_cancelling), &race);
-  p_map_iter_next_async (iter, cancellable, late_cancelled_next_done, &data);
-  g_cancellable_cancel (cancellable);
-  g_main_loop_run (loop);
-
-  /* The pool thread waited for the cancel to end before it let the
-   * waiter go. */
-  g_assert_false (race.pushed_during_cancel);
-
-  g_mutex_lock (&race.mutex);
-  while (!race.pushed)
-    g_cond_wait (&race.cond, &race.mutex);
-  g_mutex_unlock (&race.mutex);
-  while (g_main_context_iteration (context, FALSE))
-    ;
-
-  /* The item, or, if the pool thread came late, the cancel and then the
-   * item for the next call. */
-  if (data.value != NULL)
-    {
-      g_assert_no_error (data.error);
-      g_assert_cmpint (g_variant_get_int64 (data.value), ==, 42);
-      g_clear_pointer (&data.value, g_variant_unref);
-    }
-  else
-    {
-      g_autoptr(GVariant) value = NULL;
-
-      g_test_message ("the item came after the cancel");
-      g_assert_error (data.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-      g_clear_error (&data.error);
-      value = p_map_iter_next (iter, 0, NULL);
-      g_assert_cmpint (g_variant_get_int64 (value), ==, 42);
-    }
-  g_assert_null (p_map_iter_next (iter, 0, NULL));
-
-  g_main_context_pop_thread_default (context);
-  g_mutex_clear (&race.mutex);
-  g_cond_clear (&race.cond);
-}
-
-/* }}} */
-/* {{{ Cancellation */
 
 static void
 test_cancel_queued (void)
@@ -1803,9 +1361,6 @@ test_cancel_map_queued (void)
   g_assert_cmpint (apply_int64 (pool, "square", 5), ==, 25);
 }
 
-/* }}} */
-/* {{{ Threads */
-
 #define N_THREADS 8
 #define N_PER_THREAD 200
 
@@ -1855,417 +1410,6 @@ test_threads (void)
     threads[i] = g_thread_new ("submitter", submitter_thread, pool);
   for (int i = 0; i < N_THREADS; i++)
     g_thread_join (threads[i]);
-}
-
-/* }}} */
-/* {{{ Payloads */
-
-static void
-check_big_payload (PPool *pool,
-                   gsize  size)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) bytes = NULL;
-  g_autoptr(GVariant) echoed = NULL;
-  g_autoptr(GVariant) made = NULL;
-  guint8 *data = g_malloc (size);
-  const guint8 *back;
-  gsize length;
-
-  for (gsize i = 0; i < size; i++)
-    data[i] = (i * 7 + (i >> 12)) & 0xff;
-  bytes = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data));
-
-  echoed = p_pool_apply (pool, "echo", bytes, NULL, &error);
-  g_assert_no_error (error);
-  back = g_variant_get_fixed_array (echoed, &length, 1);
-  g_assert_cmpuint (length, ==, size);
-  g_assert_true (size == 0 || memcmp (back, data, size) == 0);
-
-  /* Big results, made in the worker. */
-  made = p_pool_apply (pool, "make_bytes", g_variant_new_int64 (size), NULL, &error);
-  g_assert_no_error (error);
-  back = g_variant_get_fixed_array (made, &length, 1);
-  g_assert_cmpuint (length, ==, size);
-  for (gsize i = 0; i < size; i += 4093)
-    g_assert_cmpuint (back[i], ==, i % 251);
-}
-
-static void
-test_payload_sizes (void)
-{
-  g_autoptr(PPool) pool = new_pool (2);
-  gsize sizes[] = { 0, 1, 7, 8, 9, 4095, 32 * 1024 - 8, 32 * 1024, 32 * 1024 + 1,
-                    64 * 1024, 1024 * 1024 + 3, 17 * 1024 * 1024 };
-
-  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
-    check_big_payload (pool, sizes[i]);
-}
-
-/* A map's large results are kept where they arrived rather than copied
- * into one array; they must come back the same, in order, whatever the
- * chunks. */
-static void
-test_payload_map (void)
-{
-  g_autoptr(PPool) pool = new_pool (2);
-  g_autoptr(GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("aay"));
-  g_autoptr(GVariant) items = NULL;
-  const gsize sizes[] = { 64 * 1024, 20 * 1024, 0, 1, 300 * 1024, 16 * 1024 };
-
-  for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
-    {
-      guint8 *data = g_malloc (sizes[k]);
-
-      if (sizes[k] > 0)  /* g_malloc (0) is NULL, which memset must not see */
-        memset (data, (int) k + 1, sizes[k]);
-      g_variant_builder_add_value (builder, g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, sizes[k],
-                                                                     TRUE, g_free, data));
-    }
-  items = g_variant_ref_sink (g_variant_builder_end (builder));
-
-  for (guint chunk_size = 1; chunk_size <= 4; chunk_size++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) echoed = p_pool_map (pool, "echo", items, chunk_size, NULL, &error);
-
-      g_assert_no_error (error);
-      g_assert_cmpuint (g_variant_n_children (echoed), ==, G_N_ELEMENTS (sizes));
-      for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
-        {
-          g_autoptr(GVariant) boxed = g_variant_get_child_value (echoed, k);
-          g_autoptr(GVariant) value = g_variant_get_variant (boxed);
-          g_autoptr(GVariant) item = g_variant_get_child_value (items, k);
-
-          g_assert_cmpvariant (value, item);
-        }
-    }
-}
-
-static void
-test_payload_256mib (void)
-{
-  g_autoptr(PPool) pool = NULL;
-
-  if (g_getenv ("P_TEST_UNDER_VALGRIND") != NULL)
-    {
-      g_test_skip ("Too slow under valgrind; sizes up to 17 MiB are checked");
-      return;
-    }
-
-  pool = new_pool (1);
-
-  check_big_payload (pool, 256 * 1024 * 1024);
-}
-
-static void
-test_payload_too_large (void)
-{
-  g_autoptr(PPool) pool = new_pool (1);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) result = NULL;
-  gsize size = (gsize) 512 * 1024 * 1024 + 1;
-  guint8 *data = g_malloc0 (size);
-
-  /* Over the limit on the way in... */
-  result = p_pool_apply (pool, "echo",
-                         g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data),
-                         NULL, &error);
-  g_assert_null (result);
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
-  g_clear_error (&error);
-
-  /* ...and on the way out: the worker says so instead. */
-  result = p_pool_apply (pool, "make_bytes", g_variant_new_int64 (size), NULL, &error);
-  g_assert_null (result);
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
-  g_clear_error (&error);
-
-  g_assert_cmpint (apply_int64 (pool, "square", 6), ==, 36);
-}
-
-/* }}} */
-/* {{{ Lifecycle */
-
-static void
-test_shutdown (void)
-{
-  g_autoptr(PPool) pool = new_pool (2);
-  PResult *queued[6];
-  g_autoptr(PResult) late = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(PMapIter) iter = NULL;
-
-  for (int i = 0; i < 6; i++)
-    queued[i] = p_pool_submit (pool, "sleep", g_variant_new_int64 (50), NULL);
-
-  p_pool_shutdown (pool);
-
-  /* New work is refused at once... */
-  late = p_pool_submit (pool, "square", g_variant_new_int64 (2), NULL);
-  value = p_result_get (late, 0, &error);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_CLOSED);
-  g_clear_error (&error);
-  value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_CLOSED);
-  g_clear_error (&error);
-  iter = p_pool_imap (pool, "square", test_range_int64 (3), 0, NULL);
-  g_assert_null (p_map_iter_next (iter, -1, &error));
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_CLOSED);
-  g_clear_error (&error);
-
-  /* ...what was queued finishes... */
-  g_assert_true (p_pool_join (pool, &error));
-  g_assert_no_error (error);
-  for (int i = 0; i < 6; i++)
-    {
-      g_assert_true (p_result_ready (queued[i]));
-      g_assert_true (p_result_successful (queued[i]));
-      g_object_unref (queued[i]);
-    }
-
-  /* ...and no worker is left, not even a zombie. */
-  g_assert_cmpuint (test_count_children (), ==, 0);
-
-  /* Joining again, or shutting down again, is harmless. */
-  p_pool_shutdown (pool);
-  g_assert_true (p_pool_join (pool, &error));
-}
-
-static void
-test_terminate (void)
-{
-  g_autoptr(PPool) pool = new_pool (2);
-  PResult *running[6];
-  g_autoptr(GError) error = NULL;
-
-  for (int i = 0; i < 6; i++)
-    running[i] = p_pool_submit (pool, "sleep_deaf", g_variant_new_int64 (5000), NULL);
-  g_usleep (50000);
-
-  /* The deaf tasks are not waited for. */
-  p_pool_terminate (pool);
-  g_assert_true (p_pool_join (pool, &error));
-  g_assert_no_error (error);
-
-  for (int i = 0; i < 6; i++)
-    {
-      g_autoptr(GVariant) value = p_result_get (running[i], 0, &error);
-
-      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-      g_clear_error (&error);
-      g_object_unref (running[i]);
-    }
-
-  g_assert_cmpuint (test_count_children (), ==, 0);
-}
-
-static void
-test_join_running (void)
-{
-  g_autoptr(PPool) pool = new_pool (1);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_false (p_pool_join (pool, &error));
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
-}
-
-static void
-test_unref_reaps (void)
-{
-  PPool *pool = new_pool (3);
-  g_autoptr(PResult) pending = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = NULL;
-
-  g_assert_cmpint (apply_int64 (pool, "square", 2), ==, 4);
-  g_assert_cmpuint (test_count_children (), ==, 3);
-
-  /* Work nobody waits for is dropped with the pool... */
-  g_object_unref (p_pool_submit (pool, "sleep_deaf", g_variant_new_int64 (5000), NULL));
-  g_object_unref (pool);
-  /* ...and the workers are reaped before unref returns. */
-  g_assert_cmpuint (test_count_children (), ==, 0);
-
-  /* A pending result keeps its pool alive. */
-  pool = new_pool (1);
-  pending = p_pool_submit (pool, "sleep", g_variant_new_int64 (100), NULL);
-  g_object_unref (pool);
-  value = p_result_get (pending, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_variant_get_int64 (value), ==, 100);
-}
-
-static void
-test_dropped_handles (void)
-{
-  g_autoptr(PPool) pool = new_pool (2);
-  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GError) error = NULL;
-
-  /* Handles dropped while their replies arrive, some in the very moment
-   * the pool thread completes them: nothing is lost or leaked, and what
-   * is still held gets its value. */
-  for (gint64 i = 0; i < 3000; i++)
-    {
-      PResult *result = p_pool_submit (pool, "square", g_variant_new_int64 (i), NULL);
-
-      if (i % 10 == 0)
-        g_ptr_array_add (kept, result);
-      else
-        g_object_unref (result);
-    }
-
-  for (guint i = 0; i < 50; i++)
-    {
-      g_autoptr(GVariant) items = g_variant_ref_sink (g_variant_new_parsed ("[@x 1, 2, 3, 4, 5, 6, 7, 8]"));
-      g_autoptr(PMapIter) iter = p_pool_imap (pool, "square", items, 1, NULL);
-      g_autoptr(GVariant) first = p_map_iter_next (iter, -1, &error);
-
-      g_assert_no_error (error);
-      g_assert_cmpint (g_variant_get_int64 (first), ==, 1);
-    }
-
-  for (guint i = 0; i < kept->len; i++)
-    {
-      g_autoptr(GVariant) value = p_result_get (kept->pdata[i], -1, &error);
-
-      g_assert_no_error (error);
-      g_assert_cmpint (g_variant_get_int64 (value), ==, (gint64) i * 10 * (gint64) i * 10);
-    }
-
-  p_pool_shutdown (pool);
-  g_assert_true (p_pool_join (pool, &error));
-  g_assert_no_error (error);
-}
-
-static void
-count_signal (PPool    *pool,
-              guint     pid,
-              gpointer  user_data)
-{
-  GThread **thread = user_data;
-
-  g_assert_true (*thread == g_thread_self ());
-  g_assert_cmpuint (pid, >, 0);
-  ((guint *) (thread + 1))[0]++;
-}
-
-static void
-count_exit_signal (PPool    *pool,
-                   guint     pid,
-                   int       wait_status,
-                   gpointer  user_data)
-{
-  GThread **thread = user_data;
-
-  g_assert_true (*thread == g_thread_self ());
-  ((guint *) (thread + 1))[1]++;
-}
-
-static void
-count_start_any (PPool *pool, guint pid, gpointer user_data)
-{
-  if (user_data != NULL)
-    (*(guint *) user_data)++;
-}
-
-static void
-test_signals (void)
-{
-  g_autoptr(PPool) pool = NULL;
-  g_autoptr(GError) error = NULL;
-  struct { GThread *thread; guint counts[2]; } data = { g_thread_self (), { 0, 0 } };
-  g_autoptr(GVariant) value = NULL;
-
-  pool = g_initable_new (P_TYPE_POOL, NULL, &error, "processes", 2, NULL);
-  g_assert_no_error (error);
-  /* Connected after the first workers started, but before this context
-   * ran: their starts are seen too. */
-  g_signal_connect (pool, "worker-started", G_CALLBACK (count_signal), &data);
-  g_signal_connect (pool, "worker-exited", G_CALLBACK (count_exit_signal), &data);
-
-  /* A death: one exit, one start of the replacement. */
-  value = p_pool_apply (pool, "die", g_variant_new_int32 (SIGKILL), NULL, &error);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-  g_clear_error (&error);
-
-  /* The replacement starts while the pool runs... */
-  while (data.counts[1] < 1 || data.counts[0] < 1)
-    g_main_context_iteration (NULL, TRUE);
-
-  /* ...and the two workers exit when it shuts down. */
-  p_pool_shutdown (pool);
-  g_assert_true (p_pool_join (pool, NULL));
-
-  while (data.counts[1] < 3)
-    g_main_context_iteration (NULL, TRUE);
-
-  g_assert_cmpuint (data.counts[0], ==, 3);
-  g_assert_cmpuint (data.counts[1], ==, 3);
-}
-
-static void
-ignore_exit (PPool *pool, guint pid, int wait_status, gpointer user_data)
-{
-}
-
-/* The last unref returns once the workers are reaped, also while the
- * pool's thread reports a worker's death to the signals' context. */
-static void
-test_signals_last_unref (void)
-{
-  for (guint round = 0; round < 20; round++)
-    {
-      PPool *pool = new_pool (1);
-      g_autoptr(GVariant) value = NULL;
-      g_autoptr(GError) error = NULL;
-
-      g_signal_connect (pool, "worker-exited", G_CALLBACK (ignore_exit), NULL);
-      g_signal_connect (pool, "worker-started", G_CALLBACK (count_start_any), NULL);
-
-      value = p_pool_apply (pool, "die", g_variant_new_int32 (SIGKILL), NULL, &error);
-      g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-
-      g_object_unref (pool);
-      g_assert_cmpuint (test_count_children (), ==, 0);
-    }
-
-  /* What was queued for the signals is let go with the pool. */
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-/* A pool made in a context that never runs: its signals wait there, a
- * bounded number, and nothing is left there once the pool is dropped. */
-static void
-test_signals_context_never_runs (void)
-{
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  PPool *pool;
-  guint starts = 0;
-
-  g_main_context_push_thread_default (context);
-  pool = new_pool (1);
-  g_signal_connect (pool, "worker-started", G_CALLBACK (count_start_any), &starts);
-
-  for (guint i = 0; i < 3; i++)
-    {
-      g_autoptr(GVariant) value = NULL;
-      g_autoptr(GError) error = NULL;
-
-      value = p_pool_apply (pool, "die", g_variant_new_int32 (SIGKILL), NULL, &error);
-      g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-    }
-
-  g_object_unref (pool);
-  g_main_context_pop_thread_default (context);
-  g_assert_cmpuint (test_count_children (), ==, 0);
-  g_assert_cmpuint (starts, ==, 0);
-  /* The signals were let go with the pool (their source held the pool's
-   * core, which holds the context: a cycle while it never runs). */
-  g_assert_false (g_main_context_pending (context));
 }
 
 /* CPU time that process @pid has used, in microseconds. */
@@ -2398,308 +1542,6 @@ test_worker_memory_is_bounded (void)
   g_assert_cmpint (apply_int64 (pool, "pid", 0), ==, worker);
 }
 
-/* }}} */
-/* {{{ Worker death */
-
-static void
-test_worker_killed_mid_task (void)
-{
-  g_autoptr(PPool) pool = new_pool (1);
-  g_autoptr(PResult) victim = NULL;
-  g_autoptr(PResult) next = NULL;
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(GError) error = NULL;
-  gint64 pid;
-
-  pid = apply_int64 (pool, "pid", 0);
-
-  /* The victim runs; the next task waits in the worker's pipeline. */
-  victim = p_pool_submit (pool, "sleep_deaf", g_variant_new_int64 (10000), NULL);
-  next = p_pool_submit (pool, "square", g_variant_new_int64 (11), NULL);
-  g_usleep (100000);
-
-  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
-
-  value = p_result_get (victim, -1, &error);
-  g_assert_null (value);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-  g_assert_nonnull (strstr (error->message, "signal 9"));
-  g_clear_error (&error);
-
-  /* The task it had not started runs on the replacement. */
-  value = p_result_get (next, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_variant_get_int64 (value), ==, 121);
-
-  g_assert_cmpint (apply_int64 (pool, "pid", 0), !=, pid);
-  g_assert_false (test_process_exists (pid));
-}
-
-static void
-test_worker_exits_mid_task (void)
-{
-  g_autoptr(PPool) pool = new_pool (1);
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(GError) error = NULL;
-
-  value = p_pool_apply (pool, "exit", g_variant_new_int32 (3), NULL, &error);
-  g_assert_null (value);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-  g_assert_nonnull (strstr (error->message, "status 3"));
-  g_clear_error (&error);
-
-  value = p_pool_apply (pool, "die", g_variant_new_int32 (SIGTERM), NULL, &error);
-  g_assert_null (value);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-  g_assert_nonnull (strstr (error->message, "signal 15"));
-  g_clear_error (&error);
-
-  g_assert_cmpint (apply_int64 (pool, "square", 8), ==, 64);
-}
-
-static GVariant *
-items_with_killer (gint64 n,
-                   gint64 killer)
-{
-  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ax"));
-
-  for (gint64 i = 0; i < n; i++)
-    g_variant_builder_add (&builder, "x", i == killer ? (gint64) -1 : i);
-
-  return g_variant_builder_end (&builder);
-}
-
-static void
-test_worker_dies_in_map (void)
-{
-  g_autoptr(PPool) pool = new_pool (2);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(PMapIter) iter = NULL;
-
-  /* A map fails with the death... */
-  value = p_pool_map (pool, "square_or_die", items_with_killer (40, 17), 4, NULL, &error);
-  g_assert_null (value);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-  g_clear_error (&error);
-
-  /* ...an imap loses only the items of the chunk that was running. */
-  iter = p_pool_imap (pool, "square_or_die", items_with_killer (40, 17), 4, NULL);
-  for (gint64 i = 0; i < 40; i++)
-    {
-      g_autoptr(GVariant) v = p_map_iter_next (iter, -1, &error);
-
-      if (i / 4 == 17 / 4)
-        {
-          g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-          g_clear_error (&error);
-          continue;
-        }
-
-      g_assert_no_error (error);
-      g_assert_cmpint (g_variant_get_int64 (v), ==, i * i);
-    }
-  g_assert_null (p_map_iter_next (iter, -1, &error));
-  g_assert_no_error (error);
-}
-
-static void
-count_exits (PPool    *pool,
-             guint     pid,
-             int       wait_status,
-             gpointer  user_data)
-{
-  (*(guint *) user_data)++;
-}
-
-/* One worker runs a long queue of quick tasks; one of them kills it. Every
- * task that finished before it still comes back, and the one that killed it
- * fails and kills no other worker: the worker never holds a finished
- * task's reply while it runs the next one. */
-static void
-test_worker_dies_behind_finished_tasks (void)
-{
-  g_autoptr(PPool) pool = new_pool (1);
-  g_autoptr(PMapIter) iter = NULL;
-  g_autoptr(GError) error = NULL;
-  const gint64 n = 400, killer = 300;
-  guint exits = 0;
-
-  g_signal_connect (pool, "worker-exited", G_CALLBACK (count_exits), &exits);
-
-  iter = p_pool_imap (pool, "square_or_die", items_with_killer (n, killer), 1, NULL);
-  for (gint64 i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) v = p_map_iter_next (iter, -1, &error);
-
-      if (i == killer)
-        {
-          g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED);
-          g_clear_error (&error);
-          continue;
-        }
-
-      g_assert_no_error (error);
-      g_assert_cmpint (g_variant_get_int64 (v), ==, i * i);
-    }
-  g_assert_null (p_map_iter_next (iter, -1, &error));
-  g_assert_no_error (error);
-
-  /* The exit was seen before the task failed; its signal is queued. */
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  g_assert_cmpuint (exits, ==, 1);
-}
-
-/* }}} */
-/* {{{ Bad worker commands */
-
-static void
-test_worker_exits_at_once (void)
-{
-  const char *argv[] = { "/bin/sh", "-c", "exit 3", NULL };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PPool) pool = p_pool_new (2, argv, &error);
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(PResult) result = NULL;
-
-  /* Starting the command worked... */
-  g_assert_no_error (error);
-
-  /* ...but the workers never get ready: every task fails, clearly. */
-  value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
-  g_assert_null (value);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
-  g_assert_nonnull (strstr (error->message, "/bin/sh"));
-  g_assert_nonnull (strstr (error->message, "status 3"));
-  g_clear_error (&error);
-
-  /* And new ones fail at once. */
-  result = p_pool_submit (pool, "square", g_variant_new_int64 (2), NULL);
-  value = p_result_get (result, 0, &error);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
-  g_clear_error (&error);
-
-  p_pool_terminate (pool);
-  g_assert_true (p_pool_join (pool, NULL));
-  g_assert_cmpuint (test_count_children (), ==, 0);
-}
-
-static void
-test_worker_writes_garbage (void)
-{
-  const char *argv[] = { "/bin/sh", "-c", "echo this is not a frame >&3; sleep 30", NULL };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PPool) pool = p_pool_new (1, argv, &error);
-  g_autoptr(GVariant) value = NULL;
-
-  g_assert_no_error (error);
-
-  value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
-  g_assert_null (value);
-  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
-  g_assert_nonnull (strstr (error->message, "protocol"));
-}
-
-static void
-test_worker_silent (void)
-{
-  /* A command that never speaks and never exits is not waited for by
-   * terminate. */
-  const char *argv[] = { "/bin/sleep", "60", NULL };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PPool) pool = p_pool_new (2, argv, &error);
-  g_autoptr(PResult) result = NULL;
-
-  g_assert_no_error (error);
-  result = p_pool_submit (pool, "square", g_variant_new_int64 (2), NULL);
-  g_assert_false (p_result_wait (result, 100000));
-
-  p_pool_terminate (pool);
-  g_assert_true (p_pool_join (pool, NULL));
-  g_assert_true (p_result_ready (result));
-  g_assert_cmpuint (test_count_children (), ==, 0);
-}
-
-/* }}} */
-/* {{{ What workers inherit */
-
-static void
-test_worker_output (void)
-{
-  if (g_test_subprocess ())
-    {
-      g_autoptr(PPool) pool = new_pool (2);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) squares = NULL;
-      g_autoptr(GVariant) printed = p_pool_apply (pool, "print", g_variant_new_string ("hello"), NULL, &error);
-
-      g_assert_no_error (error);
-      g_assert_cmpstr (g_variant_get_string (printed, NULL), ==, "hello");
-
-      /* The channel is intact after all that printing. */
-      squares = p_pool_map (pool, "square", test_range_int64 (100), 0, NULL, &error);
-      g_assert_no_error (error);
-      assert_squares (squares, 100);
-      return;
-    }
-
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
-  g_test_trap_assert_passed ();
-  g_test_trap_assert_stdout ("*hello stdout 0\n*hello stdout 99\n*");
-  g_test_trap_assert_stderr ("*hello stderr 0\n*hello stderr 99\n*");
-}
-
-static void
-test_no_fd_leak (void)
-{
-  g_autoptr(PPool) pool = NULL;
-  g_autoptr(GVariant) fds = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *channel = NULL;
-  GVariantIter iter;
-  const char *target;
-  int leaky[2];
-  int fd;
-
-  /* Descriptors the pool's process has without O_CLOEXEC... */
-  g_assert_cmpint (pipe (leaky), ==, 0);
-
-  pool = new_pool (1);
-  fds = p_pool_apply (pool, "list_fds", NULL, NULL, &error);
-  g_assert_no_error (error);
-
-  g_variant_iter_init (&iter, fds);
-  while (g_variant_iter_next (&iter, "{i&s}", &fd, &target))
-    if (fd == 3)
-      channel = g_strdup (target);
-  g_assert_nonnull (channel);
-  g_assert_true (g_str_has_prefix (channel, "socket:"));
-
-  /* ...reach no worker: it has stdio, the channel (and a duplicate of it
-   * for its writer), and the directory it was listing. */
-  g_variant_iter_init (&iter, fds);
-  while (g_variant_iter_next (&iter, "{i&s}", &fd, &target))
-    {
-      if (fd <= 3)
-        continue;
-      if (g_str_equal (target, channel))
-        continue;
-      if (g_str_has_prefix (target, "/proc/"))
-        continue;
-      /* GLib's own wake-up descriptors in the worker. */
-      if (g_str_equal (target, "anon_inode:[eventfd]") || g_str_equal (target, "anon_inode:[timerfd]"))
-        continue;
-      g_error ("descriptor %d (%s) leaked into the worker", fd, target);
-    }
-
-  close (leaky[0]);
-  close (leaky[1]);
-}
-
-/* }}} */
-/* {{{ Stock worker */
-
 static void
 test_modules (void)
 {
@@ -2737,8 +1579,6 @@ test_modules (void)
   g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
 }
 
-/* }}} */
-
 int
 main (int   argc,
       char *argv[])
@@ -2759,11 +1599,6 @@ main (int   argc,
   g_test_add_func ("/pool/apply/too-deep", test_apply_too_deep);
   g_test_add_func ("/pool/apply/unknown-function", test_unknown_function);
   g_test_add_func ("/pool/apply/function-name-not-utf8", test_function_name_not_utf8);
-  g_test_add_func ("/pool/sealed/echo", test_sealed_echo);
-  g_test_add_func ("/pool/sealed/made-and-part", test_sealed_made_and_part);
-  g_test_add_func ("/pool/sealed/map", test_sealed_map);
-  g_test_add_func ("/pool/sealed/worker-fds", test_sealed_worker_fds);
-  g_test_add_func ("/pool/sealed/worker-deaths", test_sealed_worker_deaths);
   g_test_add_func ("/pool/apply/async", test_apply_async);
   g_test_add_func ("/pool/apply/async-other-context", test_apply_async_other_context);
   g_test_add_func ("/pool/apply/idle-does-not-spin", test_idle_does_not_spin);
@@ -2782,6 +1617,9 @@ main (int   argc,
   g_test_add_func ("/pool/imap", test_imap);
   g_test_add_func ("/pool/imap/unordered", test_imap_unordered);
   g_test_add_func ("/pool/imap/item-errors", test_imap_item_errors);
+  g_test_add_func ("/pool/chunk-function/map", test_chunk_function_map);
+  g_test_add_func ("/pool/chunk-function/errors", test_chunk_function_errors);
+  g_test_add_func ("/pool/chunk-function/cancel", test_chunk_function_cancel);
   g_test_add_func ("/pool/imap/timeout", test_imap_timeout);
   g_test_add_func ("/pool/imap/async", test_imap_async);
   g_test_add_func ("/pool/imap/async-outstanding", test_imap_async_outstanding);
@@ -2791,33 +1629,9 @@ main (int   argc,
   g_test_add_func ("/pool/recall-behind-long-task", test_recall_behind_long_task);
   g_test_add_func ("/pool/cancel/before-submit", test_cancel_before_submit);
   g_test_add_func ("/pool/imap/cancel-after-gap", test_imap_cancel_after_gap);
-  g_test_add_func ("/map-iter/fail-after-gap", test_map_iter_fail_after_gap);
-  g_test_add_func ("/map-iter/next-async-served-while-cancelled", test_map_iter_next_async_served_while_cancelled);
   g_test_add_func ("/pool/cancel/map-queued", test_cancel_map_queued);
   g_test_add_func ("/pool/threads", test_threads);
-  g_test_add_func ("/pool/payload/sizes", test_payload_sizes);
-  g_test_add_func ("/pool/payload/map", test_payload_map);
-  g_test_add_func ("/pool/payload/256mib", test_payload_256mib);
-  g_test_add_func ("/pool/payload/too-large", test_payload_too_large);
-  g_test_add_func ("/pool/lifecycle/shutdown", test_shutdown);
-  g_test_add_func ("/pool/lifecycle/terminate", test_terminate);
-  g_test_add_func ("/pool/lifecycle/join-running", test_join_running);
-  g_test_add_func ("/pool/lifecycle/unref-reaps", test_unref_reaps);
-  g_test_add_func ("/pool/lifecycle/dropped-handles", test_dropped_handles);
-  g_test_add_func ("/pool/lifecycle/signals", test_signals);
-  g_test_add_func ("/pool/lifecycle/signals-last-unref", test_signals_last_unref);
-  g_test_add_func ("/pool/lifecycle/signals-context-never-runs", test_signals_context_never_runs);
-  g_test_add_func ("/pool/death/killed-mid-task", test_worker_killed_mid_task);
-  g_test_add_func ("/pool/death/exits-mid-task", test_worker_exits_mid_task);
-  g_test_add_func ("/pool/death/in-map", test_worker_dies_in_map);
-  g_test_add_func ("/pool/death/behind-finished-tasks", test_worker_dies_behind_finished_tasks);
-  g_test_add_func ("/pool/bad-worker/exits-at-once", test_worker_exits_at_once);
-  g_test_add_func ("/pool/bad-worker/writes-garbage", test_worker_writes_garbage);
-  g_test_add_func ("/pool/bad-worker/silent", test_worker_silent);
-  g_test_add_func ("/pool/inherit/output", test_worker_output);
-  g_test_add_func ("/pool/inherit/no-fd-leak", test_no_fd_leak);
   g_test_add_func ("/pool/modules", test_modules);
-
 
   return g_test_run ();
 }

@@ -15,12 +15,13 @@
 #include <glib/gstdio.h>
 
 #include "test-functions.h"
-#include "p-channel-private.h"
+#include "p-message-writer-private.h"
+#include "p-protocol-private.h"
 
 /* Properties as for g_object_new(). */
 static PPool *
-new_pool (const char  *first_property,
-          ...)
+new_pool_with (const char  *first_property,
+               ...)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PPool) pool = NULL;
@@ -32,16 +33,6 @@ new_pool (const char  *first_property,
   g_assert_no_error (error);
 
   return g_steal_pointer (&pool);
-}
-
-static PPool *
-new_pool_simple (guint processes)
-{
-  g_autoptr(GError) error = NULL;
-  PPool *pool = p_pool_new (processes, NULL, &error);
-
-  g_assert_no_error (error);
-  return pool;
 }
 
 static gint64
@@ -89,7 +80,7 @@ wait_until_gone (gint64 pid,
 static void
 test_cancel_running_cooperative (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PResult) result = NULL;
   g_autoptr(GError) error = NULL;
@@ -114,7 +105,7 @@ test_cancel_running_cooperative (void)
 static void
 test_cancel_running_deaf (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PResult) result = NULL;
   g_autoptr(PResult) queued = NULL;
@@ -147,7 +138,7 @@ test_cancel_running_deaf (void)
 static void
 test_cancel_running_map (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (2);
+  g_autoptr(PPool) pool = new_pool (2);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PResult) map = NULL;
   g_autoptr(GError) error = NULL;
@@ -183,7 +174,7 @@ test_cancel_running_map (void)
 static void
 test_cancel_running_imap (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (2);
+  g_autoptr(PPool) pool = new_pool (2);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PMapIter) iter = NULL;
   g_autoptr(GError) error = NULL;
@@ -219,7 +210,7 @@ test_cancel_running_imap (void)
 static void
 test_task_timeout (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(PResult) slow = NULL;
   g_autoptr(PResult) behind = NULL;
   g_autoptr(GError) error = NULL;
@@ -249,7 +240,7 @@ test_task_timeout (void)
 static void
 test_task_timeout_counts_from_start (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   PResult *results[4];
   g_autoptr(GError) error = NULL;
 
@@ -271,7 +262,7 @@ test_task_timeout_counts_from_start (void)
 static void
 test_task_timeout_map (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (2);
+  g_autoptr(PPool) pool = new_pool (2);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
 
@@ -293,7 +284,7 @@ test_task_timeout_map (void)
 static void
 test_max_tasks_per_worker (void)
 {
-  g_autoptr(PPool) pool = new_pool ("processes", 1, "max-tasks-per-worker", 3, NULL);
+  g_autoptr(PPool) pool = new_pool_with ("processes", 1, "max-tasks-per-worker", 3, NULL);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
   gint64 pids[10];
   guint max;
@@ -320,7 +311,7 @@ test_max_tasks_per_worker (void)
 static void
 test_max_tasks_per_worker_busy (void)
 {
-  g_autoptr(PPool) pool = new_pool ("processes", 2, "max-tasks-per-worker", 5, NULL);
+  g_autoptr(PPool) pool = new_pool_with ("processes", 2, "max-tasks-per-worker", 5, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) squares = NULL;
 
@@ -447,7 +438,7 @@ raw_error_args (const char *domain,
 static void
 test_error_domain_not_sendable (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GVariant) items = NULL;
@@ -477,7 +468,7 @@ test_error_domain_not_sendable (void)
 static void
 test_error_message_not_utf8 (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   gint64 pid = worker_pid (pool);
@@ -496,7 +487,7 @@ test_error_message_not_utf8 (void)
 static void
 test_error_message_too_long (void)
 {
-  g_autoptr(PPool) pool = new_pool ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
+  g_autoptr(PPool) pool = new_pool_with ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autofree char *message = g_strnfill (100 * 1024, 'e');
@@ -519,7 +510,7 @@ static void
 test_hostile_worker (gconstpointer data)
 {
   const char *mode = data;
-  g_autoptr(PPool) pool = new_pool_simple (1);
+  g_autoptr(PPool) pool = new_pool (1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   gint64 pid = worker_pid (pool);
@@ -597,10 +588,106 @@ test_hello_versions (void)
   g_assert_nonnull (strstr (error->message, future));
 }
 
+/* A worker that writes @frames (HELLO, FEATURES, …) at once, then waits;
+ * @path keeps them meanwhile. */
+static PPool *
+new_pool_announcing (GBytes  *frames,
+                     char   **path)
+{
+  g_autofree char *script = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+  int fd = g_file_open_tmp ("announce-XXXXXX", path, &error);
+  PPool *pool;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fd, g_bytes_get_data (frames, NULL), g_bytes_get_size (frames)), ==,
+                   (gssize) g_bytes_get_size (frames));
+  close (fd);
+
+  script = g_strdup_printf ("cat '%s' >&3; sleep 60", *path);
+  argv[2] = script;
+  pool = p_pool_new (1, argv, &error);
+  g_assert_no_error (error);
+
+  return pool;
+}
+
+static GBytes *
+hello_frame (guint32              version,
+             const char * const  *functions)
+{
+  return p_message_encode (P_MESSAGE_HELLO, g_variant_new ("(ux^as)", version, (gint64) 1, functions),
+                           P_DEFAULT_MAX_MESSAGE_SIZE, NULL);
+}
+
+static GBytes *
+features_frame (GVariant *features)
+{
+  return p_message_encode (P_MESSAGE_FEATURES, g_variant_new_tuple (&features, 1),
+                           P_DEFAULT_MAX_MESSAGE_SIZE, NULL);
+}
+
+static GBytes *
+concat (GBytes *first,
+        GBytes *second)
+{
+  g_autoptr(GByteArray) both = g_byte_array_new ();
+
+  g_byte_array_append (both, g_bytes_get_data (first, NULL), g_bytes_get_size (first));
+  g_byte_array_append (both, g_bytes_get_data (second, NULL), g_bytes_get_size (second));
+  g_bytes_unref (first);
+  g_bytes_unref (second);
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&both));
+}
+
+/* From version 4, FEATURES follows HELLO, once: anywhere else it is a
+ * worker that cannot start. Keys the pool does not know are let be. */
+static void
+test_features (void)
+{
+  const char * const none[] = { NULL };
+  const char * const square[] = { "square", NULL };
+  struct {
+    GBytes *frames;
+    GQuark domain;
+    int code;
+    const char *says;
+  } cases[] = {
+    /* A version-3 worker has none to send. */
+    { concat (hello_frame (3, square), features_frame (g_variant_new_parsed ("@a{sv} {}"))),
+      P_POOL_ERROR, P_POOL_ERROR_WORKER_START, "FEATURES out of turn" },
+    /* Before HELLO. */
+    { concat (features_frame (g_variant_new_parsed ("@a{sv} {}")), hello_frame (4, square)),
+      P_POOL_ERROR, P_POOL_ERROR_WORKER_START, "FEATURES out of turn" },
+    /* A key of a later version: taken, and the worker serves (nothing). */
+    { concat (hello_frame (4, none),
+              features_frame (g_variant_new_parsed ("{'descriptors': <false>, 'from-the-future': <42>}"))),
+      P_POOL_ERROR, P_POOL_ERROR_UNKNOWN_FUNCTION, "square" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = NULL;
+      g_autoptr(PPool) pool = new_pool_announcing (cases[i].frames, &path);
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GError) error = NULL;
+
+      value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
+      g_assert_error (error, cases[i].domain, cases[i].code);
+      g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, error->message);
+      g_assert_nonnull (strstr (error->message, cases[i].says));
+
+      g_bytes_unref (cases[i].frames);
+      g_unlink (path);
+    }
+}
+
 static void
 test_frame_limit (void)
 {
-  g_autoptr(PPool) pool = new_pool ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
+  g_autoptr(PPool) pool = new_pool_with ("processes", 1, "max-message-size", (guint64) 64 * 1024, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autofree guint8 *data = g_malloc0 (100 * 1024);
@@ -630,7 +717,7 @@ test_frame_limit (void)
 static void
 hold_pool_and_wait (void)
 {
-  g_autoptr(PPool) pool = new_pool_simple (2);
+  g_autoptr(PPool) pool = new_pool (2);
   g_autoptr(GVariant) pids = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -731,6 +818,7 @@ main (int   argc,
   g_test_add_func ("/robustness/hostile/frame-limit", test_frame_limit);
   g_test_add_func ("/robustness/hostile/hello-versions", test_hello_versions);
   g_test_add_func ("/robustness/hostile/task-before-hello", test_task_before_hello);
+  g_test_add_func ("/robustness/hostile/features", test_features);
   g_test_add_func ("/robustness/pool-killed", test_pool_killed);
 
   return g_test_run ();

@@ -9,7 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "p-channel-private.h"
+#include "p-reply-area-private.h"
+#include "test-support.h"
 #include "test-functions.h"
 
 static GVariant *
@@ -85,12 +86,12 @@ in_process_worker_join (InProcessWorker *worker)
   g_unsetenv (P_CHANNEL_ENV);
 }
 
-/* The next message on @socket, or NULL at its end. */
+/* The next message on @socket, read with @reader, or NULL at its end. */
 static GVariant *
-receive_message (GSocket      *socket,
+receive_message (PFrameReader *reader,
+                 GSocket      *socket,
                  PMessageKind *kind)
 {
-  PFrameReader *reader = p_frame_reader_new (P_DIRECTION_TO_POOL, P_DEFAULT_MAX_MESSAGE_SIZE);
   GVariant *body = NULL;
 
   for (;;)
@@ -104,7 +105,7 @@ receive_message (GSocket      *socket,
       if (p_frame_reader_pop (reader, &message, &error))
         {
           *kind = message->kind;
-          body = p_message_dup_body (message);
+          body = message_dup_body (message);
           break;
         }
       g_assert_no_error (error);
@@ -117,8 +118,23 @@ receive_message (GSocket      *socket,
       p_frame_reader_commit (reader, n);
     }
 
-  p_frame_reader_free (reader);
   return body;
+}
+
+/* FEATURES, which follows HELLO from version 4: a channel of descriptors. */
+static void
+assert_features (GVariant     *body,
+                 PMessageKind  kind)
+{
+  g_autoptr(GVariant) features = NULL;
+  gboolean descriptors = FALSE;
+
+  g_assert_nonnull (body);
+  g_assert_cmpint (kind, ==, P_MESSAGE_FEATURES);
+  features = g_variant_get_child_value (body, 0);
+  g_assert_true (g_variant_lookup (features, P_FEATURE_DESCRIPTORS, "b", &descriptors));
+  g_assert_true (descriptors);
+  g_variant_unref (body);
 }
 
 /* Names the HELLO could not carry (a GVariant string is UTF-8) are
@@ -127,6 +143,7 @@ static void
 test_add_function_invalid_name (void)
 {
   g_autoptr(PWorker) worker = p_worker_new ();
+  g_autoptr(PFrameReader) reader = p_frame_reader_new (P_DIRECTION_TO_POOL, P_DEFAULT_MAX_MESSAGE_SIZE);
   g_autoptr(GSocket) pool_end = NULL;
   g_autoptr(GVariant) hello = NULL;
   g_autoptr(GError) error = NULL;
@@ -154,16 +171,21 @@ test_add_function_invalid_name (void)
   g_assert_no_error (error);
   in_process_worker_start (&running, fds[1]);
 
-  hello = receive_message (pool_end, &kind);
+  hello = receive_message (reader, pool_end, &kind);
   g_assert_nonnull (hello);
   g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
+  {
+    GVariant *features = receive_message (reader, pool_end, &kind);
+
+    assert_features (features, kind);
+  }
   g_variant_get (hello, "(ux^a&s)", NULL, NULL, &names);
   g_assert_cmpuint (g_strv_length ((char **) names), ==, 1);
   g_assert_cmpstr (names[0], ==, "caf\xc3\xa9");
 
   /* The end of its input ends it, cleanly. */
   g_socket_shutdown (pool_end, FALSE, TRUE, NULL);
-  g_assert_null (receive_message (pool_end, &kind));
+  g_assert_null (receive_message (reader, pool_end, &kind));
   in_process_worker_join (&running);
   g_assert_no_error (running.error);
   g_assert_true (running.returned);
@@ -285,6 +307,24 @@ hand_worker_start (HandWorker       *worker,
   hand_worker_start_full (worker, flags, FALSE);
 }
 
+static GVariant *hand_worker_receive (HandWorker *worker, PMessageKind *kind);
+
+/* HELLO, and the FEATURES that follow it. */
+static GVariant *
+hand_worker_receive_hello (HandWorker   *worker,
+                           PMessageKind *kind)
+{
+  GVariant *hello = hand_worker_receive (worker, kind);
+  PMessageKind features_kind;
+  GVariant *features;
+
+  g_assert_cmpint (*kind, ==, P_MESSAGE_HELLO);
+  features = hand_worker_receive (worker, &features_kind);
+  assert_features (features, features_kind);
+
+  return hello;
+}
+
 static GVariant *
 hand_worker_receive (HandWorker   *worker,
                      PMessageKind *kind)
@@ -300,7 +340,7 @@ hand_worker_receive (HandWorker   *worker,
       if (p_frame_reader_pop (worker->reader, &message, &error))
         {
           *kind = message->kind;
-          return p_message_dup_body (message);
+          return message_dup_body (message);
         }
       g_assert_no_error (error);
 
@@ -381,7 +421,7 @@ test_session (void)
   hand_worker_start (&worker, G_SUBPROCESS_FLAGS_NONE);
 
   /* It announces itself first. */
-  hello = hand_worker_receive (&worker, &kind);
+  hello = hand_worker_receive_hello (&worker, &kind);
   g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
   g_variant_get (hello, "(ux^a&s)", &version, &pid, &names);
   g_assert_cmpuint (version, ==, P_PROTOCOL_VERSION);
@@ -481,7 +521,7 @@ test_cancellable_not_shared (void)
   PMessageKind kind;
 
   hand_worker_start (&worker, G_SUBPROCESS_FLAGS_NONE);
-  hello = hand_worker_receive (&worker, &kind);
+  hello = hand_worker_receive_hello (&worker, &kind);
   g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
 
   hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 1, "leave_cancel_handler", g_variant_new_int64 (0)));
@@ -495,6 +535,17 @@ test_cancellable_not_shared (void)
 
   hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 3, "stale_handler_fired", g_variant_new_int64 (0)));
   assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 3, g_variant_new_boolean (FALSE)));
+
+  /* A cancellable that a function kept is not the next task's either. */
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 4, "keep_cancellable", g_variant_new_int64 (0)));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 4, g_variant_new_boolean (TRUE)));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 5, "wait_for_cancel", g_variant_new_int64 (60000)));
+  g_usleep (20000);
+  hand_worker_send_message (&worker, P_MESSAGE_CANCEL, g_variant_new ("(t)", (guint64) 5));
+  assert_next_reply (&worker, P_MESSAGE_ERROR, g_variant_new ("(tsis)", (guint64) 5, "g-io-error-quark",
+                                                              G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+  hand_worker_send_message (&worker, P_MESSAGE_TASK, g_variant_new ("(tsv)", (guint64) 6, "kept_cancellable_cancelled", g_variant_new_int64 (0)));
+  assert_next_reply (&worker, P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 6, g_variant_new_boolean (FALSE)));
 
   g_socket_shutdown (worker.socket, FALSE, TRUE, NULL);
   g_assert_null (hand_worker_receive (&worker, &kind));
@@ -526,7 +577,7 @@ test_garbage (void)
       PMessageKind kind;
 
       hand_worker_start (&worker, G_SUBPROCESS_FLAGS_STDERR_PIPE);
-      hello = hand_worker_receive (&worker, &kind);
+      hello = hand_worker_receive_hello (&worker, &kind);
       g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
 
       hand_worker_send (&worker, garbage[i], sizes[i]);
@@ -555,7 +606,7 @@ test_truncated_input (void)
   PMessageKind kind;
 
   hand_worker_start (&worker, G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  hello = hand_worker_receive (&worker, &kind);
+  hello = hand_worker_receive_hello (&worker, &kind);
 
   /* Half a message, then the end. */
   hand_worker_send (&worker, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame) / 2);
@@ -588,7 +639,7 @@ test_reply_area (void)
       guint n_tasks = 10 + round * 35;
 
       hand_worker_start_full (&worker, G_SUBPROCESS_FLAGS_NONE, TRUE);
-      hello = hand_worker_receive (&worker, &kind);
+      hello = hand_worker_receive_hello (&worker, &kind);
       g_assert_cmpint (kind, ==, P_MESSAGE_HELLO);
 
       /* In one write, so that they wait behind each other. */
@@ -635,7 +686,7 @@ test_reply_area (void)
           if (!p_frame_reader_pop (worker.reader, &message, &error))
             break;
           g_assert_cmpint (message->kind, ==, P_MESSAGE_RESULT);
-          reply = p_message_dup_body (message);
+          reply = message_dup_body (message);
           assert_variant_equal (reply, g_variant_new ("(tv)", (guint64) n_replies + 1,
                                                       g_variant_new_int64 ((gint64) n_replies * n_replies)));
           n_replies++;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p-channel-private.h"
+#include "test-support.h"
 #include "normal-form-oracle.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   ours = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
   theirs = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
 
-  our_verdict = p_variant_is_normal_form_walking (ours);
+  our_verdict = variant_is_normal_form_walking (ours);
   their_verdict = normal_form_oracle (type, bytes);
 
   /* abort(), not g_error(): libFuzzer keeps the input of a SIGABRT. */

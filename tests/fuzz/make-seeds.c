@@ -7,7 +7,8 @@
 
 #include <glib/gstdio.h>
 
-#include "p-channel-private.h"
+#include "p-message-writer-private.h"
+#include "p-protocol-private.h"
 
 static void
 write_seed (const char *dir,
@@ -74,6 +75,9 @@ main (int   argc,
   frame_seed (frames, "recalled", P_MESSAGE_RECALLED, g_variant_new ("(t)", (guint64) 3));
   frame_seed (frames, "hello", P_MESSAGE_HELLO,
               g_variant_new ("(ux^as)", 1, (gint64) 1234, (const char *[]) { "echo", "square", NULL }));
+  frame_seed (frames, "features", P_MESSAGE_FEATURES,
+              g_variant_new_parsed ("({'descriptors': <true>, 'shared-memory': <true>, 'from-the-future': <@u 1>},)"));
+  frame_seed (frames, "progress", P_MESSAGE_PROGRESS, g_variant_new ("(tds)", (guint64) 1, 0.5, "half way"));
   frame_seed (frames, "result", P_MESSAGE_RESULT, g_variant_new ("(tv)", (guint64) 1, g_variant_new_int64 (16)));
   frame_seed (frames, "result-bytes", P_MESSAGE_RESULT,
               g_variant_new ("(tv)", (guint64) 2, g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, big, 40000, 1)));

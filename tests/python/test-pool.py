@@ -381,6 +381,17 @@ class TestBeyond(unittest.TestCase):
         pool.join()
         self.assertEqual(len({result.get() for result in results}), 8)
 
+    def test_sandbox(self):
+        # The pool's other properties by their names: here its sandbox.
+        if Processing.Pool.find_property('sandbox') is None:
+            self.skipTest('no sandbox in this version')
+        try:
+            pool = Processing.Pool(1, sandbox=Processing.Sandbox.new())
+        except GLib.Error as error:
+            self.skipTest('no sandbox here: %s' % error.message)
+        with pool:
+            self.assertEqual(pool.apply(square, (7,)), 49)
+
     def test_extras_not_there_yet(self):
         # launcher= and sandbox= come with the properties that hold them.
         for name in ('launcher', 'sandbox'):
