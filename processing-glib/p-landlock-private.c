@@ -111,10 +111,17 @@ p_landlock_get_abi (GError **error)
 
   if (saved_errno == ENOSYS)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                         /* Translators: why a sandbox mechanism is not in
+                          * force, shown in parentheses after its name:
+                          * “landlock-filesystem (%s)”. */
                          _("the kernel has no landlock (it takes Linux 5.13 or later, built with CONFIG_SECURITY_LANDLOCK)"));
   else if (saved_errno == EOPNOTSUPP)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                         _("landlock is disabled (add it to the kernel's lsm= boot parameter)"));
+                         /* Translators: why a sandbox mechanism is not in
+                          * force, shown in parentheses after its name:
+                          * “landlock-filesystem (%s)”. lsm= is a parameter of
+                          * the kernel, not to be translated. */
+                         _("landlock is disabled (add it to the kernel’s lsm= boot parameter)"));
   else
     set_error_from_errno (error, saved_errno, "landlock_create_ruleset");
 

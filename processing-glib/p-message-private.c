@@ -332,6 +332,8 @@ p_message_decode (PMessage  *received,
   if (!normal)
     {
       g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                   /* Translators: %u is the number of a kind of message, %s a
+                    * GVariant type string such as “(tsv)”. */
                    _("Message of kind %u is not a %s in normal form"),
                    (guint) kind, g_variant_type_peek_string (type));
       return NULL;

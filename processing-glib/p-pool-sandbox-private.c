@@ -155,6 +155,8 @@ describe_missing (PSandboxMechanisms  missing,
       g_string_append (string, p_sandbox_mechanism_get_nick (bit));
 
       reason = g_hash_table_lookup (reasons, GUINT_TO_POINTER (bit));
+      /* Translators: in place of why a sandbox mechanism is not in force,
+       * after its name: “seccomp (not reported)”. */
       g_string_append_printf (string, " (%s)", reason != NULL ? reason : _("not reported"));
     }
 
@@ -204,6 +206,10 @@ p_core_sandbox_accept (PCore    *core,
       g_autofree char *description = describe_missing (missing, reasons);
 
       error = g_error_new (P_POOL_ERROR, P_POOL_ERROR_SANDBOX,
+                           /* Translators: %s lists the mechanisms that are
+                            * missing, each with why in parentheses:
+                            * “seccomp (…); landlock-filesystem (…)”. Their
+                            * names are not translated. */
                            _("The sandbox is not in force in worker process %d, which lacks %s"),
                            (int) process->pid, description);
     }
@@ -259,8 +265,11 @@ p_core_sandbox_describe_death (PCore    *core,
     return NULL;
 
   limit = g_format_size_full (core->sandbox->memory_limit, G_FORMAT_SIZE_IEC_UNITS);
-  return g_strdup_printf (_("its sandbox limits the memory it may take to %s (%" G_GUINT64_FORMAT " bytes)"),
-                          limit, core->sandbox->memory_limit);
+  /* Translators: added to why a worker died, after “; ”: “Worker process
+   * %d was killed by signal %d (%s); its sandbox limits …”. “it” is the
+   * worker; %s is a size such as “64.0 MiB”, %llu the same in bytes. */
+  return g_strdup_printf (_("its sandbox limits the memory it may take to %s (%llu bytes)"),
+                          limit, (unsigned long long) core->sandbox->memory_limit);
 }
 
 /* }}} */

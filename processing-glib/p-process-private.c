@@ -581,6 +581,7 @@ char *
 p_process_describe_exit (PProcess *self)
 {
   if (self->pid == 0 && WIFSIGNALED (self->wait_status))
+    /* Translators: a signal's number and its description, such as “Killed”. */
     return g_strdup_printf (_("A worker process was killed by signal %d (%s)"),
                             WTERMSIG (self->wait_status), g_strsignal (WTERMSIG (self->wait_status)));
 
@@ -589,6 +590,8 @@ p_process_describe_exit (PProcess *self)
                             WEXITSTATUS (self->wait_status));
 
   if (WIFSIGNALED (self->wait_status))
+    /* Translators: a process id, a signal's number and its description,
+     * such as “Killed”. */
     return g_strdup_printf (_("Worker process %d was killed by signal %d (%s)"),
                             (int) self->pid, WTERMSIG (self->wait_status),
                             g_strsignal (WTERMSIG (self->wait_status)));
@@ -597,6 +600,7 @@ p_process_describe_exit (PProcess *self)
     return g_strdup_printf (_("Worker process %d exited with status %d"),
                             (int) self->pid, WEXITSTATUS (self->wait_status));
 
+  /* Translators: a process id, and the status waitpid() gave. */
   return g_strdup_printf (_("Worker process %d ended with wait status %d"),
                           (int) self->pid, self->wait_status);
 }

@@ -167,6 +167,9 @@ parse_description (const char   *text,
       (write_paths = g_variant_lookup_value (value, P_SANDBOX_KEY_WRITE, G_VARIANT_TYPE_BYTESTRING_ARRAY)) == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   /* Translators: why a sandbox mechanism is not in force,
+                    * shown in parentheses after its name: “landlock-filesystem
+                    * (%s)”. “it” is the description the pool gave the worker. */
                    _("it is not a sandbox description of version %u"), P_SANDBOX_DESCRIPTION_VERSION);
       return FALSE;
     }
@@ -287,6 +290,9 @@ prepare_landlock (Report            *report,
   if (n_threads > 1 && abi < P_LANDLOCK_ABI_TSYNC)
     {
       g_autofree char *reason =
+        /* Translators: why a sandbox mechanism is not in force, shown in
+         * parentheses after its name: “landlock-filesystem (%s)”. The first %u
+         * counts threads, the others are versions of landlock. */
         g_strdup_printf (_("the worker has %u threads, and landlock before ABI %u (Linux 7.0) confines one (ABI %u here)"),
                          n_threads, P_LANDLOCK_ABI_TSYNC, abi);
 
@@ -363,7 +369,9 @@ apply_landlock (Report            *report,
   else if (!description->network)
     {
       g_autofree char *reason =
-        g_strdup_printf (_("landlock's network rules need ABI %u (Linux 6.7); the kernel has %u"),
+        /* Translators: why a sandbox mechanism is not in force, shown in
+         * parentheses after its name: “landlock-filesystem (%s)”. */
+        g_strdup_printf (_("landlock’s network rules need ABI %u (Linux 6.7); the kernel has %u"),
                          P_LANDLOCK_ABI_NETWORK, abi);
 
       report_refused (report, P_SANDBOX_MECHANISM_LANDLOCK_NETWORK, reason);
@@ -374,7 +382,9 @@ apply_landlock (Report            *report,
   else
     {
       g_autofree char *reason =
-        g_strdup_printf (_("landlock's scopes need ABI %u (Linux 6.12); the kernel has %u"),
+        /* Translators: why a sandbox mechanism is not in force, shown in
+         * parentheses after its name: “landlock-filesystem (%s)”. */
+        g_strdup_printf (_("landlock’s scopes need ABI %u (Linux 6.12); the kernel has %u"),
                          P_LANDLOCK_ABI_SCOPES, abi);
 
       report_refused (report, P_SANDBOX_MECHANISM_LANDLOCK_SCOPES, reason);
@@ -422,6 +432,8 @@ apply_namespaces (Report            *report,
   if (n_threads > 1)
     {
       g_autofree char *reason =
+        /* Translators: why a sandbox mechanism is not in force, shown in
+         * parentheses after its name: “landlock-filesystem (%s)”. */
         g_strdup_printf (_("the worker has %u threads, and only a process of one may enter a user namespace"), n_threads);
 
       report_refused (report, P_SANDBOX_MECHANISM_USER_NAMESPACE, reason);
@@ -561,6 +573,8 @@ apply_no_new_privileges (guint        n_threads,
 
   if (n_threads > 1)
     {
+      /* Translators: why a sandbox mechanism is not in force, shown in
+       * parentheses after its name: “landlock-filesystem (%s)”. */
       *refusal = g_strdup_printf (_("the worker has %u threads and capabilities, which are dropped one thread at a time"),
                                   n_threads);
       return FALSE;
@@ -602,6 +616,9 @@ p_sandbox_enforce (void)
 
   if (!parse_description (text, &description, &error))
     {
+      /* Translators: why a sandbox mechanism is not in force, shown in
+       * parentheses after its name: “landlock-filesystem (%s)”. “its” is the
+       * sandbox’s; %s is an environment variable, then why. */
       g_autofree char *reason = g_strdup_printf (_("its description (%s) cannot be read: %s"),
                                                  P_SANDBOX_ENV, error->message);
 
@@ -632,7 +649,10 @@ p_sandbox_enforce (void)
       if (privileges_applied && n_threads > 1)
         {
           privileges_applied = FALSE;
-          privileges_refusal = g_strdup_printf (_("the worker has %u threads, and only seccomp's filter gives them all no_new_privs"),
+          /* Translators: why a sandbox mechanism is not in force, shown in
+           * parentheses after its name: “landlock-filesystem (%s)”.
+           * no_new_privs is the name of a flag of Linux. */
+          privileges_refusal = g_strdup_printf (_("the worker has %u threads, and only seccomp’s filter gives them all no_new_privs"),
                                                 n_threads);
         }
     }

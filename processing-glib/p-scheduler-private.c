@@ -383,7 +383,9 @@ on_recalled (PWorkerSlot *slot,
 
   if (!chunk->recalling)
     {
-      p_process_protocol_error (slot->process, "it gave back a task that was not recalled");
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process. */
+      p_process_protocol_error (slot->process, _("it gave back a task that was not recalled"));
       return;
     }
 
@@ -698,8 +700,10 @@ p_scheduler_on_reply (PWorkerSlot    *slot,
   chunk = slot_find_in_flight (slot, message->id);
   if (chunk == NULL)
     {
-      g_autofree char *reason = g_strdup_printf ("it replied to task %" G_GUINT64_FORMAT ", which it does not run",
-                                                 message->id);
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process, %llu the number of a task. */
+      g_autofree char *reason = g_strdup_printf (_("it replied to task %llu, which it does not run"),
+                                                 (unsigned long long) message->id);
       p_process_protocol_error (slot->process, reason);
       return;
     }
@@ -717,13 +721,17 @@ p_scheduler_on_reply (PWorkerSlot    *slot,
       ((kind == P_MESSAGE_RESULT && is_chunk) ||
        (kind == P_MESSAGE_CHUNK_RESULT && !is_chunk)))
     {
-      p_process_protocol_error (slot->process, "it sent a reply of the wrong kind");
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process. */
+      p_process_protocol_error (slot->process, _("it sent a reply of the wrong kind"));
       return;
     }
 
   if (kind == P_MESSAGE_ERROR && !p_error_domain_is_valid (message->name))
     {
-      p_process_protocol_error (slot->process, "it sent an error with an invalid domain");
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process. */
+      p_process_protocol_error (slot->process, _("it sent an error with an invalid domain"));
       return;
     }
 
@@ -738,7 +746,9 @@ p_scheduler_on_reply (PWorkerSlot    *slot,
                                     chunk->job == NULL ? P_CHUNK_RULE_EITHER :
                                     chunk->job->kind == P_JOB_MAP ? P_CHUNK_RULE_MAP : P_CHUNK_RULE_IMAP))
         {
-          p_process_protocol_error (slot->process, "it sent a chunk result that does not match its chunk");
+          /* Translators: the end of “Worker process %d broke the protocol: %s”;
+           * “it” is the worker process. */
+          p_process_protocol_error (slot->process, _("it sent a chunk result that does not match its chunk"));
           return;
         }
     }
@@ -788,7 +798,9 @@ p_scheduler_on_progress (PWorkerSlot    *slot,
   g_variant_get (message->body, "(td&s)", NULL, &fraction, &text);
   if (!(fraction >= 0.0 && fraction <= 1.0))
     {
-      p_process_protocol_error (slot->process, "it reported a progress out of 0 to 1");
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process. */
+      p_process_protocol_error (slot->process, _("it reported a progress out of 0 to 1"));
       return;
     }
 

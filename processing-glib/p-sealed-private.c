@@ -447,6 +447,8 @@ p_sealed_open (PMessage    *received,
           !p_variant_is_normal_form (value))
         {
           g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL,
+                       /* Translators: %u is the number of a kind of message, %s
+                        * a GVariant type string such as “(tsv)”. */
                        _("Message of kind %u is not a %s in normal form"),
                        (guint) P_MESSAGE_SEALED_RESULT, type_string);
           return NULL;

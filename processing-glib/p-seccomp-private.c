@@ -197,8 +197,9 @@ check (int          rc,
   if (rc == 0)
     return TRUE;
 
+  /* @what is a system call's name, or a phrase marked with N_(). */
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (-rc),
-               "libseccomp: %s: %s", what, g_strerror (-rc));
+               "libseccomp: %s: %s", _(what), g_strerror (-rc));
   return FALSE;
 }
 
@@ -341,15 +342,22 @@ p_seccomp_apply (const PSeccompOptions  *options,
 
   if (filter == NULL)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "libseccomp: seccomp_init failed");
+      /* Translators: why the seccomp mechanism is not in force;
+       * seccomp_init is the name of a function. */
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("libseccomp: seccomp_init failed"));
       return FALSE;
     }
 
   /* Another architecture's calls (int 0x80, x32) would dodge the filter:
    * they kill the process (the thread, before Linux 4.14). */
   if (seccomp_attr_set (filter, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) != 0)
-    ok = check (seccomp_attr_set (filter, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL), "bad architecture", error);
-  ok = ok && check (seccomp_attr_set (filter, SCMP_FLTATR_CTL_TSYNC, 1), "every thread", error);
+    /* Translators: what libseccomp failed to set up, in
+     * “libseccomp: bad architecture: <why>”: the action for the calls
+     * of another architecture. */
+    ok = check (seccomp_attr_set (filter, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL), N_("bad architecture"), error);
+  /* Translators: what libseccomp failed to set up, in
+   * “libseccomp: every thread: <why>”: a filter for every thread. */
+  ok = ok && check (seccomp_attr_set (filter, SCMP_FLTATR_CTL_TSYNC, 1), N_("every thread"), error);
   /* A tree rather than a list, where this libseccomp can. */
   seccomp_attr_set (filter, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 

@@ -234,14 +234,19 @@ on_hello (PWorkerSlot *slot,
 
   if (process->version != 0)
     {
-      p_process_protocol_error (process, "it announced itself twice");
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process. */
+      p_process_protocol_error (process, _("it announced itself twice"));
       return;
     }
 
   g_variant_get (body, "(ux^a&s)", &version, &pid, &names);
   if (version < P_PROTOCOL_VERSION_MIN || version > P_PROTOCOL_VERSION)
     {
-      g_autofree char *message = g_strdup_printf ("it speaks protocol version %u, not %u to %u",
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process. The first %u is the version it speaks, the
+       * others the oldest and the newest the pool speaks. */
+      g_autofree char *message = g_strdup_printf (_("it speaks protocol version %u, not %u to %u"),
                                                   version, P_PROTOCOL_VERSION_MIN, P_PROTOCOL_VERSION);
       p_process_protocol_error (process, message);
       return;
@@ -282,7 +287,9 @@ on_features (PWorkerSlot *slot,
 
   if (process->version < 4 || process->announced)
     {
-      p_process_protocol_error (process, "it sent FEATURES out of turn");
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process. FEATURES is the name of a message. */
+      p_process_protocol_error (process, _("it sent FEATURES out of turn"));
       return;
     }
 
@@ -320,7 +327,9 @@ on_message (PProcess       *process,
 
   if (!process->announced)
     {
-      p_process_protocol_error (process, "it replied before it announced itself");
+      /* Translators: the end of “Worker process %d broke the protocol: %s”;
+       * “it” is the worker process. */
+      p_process_protocol_error (process, _("it replied before it announced itself"));
       return;
     }
 

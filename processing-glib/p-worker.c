@@ -817,7 +817,10 @@ sendable_error (PWorker      *self,
     {
       g_autofree char *valid_domain = g_utf8_make_valid (domain, MIN (strlen (domain), 128));
 
-      return g_error_new (P_POOL_ERROR, P_POOL_ERROR_FAILED, _("%s (error %d of domain “%s”)"),
+      return g_error_new (P_POOL_ERROR, P_POOL_ERROR_FAILED,
+                          /* Translators: a task's error message, then the
+                           * code and the GError domain it came with. */
+                          _("%s (error %d of domain “%s”)"),
                           message, error->code, valid_domain);
     }
 
@@ -1425,6 +1428,7 @@ p_worker_run (PWorker  *self,
   if (!p_channel_parse_env (g_getenv (P_CHANNEL_ENV), &fd, &parent, &self->max_message_size))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   /* Translators: %s is the name of an environment variable. */
                    _("This process was not started as a worker by a pool (%s is not set)"),
                    P_CHANNEL_ENV);
       return FALSE;
@@ -1499,6 +1503,8 @@ p_worker_run (PWorker  *self,
   if (self->output_error != NULL && !is_disconnection (self->output_error))
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&self->output_error),
+                                  /* Translators: put before why, as in
+                                   * “Could not write to the pool: Broken pipe”. */
                                   _("Could not write to the pool: "));
       return FALSE;
     }

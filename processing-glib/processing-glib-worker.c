@@ -57,7 +57,11 @@ main (int   argc,
   g_auto(GStrv) modules = NULL;
   const GOptionEntry entries[] = {
     { "module", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &modules,
-      N_("Load the task module at PATH (repeatable)"), N_("PATH") },
+      /* Translators: PATH is the option's argument, translated below;
+       * “--module” may be given more than once. */
+      N_("Load the task module at PATH (repeatable)"),
+      /* Translators: the argument of --module, as in “--module=PATH”. */
+      N_("PATH") },
     { NULL }
   };
 
