@@ -49,14 +49,10 @@ check_bytes (GVariant  *value,
  * @data: (array length=size) (element-type guint8): the task's argument,
  *   copied
  * @size: the length of @data
- * @cancellable: (nullable): a #GCancellable, or %NULL for one of the
- *   result's own
+ * @cancellable: (nullable): a #GCancellable, or %NULL
  *
  * Submits a task whose argument is @data, as a GVariant of type `ay`: as
  * p_pool_submit() does, without the caller making the GVariant.
- *
- * The task can always be cancelled: with @cancellable, or, if it is %NULL,
- * with p_result_cancel().
  *
  * Returns: (transfer full): the task's #PResult
  *
@@ -69,23 +65,15 @@ p_pool_submit_data (PPool        *self,
                     gsize         size,
                     GCancellable *cancellable)
 {
-  g_autoptr(GCancellable) own_cancellable = NULL;
   GVariant *args;
-  PResult *result;
 
   g_return_val_if_fail (P_IS_POOL (self), NULL);
   g_return_val_if_fail (function != NULL, NULL);
   g_return_val_if_fail (data != NULL || size == 0, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
 
-  if (cancellable == NULL)
-    cancellable = own_cancellable = g_cancellable_new ();
-
   args = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, size, 1);
-  result = p_pool_submit (self, function, args, cancellable);
-  p_result_set_cancellable (result, cancellable);
-
-  return result;
+  return p_pool_submit (self, function, args, cancellable);
 }
 
 /**

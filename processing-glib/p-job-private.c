@@ -512,11 +512,19 @@ on_job_cancelled (GCancellable *cancellable,
 {
   CancelData *data = user_data;
 
-  g_mutex_lock (&data->core->mutex);
-  g_array_append_val (data->core->cancelled_jobs, data->job_id);
-  g_mutex_unlock (&data->core->mutex);
+  p_core_cancel_job (data->core, data->job_id);
+}
 
-  p_core_wake (data->core);
+/* From any thread: the pool thread fails job @job_id, if it is not done. */
+void
+p_core_cancel_job (PCore   *core,
+                   guint64  job_id)
+{
+  g_mutex_lock (&core->mutex);
+  g_array_append_val (core->cancelled_jobs, job_id);
+  g_mutex_unlock (&core->mutex);
+
+  p_core_wake (core);
 }
 
 /* Whether the workers serve @function, as far as known yet: tasks mostly
@@ -642,11 +650,20 @@ void
 p_jobs_fail_cancelled (PCore  *core,
                        GArray *job_ids)
 {
-  PJob *job;
-
   for (guint i = 0; i < job_ids->len; i++)
-    if ((job = g_hash_table_lookup (core->jobs_by_id, &g_array_index (job_ids, guint64, i))))
-      p_job_fail (core, job, p_error_new_cancelled ());
+    {
+      guint64 job_id = g_array_index (job_ids, guint64, i);
+      PJob *job = g_hash_table_lookup (core->jobs_by_id, &job_id);
+
+      /* One without a cancellable (p_result_cancel()) is not indexed:
+       * cancelling is rare enough to look for it. */
+      for (GList *l = core->jobs.head; job == NULL && l != NULL; l = l->next)
+        if (((PJob *) l->data)->id == job_id)
+          job = l->data;
+
+      if (job != NULL)
+        p_job_fail (core, job, p_error_new_cancelled ());
+    }
 }
 
 /* Every job, as the pool terminates. */

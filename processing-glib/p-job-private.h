@@ -123,6 +123,8 @@ void     p_job_chunk_failed     (PCore          *core,
                                  PJob           *job,
                                  PChunk         *chunk,
                                  GError         *error);
+void     p_core_cancel_job      (PCore          *core,
+                                 guint64         job_id);
 void     p_jobs_fail_cancelled  (PCore          *core,
                                  GArray         *job_ids);
 void     p_jobs_fail_waiting    (PCore          *core,

@@ -279,6 +279,7 @@ submit_result (PPool            *self,
       return result;
     }
 
+  p_result_set_job (result, self->core, job->id);
   p_job_set_sink (job, p_result_get_link (result), result, ready_func != NULL);
   p_core_submit (self->core, job);
 

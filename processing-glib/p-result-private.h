@@ -11,6 +11,8 @@
 #include "p-result.h"
 #include "p-sink-private.h"
 
+typedef struct _PCore PCore;
+
 G_BEGIN_DECLS
 
 /* Called once, in the thread that completes the result, with no lock
@@ -36,8 +38,10 @@ void       p_result_return_chunks         (PResult          *self,
                                            guint             n_chunks,
                                            guint             n_items);
 
-/* What p_result_cancel() cancels. Set once, by whoever submitted the task. */
-void       p_result_set_cancellable       (PResult          *self,
-                                           GCancellable     *cancellable);
+/* What p_result_cancel() cancels: @job_id in @core. Set once, by whoever
+ * submitted the work. */
+void       p_result_set_job               (PResult          *self,
+                                           PCore            *core,
+                                           guint64           job_id);
 
 G_END_DECLS

@@ -11,6 +11,8 @@
 
 #include "p-result-private.h"
 #include "p-result-queue-private.h"
+#include "p-job-private.h"
+#include "p-pool-private.h"
 #include "p-chunk-results-private.h"
 #include "p-i18n-private.h"
 
@@ -82,7 +84,8 @@ struct _PResult
   gpointer ready_data;
   PResultQueue *queue;         /* under the mutex: where it goes when ready */
   gboolean queued;             /* under the mutex: added to a queue once */
-  GCancellable *cancellable;   /* set once, at submission, or NULL */
+  PCore *core;                 /* under the mutex, while not ready: p_result_cancel() */
+  guint64 job_id;
 };
 
 enum {
@@ -133,7 +136,7 @@ p_result_finalize (GObject *object)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->pool);
   g_clear_object (&self->queue);
-  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->core, p_core_unref);
   g_mutex_clear (&self->mutex);
   g_cond_clear (&self->cond);
 
@@ -387,6 +390,7 @@ complete (PResult *self)
 {
   PResultReadyFunc ready_func;
   PResultQueue *queue;
+  PCore *core;
   gboolean waited_for;
 
   /* Let go of the pool before anybody can see the result: a waiter that
@@ -398,12 +402,15 @@ complete (PResult *self)
   waited_for = self->n_waiters > 0;
   ready_func = g_steal_pointer (&self->ready_func);
   queue = g_steal_pointer (&self->queue);
+  core = g_steal_pointer (&self->core);
   if (self->error == NULL && self->progress < 1.0)
     {
       self->progress = 1.0;
       progress_changed_locked (self);
     }
   g_mutex_unlock (&self->mutex);
+
+  g_clear_pointer (&core, p_core_unref);
 
   /* After the unlock, so that the waiter does not wake to a held mutex;
    * the caller holds a reference meanwhile. */
@@ -427,14 +434,18 @@ complete (PResult *self)
     ready_func (self, self->ready_data);
 }
 
-/* The cancellable the task was submitted with, for p_result_cancel(). */
+/* The job p_result_cancel() cancels. */
 void
-p_result_set_cancellable (PResult      *self,
-                          GCancellable *cancellable)
+p_result_set_job (PResult *self,
+                  PCore   *core,
+                  guint64  job_id)
 {
-  g_assert (self->cancellable == NULL);
-
-  self->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  g_mutex_lock (&self->mutex);
+  g_assert (self->core == NULL);
+  if (!p_result_ready (self))
+    self->core = p_core_ref (core);
+  self->job_id = job_id;
+  g_mutex_unlock (&self->mutex);
 }
 
 PResultQueueing
@@ -660,25 +671,32 @@ p_result_get (PResult  *self,
  * p_result_cancel:
  * @self: a #PResult
  *
- * Cancels the task, queued or running, as cancelling the #GCancellable it
- * was submitted with does: unless it is ready, the result is soon ready
- * with %G_IO_ERROR_CANCELLED. This works for the results of
- * p_pool_submit_data(); other results know no cancellable yet, and are
- * cancelled through the one given at submission.
+ * Cancels the task, or the map, queued or running: unless it is ready, the
+ * result is soon ready with %G_IO_ERROR_CANCELLED, as when the
+ * #GCancellable it was submitted with is cancelled. Only this result's
+ * work is cancelled, not other work submitted with the same #GCancellable.
+ * A running task is cancelled as p_pool_submit() describes.
  *
- * Returns: %TRUE if the task was cancelled (it was not ready), %FALSE if it
- *   was ready or cannot be cancelled this way
+ * Returns: %TRUE if the work was cancelled (it was not ready yet), %FALSE
+ *   if it was ready
  *
  * Since: 0.1
  */
 gboolean
 p_result_cancel (PResult *self)
 {
+  g_autoptr(PCore) core = NULL;
+
   g_return_val_if_fail (P_IS_RESULT (self), FALSE);
 
-  if (self->cancellable == NULL || p_result_ready (self))
+  g_mutex_lock (&self->mutex);
+  if (!p_result_ready (self) && self->core != NULL)
+    core = p_core_ref (self->core);
+  g_mutex_unlock (&self->mutex);
+
+  if (core == NULL)
     return FALSE;
 
-  g_cancellable_cancel (self->cancellable);
+  p_core_cancel_job (core, self->job_id);
   return TRUE;
 }

@@ -152,7 +152,10 @@ test_cancel (void)
   g_autoptr(PResult) queued = p_pool_submit_data (pool, "reverse", (const guint8 *) "ab", 2, NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PResult) given = p_pool_submit_data (pool, "reverse", (const guint8 *) "sleep", 5, cancellable);
-  g_autoptr(PResult) plain = p_pool_submit (pool, "sleep", g_variant_new_int64 (1), NULL);
+  g_autoptr(PResult) sibling = p_pool_submit (pool, "square", g_variant_new_int64 (3), cancellable);
+  g_autoptr(PResult) plain = p_pool_submit (pool, "sleep", g_variant_new_int64 (60000), NULL);
+  g_autoptr(PResult) map = p_pool_submit_map (pool, "sleep", g_variant_new_parsed ("[@x 60000, 60000, 1]"), 1, NULL);
+  g_autoptr(GVariant) value = NULL;
   g_autoptr(PResult) after = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
@@ -168,14 +171,28 @@ test_cancel (void)
   g_clear_error (&error);
   g_assert_false (p_result_cancel (running));
 
-  /* A result given a cancellable is cancelled through it. */
+  /* Only this result's task: not the others submitted with the same
+   * cancellable. */
   g_assert_true (p_result_cancel (given));
-  g_assert_true (g_cancellable_is_cancelled (cancellable));
-  g_assert_true (p_result_wait (given, -1));
+  g_assert_false (g_cancellable_is_cancelled (cancellable));
+  bytes = p_result_get_bytes (given, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  value = p_result_get (sibling, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 9);
 
-  /* A result of p_pool_submit() knows no cancellable. */
-  g_assert_false (p_result_cancel (plain));
-  g_assert_true (p_result_wait (plain, -1));
+  /* Any result: of p_pool_submit(), running for a minute, and of a map. */
+  g_assert_true (p_result_cancel (plain));
+  g_clear_pointer (&value, g_variant_unref);
+  value = p_result_get (plain, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_true (p_result_cancel (map));
+  value = p_result_get (map, -1, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_false (p_result_cancel (map));
 
   after = p_pool_submit_data (pool, "reverse", (const guint8 *) "xy", 2, NULL);
   bytes = p_result_get_bytes (after, -1, &error);
