@@ -49,14 +49,27 @@ p_job_new (PCore        *core,
   return job;
 }
 
+/* Lets go of the caller's cancellable before the caller can see the end
+ * of @job: a caller that then drops the pool waits for this thread
+ * (p_pool_dispose()), which must not be left to drop the last reference to
+ * an object of the caller's whose finalization may need a lock the caller
+ * holds (a binding's wrapper and its interpreter lock). */
 static void
-job_free (PCore *core,
-          PJob  *job)
+job_let_go_of_cancellable (PJob *job)
 {
   /* Waits for a handler running in another thread, which only takes the
    * core's mutex: this is never called with it held. */
   if (job->cancelled_handler != 0)
     g_cancellable_disconnect (job->cancellable, job->cancelled_handler);
+  job->cancelled_handler = 0;
+  g_clear_object (&job->cancellable);
+}
+
+static void
+job_free (PCore *core,
+          PJob  *job)
+{
+  job_let_go_of_cancellable (job);
   if (job->in_jobs_by_id)
     g_hash_table_remove (core->jobs_by_id, &job->id);
 
@@ -69,7 +82,6 @@ job_free (PCore *core,
     g_free (job->chunks);
   g_clear_pointer (&job->sink, p_sink_link_unref);
   g_clear_object (&job->sink_for_task);
-  g_clear_object (&job->cancellable);
   if (job->function != job->function_storage)
     g_free (job->function);
   g_slice_free (PJob, job);
@@ -241,6 +253,8 @@ p_job_fail (PCore  *core,
             PJob   *job,
             GError *error)
 {
+  job_let_go_of_cancellable (job);
+
   for (guint i = 0; i < job->n_chunks; i++)
     {
       PChunk *chunk = job->chunks[i];
@@ -470,6 +484,9 @@ p_job_chunk_replied (PCore          *core,
                      GVariant       *values,
                      GVariant       *errors)
 {
+  if (job->n_chunks_left == 0)
+    job_let_go_of_cancellable (job);
+
   switch (message->kind)
     {
     case P_MESSAGE_RESULT:

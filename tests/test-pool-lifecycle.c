@@ -198,6 +198,64 @@ count_start_any (PPool *pool, guint pid, gpointer user_data)
     (*(guint *) user_data)++;
 }
 
+/* By the time a caller sees the end of its work, the pool holds nothing of
+ * the caller's: a caller that then drops the pool, holding a lock that
+ * finalizing its objects takes (a binding's interpreter lock), must not
+ * wait for the pool's thread to finalize one. */
+static void
+test_lets_go_of_cancellable (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  struct {
+    const char *function;
+    GVariant *args;
+  } cases[] = {
+    { "square", g_variant_new_int64 (3) },
+    { "fail", g_variant_new_string ("no") },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      GCancellable *cancellable = g_cancellable_new ();
+      g_autoptr(PResult) result = NULL;
+
+      g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &cancellable);
+      result = p_pool_submit (pool, cases[i].function, cases[i].args, cancellable);
+      g_object_unref (cancellable);
+      g_assert_nonnull (cancellable);
+
+      g_assert_true (p_result_wait (result, -1));
+      g_assert_null (cancellable);
+    }
+
+  /* A map's, and an imap's once its last item is in. */
+  {
+    GCancellable *cancellable = g_cancellable_new ();
+    g_autoptr(GVariant) value = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &cancellable);
+    value = p_pool_map (pool, "square", g_variant_new_parsed ("[@x 1, 2, 3]"), 1, cancellable, &error);
+    g_assert_no_error (error);
+    g_object_unref (cancellable);
+    g_assert_null (cancellable);
+  }
+  {
+    GCancellable *cancellable = g_cancellable_new ();
+    g_autoptr(PMapIter) iter = NULL;
+    g_autoptr(GError) error = NULL;
+    GVariant *value;
+
+    g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &cancellable);
+    iter = p_pool_imap (pool, "square", g_variant_new_parsed ("[@x 1, 2, 3]"), 1, cancellable);
+    g_object_unref (cancellable);
+    while ((value = p_map_iter_next (iter, -1, &error)) != NULL)
+      g_variant_unref (value);
+    g_assert_no_error (error);
+    g_assert_null (cancellable);
+  }
+}
+
 static void
 test_signals (void)
 {
@@ -598,6 +656,7 @@ main (int   argc,
   g_test_add_func ("/pool/lifecycle/join-running", test_join_running);
   g_test_add_func ("/pool/lifecycle/unref-reaps", test_unref_reaps);
   g_test_add_func ("/pool/lifecycle/dropped-handles", test_dropped_handles);
+  g_test_add_func ("/pool/lifecycle/lets-go-of-cancellable", test_lets_go_of_cancellable);
   g_test_add_func ("/pool/lifecycle/signals", test_signals);
   g_test_add_func ("/pool/lifecycle/signals-last-unref", test_signals_last_unref);
   g_test_add_func ("/pool/lifecycle/signals-context-never-runs", test_signals_context_never_runs);
