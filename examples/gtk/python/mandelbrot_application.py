@@ -204,7 +204,7 @@ class MandelbrotApplication(Gtk.Application):
                   % (self.screenshot, image.origin.x, image.origin.y,
                      image.size.width, image.size.height))
 
-        self._window.destroy()
+        self._window.close()
 
     def _on_render_finished(self, window, error):
         if self._stall_timer:
@@ -214,7 +214,7 @@ class MandelbrotApplication(Gtk.Application):
         if error is not None:
             print('The render failed: %s' % (getattr(error, 'message', None) or error), file=sys.stderr)
             self.exit_status = 1
-            window.destroy()
+            window.close()
             return
 
         print('Rendered %d strips of %dx%d pixels in %.2f s'
@@ -224,7 +224,7 @@ class MandelbrotApplication(Gtk.Application):
         sys.stdout.flush()
 
         if self.screenshot is None:
-            window.destroy()
+            window.close()
             return
 
         # After the next frame, the last strip and the progress bar's last

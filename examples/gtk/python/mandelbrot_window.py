@@ -106,7 +106,7 @@ class MandelbrotWindow(Gtk.ApplicationWindow):
                                                     Gtk.NamedAction.new(action_name)))
         self.add_controller(shortcuts)
 
-        self.connect('destroy', self._on_destroy)
+        self.connect('close-request', self._on_close_request)
 
         # Sets the pool up, through on_workers_changed(), unless the value
         # is the spin button's already.
@@ -326,12 +326,14 @@ class MandelbrotWindow(Gtk.ApplicationWindow):
 
         self.render()
 
-    def _on_destroy(self, window):
+    def _on_close_request(self, window):
         # Strips still running stop with their workers; those on their way
-        # back find no render to draw on.
+        # back find no render to draw on. (A window that Python still
+        # holds is never disposed: it stops its work here, as it closes.)
         if self._render is not None:
             self._cancel_strips()
             self._render = None
         self._drop_pool()
+        return False     # close
 
     # }}}

@@ -212,7 +212,7 @@ CANCEL_DRIVER = textwrap.dedent('''
                     outcomes.append('cancelled')
             print('strips:', len(results), 'done:', outcomes.count('done'),
                   'cancelled:', outcomes.count('cancelled'))
-            window.destroy()
+            window.close()
             return False
 
         window.progress.connect('notify::fraction', on_fraction)
