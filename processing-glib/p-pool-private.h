@@ -34,6 +34,7 @@ typedef struct _PCore PCore;
 typedef struct _PJob PJob;
 typedef struct _PChunk PChunk;
 typedef struct _PWorkerSlot PWorkerSlot;
+typedef struct _PLaunch PLaunch;
 
 /* What can be changed while the pool runs. */
 typedef struct
@@ -50,6 +51,7 @@ struct _PCore
   /* Set by p_core_new(), then read-only. */
   char **worker_argv;
   char **worker_env;       /* "NAME=VALUE" for every worker, beside its channel; or NULL */
+  PLaunch *launch;         /* how workers start on other hosts (p-launch-private.c), or NULL: here */
   guint n_processes;
   gsize max_message_size;
   GMainContext *context;   /* the pool thread's */

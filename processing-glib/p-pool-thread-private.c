@@ -19,6 +19,7 @@
 #include "p-glib-workarounds-private.h"
 #include "p-i18n-private.h"
 #include "p-job-private.h"
+#include "p-launch-private.h"
 #include "p-scheduler-private.h"
 
 /* {{{ Lifetime */
@@ -84,6 +85,7 @@ p_core_unref (PCore *core)
   g_clear_pointer (&core->functions, g_hash_table_unref);
   g_clear_pointer (&core->worker_argv, g_strfreev);
   g_clear_pointer (&core->worker_env, g_strfreev);
+  g_clear_pointer (&core->launch, p_launch_free);
   g_clear_error (&core->start_error);
   g_weak_ref_clear (&core->pool);
   g_mutex_clear (&core->mutex);
@@ -247,6 +249,10 @@ start_in_thread (gpointer user_data)
   PCore *core = data->core;
   GError *error = NULL;
 
+  /* Through ssh, the hosts' connections first, which the workers share. */
+  if (core->launch != NULL)
+    p_launch_connect (core->launch, core, &error);
+
   while (core->workers->len < core->n_processes && error == NULL)
     p_spawner_spawn_one (core, &error);
 
@@ -339,6 +345,14 @@ p_core_check_finished (PCore *core)
   gboolean finished;
 
   if (core->workers->len > 0 || !g_queue_is_empty (&core->jobs))
+    return;
+
+  g_mutex_lock (&core->mutex);
+  finished = core->closed && g_queue_is_empty (&core->incoming);
+  g_mutex_unlock (&core->mutex);
+
+  /* The connections the workers shared end last. */
+  if (finished && core->launch != NULL && !p_launch_stop (core->launch))
     return;
 
   g_mutex_lock (&core->mutex);

@@ -17,6 +17,8 @@
 #include "p-error-private.h"
 #include "p-i18n-private.h"
 #include "p-job-private.h"
+#include "p-launch-private.h"
+#include "p-launcher.h"
 #include "p-map-iter-private.h"
 #include "p-message-writer-private.h"
 #include "p-protocol-private.h"
@@ -91,7 +93,9 @@ struct _PPool
   GObject parent_instance;
 
   guint processes;
+  gboolean processes_chosen;   /* not 0: a launcher may choose otherwise */
   char **worker_argv;
+  PLauncher *launcher;
   guint64 max_message_size;
   PSettings settings;      /* until the core exists */
 
@@ -106,6 +110,7 @@ enum {
   PROP_TASK_TIMEOUT,
   PROP_CANCEL_GRACE_PERIOD,
   PROP_MAX_MESSAGE_SIZE,
+  PROP_LAUNCHER,
   N_PROPS
 };
 
@@ -347,6 +352,7 @@ p_pool_finalize (GObject *object)
   PPool *self = P_POOL (object);
 
   g_clear_pointer (&self->worker_argv, g_strfreev);
+  g_clear_object (&self->launcher);
 
   G_OBJECT_CLASS (p_pool_parent_class)->finalize (object);
 }
@@ -427,6 +433,10 @@ p_pool_get_property (GObject    *object,
       g_value_set_uint64 (value, self->max_message_size);
       break;
 
+    case PROP_LAUNCHER:
+      g_value_set_object (value, self->launcher);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -444,6 +454,7 @@ p_pool_set_property (GObject      *object,
     {
     case PROP_PROCESSES:
       self->processes = g_value_get_uint (value);
+      self->processes_chosen = self->processes != 0;
       if (self->processes == 0)
         self->processes = g_get_num_processors ();
       break;
@@ -482,6 +493,10 @@ p_pool_set_property (GObject      *object,
 
     case PROP_MAX_MESSAGE_SIZE:
       self->max_message_size = g_value_get_uint64 (value);
+      break;
+
+    case PROP_LAUNCHER:
+      g_set_object (&self->launcher, g_value_get_object (value));
       break;
 
     default:
@@ -603,6 +618,25 @@ p_pool_class_init (PPoolClass *klass)
                           G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PPool:launcher:
+   *
+   * How the workers are started: %NULL starts them here; a #PLauncher
+   * starts them on other hosts, through ssh or Slurm's srun. With one,
+   * #PPool:processes 0 means as many as the launcher says (see
+   * p_launcher_new_ssh() and p_launcher_new_srun()), and
+   * #PPool:worker-argv is the command on the remote side.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_LAUNCHER] =
+    g_param_spec_object ("launcher", NULL, NULL,
+                         P_TYPE_LAUNCHER,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -663,6 +697,7 @@ p_pool_initable_init (GInitable     *initable,
   PPool *self = P_POOL (initable);
   g_auto(GStrv) argv = NULL;
   g_autoptr(PCore) core = NULL;
+  PLaunch *launch = NULL;
 
   g_return_val_if_fail (self->core == NULL, FALSE);
 
@@ -678,8 +713,17 @@ p_pool_initable_init (GInitable     *initable,
   else if ((argv = argv_of_current_program (error)) == NULL)
     return FALSE;
 
+  if (self->launcher != NULL)
+    {
+      launch = p_launch_new (self->launcher, self->processes_chosen ? self->processes : 0,
+                             &self->processes, error);
+      if (launch == NULL)
+        return FALSE;
+    }
+
   core = p_core_new (self, self->processes, (const char * const *) argv, NULL,
                      self->max_message_size, &self->settings);
+  core->launch = launch;
   if (!p_core_start (core, error))
     {
       p_core_wait_finished (core);

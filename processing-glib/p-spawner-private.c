@@ -12,6 +12,7 @@
 #include "p-error.h"
 #include "p-i18n-private.h"
 #include "p-job-private.h"
+#include "p-launch-private.h"
 #include "p-scheduler-private.h"
 #include "p-sink-private.h"
 
@@ -33,6 +34,17 @@ static const PProcessCallbacks process_callbacks = {
 
 /* {{{ Starting workers */
 
+/* Whether a worker takes tasks. */
+static gboolean
+one_is_ready (PCore *core)
+{
+  for (guint i = 0; i < core->workers->len; i++)
+    if (((PWorkerSlot *) g_ptr_array_index (core->workers, i))->process->state == P_PROCESS_READY)
+      return TRUE;
+
+  return FALSE;
+}
+
 static void
 start_failed (PCore  *core,
               GError *cause)
@@ -41,7 +53,10 @@ start_failed (PCore  *core,
 
   g_debug ("Worker start failure %u: %s", core->start_failures, cause->message);
 
-  if (core->start_failures >= MAX_START_FAILURES)
+  /* Workers on other hosts may run the work meanwhile: a host that keeps
+   * failing only gets its workers tried again, less and less often. */
+  if (core->start_failures >= MAX_START_FAILURES &&
+      !(core->launch != NULL && one_is_ready (core)))
     {
       g_mutex_lock (&core->mutex);
       g_clear_error (&core->start_error);
@@ -60,10 +75,14 @@ p_spawner_spawn_one (PCore   *core,
 {
   PWorkerSlot *slot = p_worker_slot_new (core);
 
-  slot->process = p_process_spawn ((const char * const *) core->worker_argv,
-                                   (const char * const *) core->worker_env,
-                                   core->max_message_size, STARTUP_TIMEOUT_SEC,
-                                   &process_callbacks, slot, error);
+  if (core->launch != NULL)
+    slot->process = p_launch_spawn (core->launch, core, STARTUP_TIMEOUT_SEC,
+                                    &process_callbacks, slot, error);
+  else
+    slot->process = p_process_spawn ((const char * const *) core->worker_argv,
+                                     (const char * const *) core->worker_env,
+                                     core->max_message_size, STARTUP_TIMEOUT_SEC,
+                                     &process_callbacks, slot, error);
   if (slot->process == NULL)
     {
       p_worker_slot_free (slot);
@@ -300,12 +319,17 @@ on_read_done (PProcess *process,
 }
 
 static GError *
-describe_death (PProcess *process)
+describe_death (PCore    *core,
+                PProcess *process)
 {
   g_autofree char *status = NULL;
 
   if (process->kill_reason != NULL)
     return g_error_copy (process->kill_reason);
+
+  /* Its client's status and words, not its own. */
+  if (core->launch != NULL)
+    return p_launch_describe_death (core->launch, process);
 
   status = p_process_describe_exit (process);
   return g_error_new_literal (P_POOL_ERROR, P_POOL_ERROR_WORKER_DIED, status);
@@ -327,7 +351,7 @@ on_exited (PProcess *process,
       (!process->announced ||
        (slot->n_tasks_sent == 0 && g_error_matches (process->kill_reason, P_POOL_ERROR, P_POOL_ERROR_PROTOCOL))))
     {
-      g_autoptr(GError) death = describe_death (process);
+      g_autoptr(GError) death = describe_death (core, process);
 
       start_failed (core,
                     g_error_new (P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
@@ -335,7 +359,9 @@ on_exited (PProcess *process,
                                  core->worker_argv[0], death->message));
     }
 
-  p_scheduler_worker_lost (slot, describe_death (process));
+  p_scheduler_worker_lost (slot, describe_death (core, process));
+  if (core->launch != NULL)
+    p_launch_forget (core->launch, process);
   p_worker_slot_free (slot);
 
   p_spawner_maybe_respawn (core);

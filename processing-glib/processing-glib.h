@@ -16,5 +16,6 @@
 # include "p-result.h"
 # include "p-map-iter.h"
 # include "p-pool.h"
+# include "p-launcher.h"
 # include "p-worker.h"
 #undef PROCESSING_GLIB_INSIDE
