@@ -142,6 +142,7 @@ struct _PWorker
   gboolean input_ended;    /* the pool closed its end: finish and exit */
   GError *input_error;     /* the channel broke, or carried garbage */
   GError *output_error;    /* sending failed: the pool is gone */
+  guint unanswered;        /* tasks and chunks received, their replies not yet sent */
   int link_lost;           /* atomic: a remote link ended while the worker worked */
   gint64 link_lost_at;
 
@@ -437,6 +438,7 @@ handle_recall_locked (PWorker *self,
   g_queue_unlink (&self->queue, link);
   p_message_free (link->data);
   g_hash_table_remove (self->cancelled_queued, &id);
+  self->unanswered--;
 
   frame = p_message_encode_id (P_MESSAGE_RECALLED, id);
   send_reply_locked (self, frame);
@@ -465,6 +467,7 @@ handle_message_locked (PWorker  *self,
     }
 
   g_queue_push_tail_link (&self->queue, &message->link);
+  self->unanswered++;
   wake_task_thread_locked (self);
 }
 
@@ -483,8 +486,7 @@ remote_link_ended_locked (PWorker *self)
 {
   GList *link;
 
-  if (g_atomic_int_get (&self->link_lost) ||
-      (!self->task_running && self->starting_id == 0 && g_queue_is_empty (&self->queue)))
+  if (g_atomic_int_get (&self->link_lost) || self->unanswered == 0)
     return;
 
   self->link_lost_at = g_get_monotonic_time ();
@@ -1102,6 +1104,8 @@ serve_message (PWorker  *self,
 
   g_mutex_lock (&self->mutex);
   may_hold = !g_queue_is_empty (&self->queue);
+  /* Before it leaves: once the pool has it, it may end the link. */
+  self->unanswered--;
   g_mutex_unlock (&self->mutex);
 
   send_reply (self, frame, may_hold);
