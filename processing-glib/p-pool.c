@@ -518,8 +518,9 @@ p_pool_class_init (PPoolClass *klass)
    * PPool:processes:
    *
    * The number of worker processes, at most 1024. 0 when constructing
-   * means the number of processors (g_get_num_processors()); reading it
-   * gives the number actually used.
+   * means the number of processors (g_get_num_processors()), or, with a
+   * #PPool:launcher, as many as the launcher says; reading it gives the
+   * number actually used.
    *
    * Since: 0.1
    */
