@@ -29,9 +29,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -44,6 +47,7 @@
 #include "p-launcher-private.h"
 #include "p-protocol-private.h"
 #include "p-scheduler-private.h"
+#include "p-worker-link-private.h"
 
 /* Within sshd's default MaxSessions (10), with room for workers that
  * retire while their replacements start. */
@@ -70,59 +74,137 @@ static const char * const ssh_options[] = {
   NULL
 };
 
-/* {{{ What a client says on its standard error */
+/* {{{ What a client says on its standard error
+ *
+ * A worker's client says what the worker's tasks print (its standard
+ * output and error both go there), so it is passed on to this process's
+ * standard error, as a local worker's would be. Never with a write that
+ * blocks: the pool's thread serves every worker. When this process's
+ * standard error takes no more for now, the client's waits unread, and
+ * the client and its worker wait with it, as a local worker would in
+ * write(). */
 
 typedef struct
 {
   GInputStream *stream;    /* the pipe; owns the descriptor */
   int fd;
-  GSource *source;
-  GString *tail;           /* the last of it */
-  gboolean forward;        /* to this process's standard error */
+  GSource *source;         /* while reading */
+  GString *tail;           /* the last of it, for the errors */
+  int forward_fd;          /* where it is passed on (see open_forward()), or -1 */
+  GByteArray *pending;     /* read, not yet passed on */
+  GSource *pending_source; /* while waiting for room to pass it on */
   gboolean ended;
 } ClientOutput;
+
+/* This process's standard error, opened anew to be written without
+ * blocking; O_NONBLOCK on descriptor 2 itself would change it for the
+ * whole program. A socket (the journal's) cannot be opened anew, but
+ * send() takes MSG_DONTWAIT. -1 when there is none. */
+static int
+open_forward (void)
+{
+  int flags = fcntl (STDERR_FILENO, F_GETFL);
+  int fd;
+
+  if (flags < 0)
+    return -1;
+
+  fd = open ("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC | (flags & O_APPEND));
+  if (fd < 0)
+    fd = fcntl (STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+
+  return fd;
+}
+
+/* As write() without blocking: how much was taken, -1 with errno. */
+static gssize
+forward_write (int         fd,
+               const void *data,
+               gsize       length)
+{
+  gssize n = send (fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+  if (n < 0 && errno == ENOTSOCK)
+    {
+      struct iovec vector = { (void *) data, length };
+
+      /* A reader gone is not this process's death. */
+      n = p_writev_without_sigpipe (fd, &vector, 1);
+    }
+
+  return n;
+}
 
 static void
 client_output_init (ClientOutput *output,
                     GInputStream *stream,
-                    gboolean      forward)
+                    int           forward_fd)
 {
   output->stream = g_object_ref (stream);
   output->fd = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (stream));
   output->tail = g_string_new (NULL);
-  output->forward = forward;
+  output->forward_fd = forward_fd;
+  output->pending = g_byte_array_new ();
   g_unix_set_fd_nonblocking (output->fd, TRUE, NULL);
 }
 
 static void
 client_output_clear (ClientOutput *output)
 {
+  /* A last try for what waits; then it is lost. */
+  if (output->pending != NULL && output->pending->len > 0 && output->forward_fd >= 0)
+    forward_write (output->forward_fd, output->pending->data, output->pending->len);
+
   p_clear_source (&output->source);
+  p_clear_source (&output->pending_source);
   g_clear_object (&output->stream);
+  g_clear_pointer (&output->pending, g_byte_array_unref);
   if (output->tail != NULL)
     g_string_free (g_steal_pointer (&output->tail), TRUE);
 }
 
-static void
-write_all (int          fd,
-           const char  *data,
-           gsize        length)
+static void client_output_watch (ClientOutput *output);
+
+/* Passes on what waits; TRUE when nothing does any more. */
+static gboolean
+client_output_forward (ClientOutput *output)
 {
-  while (length > 0)
+  while (output->pending->len > 0)
     {
-      gssize n = write (fd, data, length);
+      gssize n = forward_write (output->forward_fd, output->pending->data, output->pending->len);
 
       if (n < 0 && errno == EINTR)
         continue;
+      if (n < 0 && errno == EAGAIN)
+        return FALSE;
       /* Nowhere to say it. */
       if (n <= 0)
-        return;
-      data += n;
-      length -= n;
+        n = output->pending->len;
+
+      g_byte_array_remove_range (output->pending, 0, n);
     }
+
+  return TRUE;
 }
 
-/* Reads what is there; FALSE at the end. */
+static gboolean
+on_forward_room (gint          fd,
+                 GIOCondition  condition,
+                 gpointer      user_data)
+{
+  ClientOutput *output = user_data;
+
+  if (!client_output_forward (output))
+    return G_SOURCE_CONTINUE;
+
+  g_clear_pointer (&output->pending_source, g_source_unref);
+  client_output_watch (output);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Reads what is there, and passes it on; FALSE when reading stops: at
+ * the end, or until there is room to pass it on. */
 static gboolean
 client_output_read (ClientOutput *output)
 {
@@ -144,12 +226,24 @@ client_output_read (ClientOutput *output)
           break;
         }
 
-      if (output->forward)
-        write_all (STDERR_FILENO, buffer, n);
-
       g_string_append_len (output->tail, buffer, n);
       if (output->tail->len > OUTPUT_TAIL_MAX)
         g_string_erase (output->tail, 0, output->tail->len - OUTPUT_TAIL_MAX);
+
+      if (output->forward_fd < 0)
+        continue;
+
+      g_byte_array_append (output->pending, (const guint8 *) buffer, n);
+      if (!client_output_forward (output))
+        {
+          if (output->pending_source == NULL)
+            {
+              output->pending_source = g_unix_fd_source_new (output->forward_fd, G_IO_OUT | G_IO_ERR);
+              g_source_set_callback (output->pending_source, G_SOURCE_FUNC (on_forward_room), output, NULL);
+              g_source_attach (output->pending_source, g_main_context_get_thread_default ());
+            }
+          break;
+        }
     }
 
   p_clear_source (&output->source);
@@ -173,12 +267,24 @@ on_client_output (gint          fd,
 static void
 client_output_watch (ClientOutput *output)
 {
-  if (output->ended || output->source != NULL)
+  if (output->ended || output->source != NULL || output->pending_source != NULL)
     return;
 
   output->source = g_unix_fd_source_new (output->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
   g_source_set_callback (output->source, G_SOURCE_FUNC (on_client_output), output, NULL);
   g_source_attach (output->source, g_main_context_get_thread_default ());
+}
+
+/* What is left to read, for the tail alone: the client is gone. */
+static void
+client_output_drain (ClientOutput *output)
+{
+  int forward_fd = output->forward_fd;
+
+  if (output->pending_source != NULL)
+    output->forward_fd = -1;
+  client_output_read (output);
+  output->forward_fd = forward_fd;
 }
 
 /* What the client said, for an error message: its last lines, at most
@@ -194,8 +300,7 @@ client_output_describe (ClientOutput *output,
   g_autoptr(GPtrArray) kept = g_ptr_array_new ();
   guint n_lines;
 
-  if (!output->ended)
-    client_output_read (output);
+  client_output_drain (output);
 
   text = g_utf8_make_valid (output->tail->str, output->tail->len);
   g_strstrip (text);
@@ -275,6 +380,7 @@ struct _PLaunch
 
   /* The pool thread's, from p_launch_connect(). */
   PCore *core;
+  int forward_fd;          /* this process's standard error (see open_forward()) */
   char *control_dir;       /* the sockets of shared connections, or NULL */
   gboolean stopping;
 };
@@ -422,6 +528,7 @@ p_launch_new (PLauncher  *launcher,
   self->hosts = g_ptr_array_new_with_free_func (host_free);
   self->seats = g_array_new (FALSE, FALSE, sizeof (Seat));
   self->launched = g_hash_table_new_full (NULL, NULL, NULL, launched_free);
+  self->forward_fd = -1;
 
   if (self->config->kind == P_LAUNCHER_SSH)
     {
@@ -478,6 +585,8 @@ p_launch_free (PLaunch *self)
 
   g_clear_pointer (&self->launched, g_hash_table_unref);
   g_clear_pointer (&self->hosts, g_ptr_array_unref);
+  if (self->forward_fd >= 0)
+    close (self->forward_fd);
   g_clear_pointer (&self->seats, g_array_unref);
   g_clear_pointer (&self->control_dir, g_free);
   g_clear_pointer (&self->client_name, g_free);
@@ -510,7 +619,7 @@ on_connection_exited (GObject      *object,
   g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
   connection->reaped = TRUE;
   connection->state = CONNECTION_GONE;
-  client_output_read (&connection->output);
+  client_output_drain (&connection->output);
   /* Gone with SIGKILL, it left its socket. */
   g_unlink (connection->control_path);
 
@@ -585,7 +694,8 @@ connection_start (PLaunch  *self,
       return FALSE;
     }
 
-  client_output_init (&connection->output, g_subprocess_get_stderr_pipe (connection->subprocess), FALSE);
+  /* What it says is for the errors alone. */
+  client_output_init (&connection->output, g_subprocess_get_stderr_pipe (connection->subprocess), -1);
   g_clear_pointer (&host->connections->pdata[seat->connection], connection_free);
   host->connections->pdata[seat->connection] = connection;
 
@@ -642,6 +752,7 @@ p_launch_connect (PLaunch  *self,
   GError *failure = NULL;
 
   self->core = core;
+  self->forward_fd = open_forward ();
 
   if (self->config->kind != P_LAUNCHER_SSH || !self->config->reuse_connections)
     return TRUE;
@@ -924,7 +1035,7 @@ p_launch_spawn (PLaunch                  *self,
 
   launched = g_new0 (Launched, 1);
   launched->seat = index;
-  client_output_init (&launched->output, p_process_get_client_stderr (process), TRUE);
+  client_output_init (&launched->output, p_process_get_client_stderr (process), self->forward_fd);
   client_output_watch (&launched->output);
   g_hash_table_insert (self->launched, process, launched);
 

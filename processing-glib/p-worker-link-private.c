@@ -270,11 +270,12 @@ p_worker_link_receive (PWorkerLink   *self,
 
 /* writev() on a pipe or a terminal, which raise SIGPIPE when their reader
  * is gone: held back in this thread, and taken away if it came, so that
- * the worker sees EPIPE as a socket's MSG_NOSIGNAL would give it. */
-static gssize
-write_without_sigpipe (int                 fd,
-                       const struct iovec *vectors,
-                       int                 n_vectors)
+ * the caller sees EPIPE as a socket's MSG_NOSIGNAL would give it. (The
+ * pool uses it too, for what its remote workers print.) */
+gssize
+p_writev_without_sigpipe (int                 fd,
+                          const struct iovec *vectors,
+                          int                 n_vectors)
 {
   sigset_t pipe_set, old;
   gssize n_written;
@@ -329,7 +330,7 @@ p_worker_link_send (PWorkerLink            *self,
 
   for (;;)
     {
-      gssize n_written = write_without_sigpipe (self->out_fd, iov, n);
+      gssize n_written = p_writev_without_sigpipe (self->out_fd, iov, n);
       int saved_errno = errno;
 
       if (n_written >= 0)

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/uio.h>
 
 #include "p-frame-reader-private.h"
 
@@ -41,5 +42,9 @@ GPollableReturn p_worker_link_send         (PWorkerLink          *self,
                                             GError              **error);
 void            p_worker_link_close        (PWorkerLink          *self);
 void            p_worker_link_clear        (PWorkerLink          *self);
+
+gssize          p_writev_without_sigpipe   (int                   fd,
+                                            const struct iovec   *vectors,
+                                            int                   n_vectors);
 
 G_END_DECLS

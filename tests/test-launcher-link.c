@@ -469,6 +469,65 @@ test_through_srun (void)
   g_assert_cmpuint (test_count_children (), ==, 0);
 }
 
+/* A standard error that takes no more holds up the worker that prints,
+ * never the pool's thread: the other workers serve meanwhile. */
+static void
+test_stderr_full (void)
+{
+  g_autoptr(PLauncher) launcher = new_fake_srun ();
+  g_autoptr(PPool) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PResult) printing = NULL;
+  g_autoptr(GVariant) printed = NULL;
+  g_autofree char *words = g_strnfill (1000, 'w');
+  gint64 started;
+  int saved_stderr = dup (STDERR_FILENO);
+  int fds[2];
+
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  dup2 (fds[1], STDERR_FILENO);
+  close (fds[1]);
+
+  pool = p_pool_new_with_launcher (2, NULL, launcher, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 20; i++)
+    {
+      g_autoptr(GVariant) squares = p_pool_map (pool, "square", test_range_int64 (20), 1, NULL, &error);
+
+      g_assert_no_error (error);
+    }
+
+  /* 200 KB: more than the pipes between hold. */
+  printing = p_pool_submit (pool, "print", g_variant_new_string (words), NULL);
+  g_usleep (300000);
+  g_assert_false (p_result_ready (printing));
+
+  started = g_get_monotonic_time ();
+  for (int i = 0; i < 20; i++)
+    g_assert_cmpint (apply_int64 (pool, "square", i), ==, i * i);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 5 * G_USEC_PER_SEC);
+  g_assert_false (p_result_ready (printing));
+
+  /* Read, it goes on. */
+  while (!p_result_wait (printing, 10000))
+    {
+      char buffer[65536];
+
+      g_unix_set_fd_nonblocking (fds[0], TRUE, NULL);
+      while (read (fds[0], buffer, sizeof buffer) > 0)
+        ;
+    }
+  printed = p_result_get (printing, 0, &error);
+  g_assert_no_error (error);
+
+  p_pool_shutdown (pool);
+  g_assert_true (p_pool_join (pool, NULL));
+
+  dup2 (saved_stderr, STDERR_FILENO);
+  close (saved_stderr);
+  close (fds[0]);
+}
+
 static void
 test_through_ssh (void)
 {
@@ -578,6 +637,7 @@ main (int   argc,
   g_test_add_func ("/launcher/link/lost-while-working", test_lost_while_working);
   g_test_add_func ("/launcher/link/lost-cooperative", test_lost_cooperative);
   g_test_add_func ("/launcher/link/through-srun", test_through_srun);
+  g_test_add_func ("/launcher/link/stderr-full", test_stderr_full);
   g_test_add_func ("/launcher/link/through-ssh", test_through_ssh);
   g_test_add_func ("/launcher/link/client-fails", test_client_fails);
   g_test_add_func ("/launcher/link/bad-hosts", test_bad_hosts);
