@@ -9,7 +9,9 @@
  *     the same client the pool runs (with ssh, a session of a shared
  *     connection, as the pool's workers are, or with --direct a
  *     connection of its own; with srun, `srun -u cat`): the round trip of
- *     64 bytes, and 1 MiB sent and echoed;
+ *     64 bytes, and 1 MiB sent and echoed as it comes; and 1 MiB echoed
+ *     by `dd bs=1M iflag=fullblock`, which, as a worker, sends nothing
+ *     back before it has it all;
  *   - the pool, one worker: the `apply` round trip of a small value, and
  *     an `apply` of `echo` with 1 MiB;
  *   - the start-up of 8 workers, and of 1: from p_pool_new_with_launcher()
@@ -127,11 +129,13 @@ start_connection (const char *control_path)
   return master;
 }
 
-/* `cat` at the other end, its stdin and stdout one socket here, as the
- * pool's clients have them. */
+/* @program (`cat`, or `dd` that reads a whole MiB before it writes it)
+ * at the other end, its stdin and stdout one socket here, as the pool's
+ * clients have them. */
 static GSubprocess *
-start_cat (const char *control_path,
-           int        *fd)
+start_echo (const char *control_path,
+            const char *program,
+            int        *fd)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
@@ -141,10 +145,13 @@ start_cat (const char *control_path,
 
   if (use_srun)
     {
-      const char *srun[] = { "srun", "-u", "-n1", "-N1", "--job-name=processing-glib-floor", "cat", NULL };
+      const char *srun[] = { "srun", "-u", "-n1", "-N1", "--job-name=processing-glib-floor", NULL };
+      g_auto(GStrv) words = g_strsplit (program, " ", -1);
 
       for (guint i = 0; srun[i] != NULL; i++)
         g_ptr_array_add (argv, g_strdup (srun[i]));
+      for (guint i = 0; words[i] != NULL; i++)
+        g_ptr_array_add (argv, g_strdup (words[i]));
     }
   else
     {
@@ -157,7 +164,7 @@ start_cat (const char *control_path,
           g_ptr_array_add (argv, g_strdup_printf ("ControlPath=%s", control_path));
         }
       g_ptr_array_add (argv, g_strdup (ssh_host));
-      g_ptr_array_add (argv, g_strdup ("exec cat"));
+      g_ptr_array_add (argv, g_strdup_printf ("exec %s", program));
     }
   g_ptr_array_add (argv, NULL);
 
@@ -227,54 +234,61 @@ echo_through (int           fd,
   g_unix_set_fd_nonblocking (fd, FALSE, NULL);
 }
 
+/* @size bytes there, then back: what a worker does, which answers once
+ * it has a task's whole value. */
 static void
-measure_floor (void)
+send_then_receive (int           fd,
+                   const guint8 *out,
+                   guint8       *in,
+                   gsize         size)
 {
-  g_autofree char *dir = g_dir_make_tmp ("launcher-bench-XXXXXX", NULL);
-  g_autofree char *control_path = g_build_filename (dir, "cm", NULL);
-  g_autoptr(GSubprocess) master = NULL;
-  g_autoptr(GSubprocess) cat = NULL;
-  g_autofree guint8 *out = g_malloc (MIB);
-  g_autofree guint8 *in = g_malloc (MIB);
-  guint8 small[SMALL] = { 0, };
-  gint64 start;
-  int fd;
+  write_all (fd, out, size);
+  read_all (fd, in, size);
+}
 
+/* The floor's clients, and the pool's, side by side. */
+typedef struct
+{
+  char *dir;
+  char *control_path;
+  GSubprocess *master;
+  GSubprocess *cat;
+  GSubprocess *dd;
+  int cat_fd;
+  int dd_fd;
+} Floor;
+
+static void
+floor_start (Floor *floor)
+{
+  floor->dir = g_dir_make_tmp ("launcher-bench-XXXXXX", NULL);
+  floor->control_path = g_build_filename (floor->dir, "cm", NULL);
   if (!use_srun && !direct)
-    master = start_connection (control_path);
-  cat = start_cat (master != NULL ? control_path : NULL, &fd);
+    floor->master = start_connection (floor->control_path);
+  floor->cat = start_echo (floor->master != NULL ? floor->control_path : NULL, "cat", &floor->cat_fd);
+  floor->dd = start_echo (floor->master != NULL ? floor->control_path : NULL,
+                          "dd bs=1048576 iflag=fullblock status=none", &floor->dd_fd);
+}
 
-  for (int i = 0; i < 100; i++)
+static void
+floor_stop (Floor *floor)
+{
+  close (floor->cat_fd);
+  close (floor->dd_fd);
+  g_subprocess_wait (floor->cat, NULL, NULL);
+  g_subprocess_wait (floor->dd, NULL, NULL);
+  g_clear_object (&floor->cat);
+  g_clear_object (&floor->dd);
+  if (floor->master != NULL)
     {
-      write_all (fd, small, SMALL);
-      read_all (fd, small, SMALL);
+      g_subprocess_force_exit (floor->master);
+      g_subprocess_wait (floor->master, NULL, NULL);
+      g_clear_object (&floor->master);
     }
-  start = g_get_monotonic_time ();
-  for (int i = 0; i < rounds; i++)
-    {
-      write_all (fd, small, SMALL);
-      read_all (fd, small, SMALL);
-    }
-  report ("floor", "round trip, 64 bytes", (g_get_monotonic_time () - start) / (double) rounds, "us");
-
-  for (gsize i = 0; i < MIB; i++)
-    out[i] = i % 251;
-  echo_through (fd, out, in, MIB);
-  start = g_get_monotonic_time ();
-  for (int i = 0; i < 20; i++)
-    echo_through (fd, out, in, MIB);
-  g_assert (memcmp (in, out, MIB) == 0);
-  report ("floor", "1 MiB echo", 20.0 * MIB / ((g_get_monotonic_time () - start) / 1e6) / 1e6, "MB/s");
-
-  close (fd);
-  g_subprocess_wait (cat, NULL, NULL);
-  if (master != NULL)
-    {
-      g_subprocess_force_exit (master);
-      g_subprocess_wait (master, NULL, NULL);
-    }
-  g_unlink (control_path);
-  g_rmdir (dir);
+  g_unlink (floor->control_path);
+  g_rmdir (floor->dir);
+  g_free (floor->control_path);
+  g_free (floor->dir);
 }
 
 /* }}} */
@@ -319,37 +333,105 @@ close_pool (PPool *pool)
   g_object_unref (pool);
 }
 
-static void
-measure_pool (void)
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
 {
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (double *values,
+        guint   n)
+{
+  qsort (values, n, sizeof (double), compare_doubles);
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+#define BLOCKS 9
+#define ECHOES_PER_BLOCK 3
+
+/* The floor and the pool in turns, block after block, so that what the
+ * shared machine does meanwhile weighs on both: the medians of the
+ * blocks are reported. */
+static void
+measure_link_and_pool (void)
+{
+  Floor floor = { 0, };
   PPool *pool = new_pool (1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) megabyte = NULL;
-  g_autofree guint8 *data = g_malloc (MIB);
-  gint64 start;
+  g_autofree guint8 *out = g_malloc (MIB);
+  g_autofree guint8 *in = g_malloc (MIB);
+  guint8 small[SMALL] = { 0, };
+  double rt_floor[BLOCKS], rt_pool[BLOCKS], echo_floor[BLOCKS], echo_whole[BLOCKS], echo_pool[BLOCKS];
+  int per_block = MAX (rounds / BLOCKS, 1);
 
-  for (int i = 0; i < 100; i++)
-    g_variant_unref (p_pool_apply (pool, "echo", g_variant_new_int64 (i), NULL, &error));
-  start = g_get_monotonic_time ();
-  for (int i = 0; i < rounds; i++)
-    g_variant_unref (p_pool_apply (pool, "echo", g_variant_new_int64 (i), NULL, &error));
-  g_assert_no_error (error);
-  report ("processing-glib", "apply round trip", (g_get_monotonic_time () - start) / (double) rounds, "us");
-
+  floor_start (&floor);
   for (gsize i = 0; i < MIB; i++)
-    data[i] = i % 251;
-  megabyte = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, MIB, 1));
-  g_variant_unref (p_pool_apply (pool, "echo", g_variant_ref (megabyte), NULL, &error));
-  start = g_get_monotonic_time ();
-  for (int i = 0; i < 20; i++)
+    out[i] = i % 251;
+  megabyte = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, out, MIB, 1));
+
+  /* Warm: every path once. */
+  for (int i = 0; i < 100; i++)
     {
-      g_autoptr(GVariant) back = p_pool_apply (pool, "echo", g_variant_ref (megabyte), NULL, &error);
-
-      g_assert_no_error (error);
-      g_assert (g_variant_get_size (back) == MIB);
+      write_all (floor.cat_fd, small, SMALL);
+      read_all (floor.cat_fd, small, SMALL);
+      g_variant_unref (p_pool_apply (pool, "echo", g_variant_new_int64 (i), NULL, &error));
     }
-  report ("processing-glib", "1 MiB echo", 20.0 * MIB / ((g_get_monotonic_time () - start) / 1e6) / 1e6, "MB/s");
+  echo_through (floor.cat_fd, out, in, MIB);
+  send_then_receive (floor.dd_fd, out, in, MIB);
+  g_variant_unref (p_pool_apply (pool, "echo", g_variant_ref (megabyte), NULL, &error));
+  g_assert_no_error (error);
 
+  for (int block = 0; block < BLOCKS; block++)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      for (int i = 0; i < per_block; i++)
+        {
+          write_all (floor.cat_fd, small, SMALL);
+          read_all (floor.cat_fd, small, SMALL);
+        }
+      rt_floor[block] = (g_get_monotonic_time () - start) / (double) per_block;
+
+      start = g_get_monotonic_time ();
+      for (int i = 0; i < per_block; i++)
+        g_variant_unref (p_pool_apply (pool, "echo", g_variant_new_int64 (i), NULL, &error));
+      rt_pool[block] = (g_get_monotonic_time () - start) / (double) per_block;
+
+      start = g_get_monotonic_time ();
+      for (int i = 0; i < ECHOES_PER_BLOCK; i++)
+        echo_through (floor.cat_fd, out, in, MIB);
+      echo_floor[block] = ECHOES_PER_BLOCK * (double) MIB / (g_get_monotonic_time () - start);
+
+      start = g_get_monotonic_time ();
+      for (int i = 0; i < ECHOES_PER_BLOCK; i++)
+        send_then_receive (floor.dd_fd, out, in, MIB);
+      echo_whole[block] = ECHOES_PER_BLOCK * (double) MIB / (g_get_monotonic_time () - start);
+      g_assert (memcmp (in, out, MIB) == 0);
+
+      start = g_get_monotonic_time ();
+      for (int i = 0; i < ECHOES_PER_BLOCK; i++)
+        {
+          g_autoptr(GVariant) back = p_pool_apply (pool, "echo", g_variant_ref (megabyte), NULL, &error);
+
+          g_assert (g_variant_get_size (back) == MIB);
+        }
+      echo_pool[block] = ECHOES_PER_BLOCK * (double) MIB / (g_get_monotonic_time () - start);
+      g_assert_no_error (error);
+    }
+
+  /* Bytes per µs are MB/s. */
+  report ("floor", "round trip, 64 bytes", median (rt_floor, BLOCKS), "us");
+  report ("processing-glib", "apply round trip", median (rt_pool, BLOCKS), "us");
+  report ("floor", "1 MiB echo", median (echo_floor, BLOCKS), "MB/s");
+  report ("floor", "1 MiB echo, store and forward", median (echo_whole, BLOCKS), "MB/s");
+  report ("processing-glib", "1 MiB echo", median (echo_pool, BLOCKS), "MB/s");
+
+  floor_stop (&floor);
   close_pool (pool);
 }
 
@@ -458,8 +540,7 @@ main (int   argc,
     ssh_host = argv[1];
 
   g_printerr ("# %s\n", engine_name ());
-  measure_floor ();
-  measure_pool ();
+  measure_link_and_pool ();
   measure_start (1);
   measure_start (8);
 

@@ -211,7 +211,10 @@ poll_spinning (GPollFD *fds,
 {
   PCore *core = g_private_get (&pool_thread_core);
 
-  return p_poll_spinning (&core->spinner, fds, n_fds, timeout_msec, p_scheduler_is_latency_bound (core));
+  /* Workers on other hosts answer far later than a spin lasts, and the
+   * clients that carry their links need the processor more. */
+  return p_poll_spinning (&core->spinner, fds, n_fds, timeout_msec,
+                          core->launch == NULL && p_scheduler_is_latency_bound (core));
 }
 
 static gpointer

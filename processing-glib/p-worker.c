@@ -1145,7 +1145,10 @@ next_message (PWorker *self)
       g_mutex_unlock (&self->mutex);
       /* A recall may have emptied the queue since the last reply. */
       send_held (self);
-      p_poll_spinning (&self->idle_spinner, fds, G_N_ELEMENTS (fds), -1, self->tasks_come_singly);
+      /* Not over a remote link: no reply comes back within a spin, and
+       * the engine's processes need the processor more. */
+      p_poll_spinning (&self->idle_spinner, fds, G_N_ELEMENTS (fds), -1,
+                       self->tasks_come_singly && !self->link.remote);
       if (fds[0].revents != 0)
         drain_fd (self->task_wakeup_fd);
       g_mutex_lock (&self->mutex);
