@@ -48,6 +48,10 @@
  * tasks started. A worker that dies fails the task it was running with
  * %P_POOL_ERROR_WORKER_DIED; a replacement starts on the same host.
  *
+ * The pids that #PPool::worker-started and #PPool::worker-exited give are
+ * those of the clients (ssh, srun), here; the wait status is the
+ * client's.
+ *
  * A host that cannot be reached, is unknown, or refuses the connection
  * makes the pool fail with %P_POOL_ERROR_WORKER_START, carrying the
  * client's own message ("ssh: Could not resolve hostname …"): with ssh,
@@ -171,7 +175,9 @@ p_launcher_new_ssh (const char * const *hosts)
  *
  * A step that waits for resources holds up no other worker: the pool
  * runs its tasks on those that started, and does not time it out. Slurm
- * chooses the node of every step, replacements included.
+ * chooses the node of every step, replacements included. @srun_args must
+ * not change the number of tasks or nodes of a step (`-n`, `-N`): each
+ * step is one worker.
  *
  * Returns: (transfer full): a new #PLauncher
  *
@@ -289,6 +295,8 @@ p_pool_new_with_launcher (guint                processes,
                           PLauncher           *launcher,
                           GError             **error)
 {
+  /* As p_pool_new(): PPool:processes's bound. */
+  g_return_val_if_fail (processes <= 1024, NULL);
   g_return_val_if_fail (P_IS_LAUNCHER (launcher), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
