@@ -251,8 +251,8 @@ p_launcher_set_worker_path (PLauncher  *self,
  * connection per host (per 8 workers on it, within sshd's default
  * `MaxSessions`), and every worker there runs as a session of it
  * (OpenSSH's `ControlMaster`, with the sockets in a directory of the
- * pool's own that it removes): N workers start in about one connection's
- * time, and so do replacements. The pool's constructor waits for these
+ * pool's own that it removes, unless it is killed with SIGKILL): N
+ * workers start in about one connection's time, and so do replacements. The pool's constructor waits for these
  * connections, and fails with the client's message if one cannot be
  * made. With %FALSE, each worker makes its own connection, which a
  * client that is not OpenSSH needs. srun ignores it.
