@@ -191,17 +191,18 @@ find_connections (void)
   return connections;
 }
 
-static guint
-count_pool_directories (void)
+/* The directory of a shared connection's socket, from its command line. */
+static char *
+connection_directory (GPid pid)
 {
-  g_autoptr(GDir) dir = g_dir_open (g_get_tmp_dir (), 0, NULL);
-  const char *name;
-  guint n = 0;
+  g_autofree char *cmdline = launcher_cmdline (pid);
+  const char *path = cmdline != NULL ? strstr (cmdline, "ControlPath=") : NULL;
+  g_autofree char *socket = NULL;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)))
-    n += g_str_has_prefix (name, "processing-glib-");
+  g_assert_nonnull (path);
+  socket = g_strndup (path + strlen ("ControlPath="), strcspn (path + strlen ("ControlPath="), " "));
 
-  return n;
+  return g_path_get_dirname (socket);
 }
 
 /* 10 workers on a host share 2 connections (8 sessions at most each);
@@ -217,7 +218,7 @@ test_shared_connections (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) connections = NULL;
   g_autoptr(GVariant) squares = NULL;
-  guint directories = count_pool_directories ();
+  g_autofree char *directory = NULL;
 
   if (launcher_engine_skip (&ssh_engine))
     return;
@@ -229,7 +230,8 @@ test_shared_connections (void)
   g_assert_true (launcher_wait_for_count (launcher_find_workers, &ssh_engine, 10, 10 * G_USEC_PER_SEC));
   connections = find_connections ();
   g_assert_cmpuint (connections->len, ==, 2);
-  g_assert_cmpuint (count_pool_directories (), ==, directories + 1);
+  directory = connection_directory (g_array_index (connections, GPid, 0));
+  g_assert_true (g_file_test (directory, G_FILE_TEST_IS_DIR));
 
   squares = p_pool_map (pool, "square", test_range_int64 (200), 1, NULL, &error);
   g_assert_no_error (error);
@@ -260,7 +262,7 @@ test_shared_connections (void)
   p_pool_shutdown (pool);
   g_assert_true (p_pool_join (pool, &error));
   g_assert_cmpuint (test_count_children (), ==, 0);
-  g_assert_cmpuint (count_pool_directories (), ==, directories);
+  g_assert_false (g_file_test (directory, G_FILE_TEST_EXISTS));
   launcher_assert_nothing_left (&ssh_engine);
 }
 
