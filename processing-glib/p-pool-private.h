@@ -35,6 +35,7 @@ typedef struct _PCore PCore;
 typedef struct _PJob PJob;
 typedef struct _PChunk PChunk;
 typedef struct _PWorkerSlot PWorkerSlot;
+typedef struct _PLaunch PLaunch;
 
 /* What can be changed while the pool runs. */
 typedef struct
@@ -54,6 +55,7 @@ struct _PCore
   /* Set by p_core_new(), then read-only. */
   char **worker_argv;
   char **worker_env;       /* "NAME=VALUE" for every worker, beside its channel; or NULL */
+  PLaunch *launch;         /* how workers start on other hosts (p-launch-private.c), or NULL: here */
   guint n_processes;       /* the most workers at once */
   guint n_processors;      /* of this machine: how many workers start together, or run at first */
   gboolean load_measurable;/* workers use this machine's processors, which /proc/stat tells about */

@@ -20,6 +20,7 @@
 #include "p-glib-workarounds-private.h"
 #include "p-i18n-private.h"
 #include "p-job-private.h"
+#include "p-launch-private.h"
 #include "p-scheduler-private.h"
 
 /* {{{ Lifetime */
@@ -91,6 +92,7 @@ p_core_unref (PCore *core)
   g_clear_pointer (&core->functions, g_hash_table_unref);
   g_clear_pointer (&core->worker_argv, g_strfreev);
   g_clear_pointer (&core->worker_env, g_strfreev);
+  g_clear_pointer (&core->launch, p_launch_free);
   g_clear_error (&core->start_error);
   g_clear_pointer (&core->sandbox, p_core_sandbox_free);
   g_weak_ref_clear (&core->pool);
@@ -217,7 +219,10 @@ poll_spinning (GPollFD *fds,
 {
   PCore *core = g_private_get (&pool_thread_core);
 
-  return p_poll_spinning (&core->spinner, fds, n_fds, timeout_msec, p_scheduler_is_latency_bound (core));
+  /* Workers on other hosts answer far later than a spin lasts, and the
+   * clients that carry their links need the processor more. */
+  return p_poll_spinning (&core->spinner, fds, n_fds, timeout_msec,
+                          core->launch == NULL && p_scheduler_is_latency_bound (core));
 }
 
 static gpointer
@@ -258,11 +263,16 @@ start_in_thread (gpointer user_data)
   PCore *core = data->core;
   GError *error = NULL;
 
-  /* One now, so that a command that cannot run fails here; the others
-   * as they are wanted. */
-  if (p_spawner_spawn_one (core, &error))
+  /* Through ssh, the hosts' connections first, which the workers share. */
+  if (core->launch != NULL)
+    p_launch_connect (core->launch, core, &error);
+
+  /* One worker now, so that a command that cannot run fails here; the
+   * others as they are wanted. */
+  if (error == NULL && p_spawner_spawn_one (core, &error))
     p_spawner_maybe_respawn (core);
-  else
+
+  if (error != NULL)
     {
       g_mutex_lock (&core->mutex);
       core->closed = core->closed_seen = TRUE;
@@ -351,6 +361,14 @@ p_core_check_finished (PCore *core)
   gboolean finished;
 
   if (core->workers->len > 0 || !g_queue_is_empty (&core->jobs))
+    return;
+
+  g_mutex_lock (&core->mutex);
+  finished = core->closed && g_queue_is_empty (&core->incoming);
+  g_mutex_unlock (&core->mutex);
+
+  /* The connections the workers shared end last. */
+  if (finished && core->launch != NULL && !p_launch_stop (core->launch))
     return;
 
   g_mutex_lock (&core->mutex);

@@ -18,6 +18,8 @@
 #include "p-error-private.h"
 #include "p-i18n-private.h"
 #include "p-job-private.h"
+#include "p-launch-private.h"
+#include "p-launcher.h"
 #include "p-map-iter-private.h"
 #include "p-message-writer-private.h"
 #include "p-protocol-private.h"
@@ -93,7 +95,9 @@ struct _PPool
   GObject parent_instance;
 
   guint processes;
+  gboolean processes_chosen;   /* not 0: a launcher may choose otherwise */
   char **worker_argv;
+  PLauncher *launcher;
   guint64 max_message_size;
   PSandbox *sandbox;
   PSettings settings;      /* until the core exists */
@@ -113,6 +117,7 @@ enum {
   PROP_IDLE_TIMEOUT,
   PROP_MAX_QUEUED,
   PROP_SANDBOX,
+  PROP_LAUNCHER,
   N_PROPS
 };
 
@@ -356,6 +361,7 @@ p_pool_finalize (GObject *object)
 
   g_clear_pointer (&self->worker_argv, g_strfreev);
   g_clear_object (&self->sandbox);
+  g_clear_object (&self->launcher);
 
   G_OBJECT_CLASS (p_pool_parent_class)->finalize (object);
 }
@@ -515,6 +521,10 @@ p_pool_get_property (GObject    *object,
       g_value_set_object (value, self->sandbox);
       break;
 
+    case PROP_LAUNCHER:
+      g_value_set_object (value, self->launcher);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -532,6 +542,7 @@ p_pool_set_property (GObject      *object,
     {
     case PROP_PROCESSES:
       self->processes = g_value_get_uint (value);
+      self->processes_chosen = self->processes != 0;
       if (self->processes == 0)
         self->processes = g_get_num_processors ();
       break;
@@ -558,6 +569,10 @@ p_pool_set_property (GObject      *object,
       g_set_object (&self->sandbox, g_value_get_object (value));
       break;
 
+    case PROP_LAUNCHER:
+      g_set_object (&self->launcher, g_value_get_object (value));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -577,8 +592,9 @@ p_pool_class_init (PPoolClass *klass)
    * PPool:processes:
    *
    * The most worker processes the pool runs at once, at most 1024. 0 when
-   * constructing means the number of processors (g_get_num_processors());
-   * reading it gives the number actually used.
+   * constructing means the number of processors (g_get_num_processors()),
+   * or, with a #PPool:launcher, as many as the launcher says; reading it
+   * gives the number actually used.
    *
    * The pool starts one worker when it is made (so that a command that
    * cannot run fails there), #PPool:min-processes in all, and more when
@@ -764,6 +780,25 @@ p_pool_class_init (PPoolClass *klass)
                           G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PPool:launcher:
+   *
+   * How the workers are started: %NULL starts them here; a #PLauncher
+   * starts them on other hosts, through ssh or Slurm's srun. With one,
+   * #PPool:processes 0 means as many as the launcher says (see
+   * p_launcher_new_ssh() and p_launcher_new_srun()), and
+   * #PPool:worker-argv is the command on the remote side.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_LAUNCHER] =
+    g_param_spec_object ("launcher", NULL, NULL,
+                         P_TYPE_LAUNCHER,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -825,6 +860,7 @@ p_pool_initable_init (GInitable     *initable,
   g_auto(GStrv) argv = NULL;
   g_auto(GStrv) env = NULL;
   g_autoptr(PCore) core = NULL;
+  PLaunch *launch = NULL;
 
   g_return_val_if_fail (self->core == NULL, FALSE);
 
@@ -840,11 +876,27 @@ p_pool_initable_init (GInitable     *initable,
   else if ((argv = argv_of_current_program (error)) == NULL)
     return FALSE;
 
+  if (self->launcher != NULL)
+    {
+      launch = p_launch_new (self->launcher, self->processes_chosen ? self->processes : 0,
+                             &self->processes, error);
+      if (launch == NULL)
+        return FALSE;
+    }
+
   if (self->sandbox != NULL)
     env = p_sandbox_build_environment (self->sandbox, (const char * const *) argv);
 
   core = p_core_new (self, self->processes, (const char * const *) argv, (const char * const *) env,
                      self->max_message_size, &self->settings);
+  core->launch = launch;
+  /* Workers elsewhere run on processors this machine's load does not
+   * show, and start as fast as their hosts do: all may be kept busy. */
+  if (launch != NULL)
+    {
+      core->load_measurable = FALSE;
+      core->active_cap = core->n_processes;
+    }
   if (self->sandbox != NULL)
     core->sandbox = p_core_sandbox_new (self->sandbox);
   if (!p_core_start (core, error))

@@ -54,17 +54,45 @@ child_setup (gpointer user_data)
   setpgid (0, 0);
 }
 
+static void replace_timer (PProcess *self, guint msec, GSourceFunc func);
+static gboolean client_exit_overdue (gpointer user_data);
+
 /* SIGKILL to the worker and its process group. Safe until it is reaped:
- * till then its pid, and so its group id, cannot be reused. */
+ * till then its pid, and so its group id, cannot be reused.
+ *
+ * A launcher's client (ssh, srun) is asked first, with SIGTERM: srun
+ * then cancels its step, also one still waiting for resources. Its
+ * group is spared: srun keeps a process there that cancels the step
+ * when srun dies. */
 static void
 force_exit (PProcess *self)
 {
   if (self->reaped)
     return;
 
-  if (self->pid > 0)
+  if (self->linked && !self->client_asked_to_exit)
+    {
+      self->client_asked_to_exit = TRUE;
+      if (self->pid > 0)
+        kill (self->pid, SIGTERM);
+      replace_timer (self, EXIT_GRACE_MSEC, client_exit_overdue);
+      return;
+    }
+
+  if (self->pid > 0 && !self->linked)
     kill (-self->pid, SIGKILL);
   g_subprocess_force_exit (self->subprocess);
+}
+
+static gboolean
+client_exit_overdue (gpointer user_data)
+{
+  PProcess *self = user_data;
+
+  g_clear_pointer (&self->timer, g_source_unref);
+  force_exit (self);
+
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -293,6 +321,74 @@ startup_timed_out (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The pool's side of a spawned worker: @fd, its end of the channel, and
+ * what watches the channel and the process. Takes @subprocess, @fd and
+ * @reply_area. */
+static PProcess *
+adopt (GSubprocess              *subprocess,
+       int                       fd,
+       PReplyArea               *reply_area,
+       const char               *command,
+       gsize                     max_message_size,
+       guint                     startup_timeout_sec,
+       const PProcessCallbacks  *callbacks,
+       gpointer                  user_data,
+       GError                  **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) local_error = NULL;
+  PProcess *self;
+
+  socket = g_socket_new_from_fd (fd, &local_error);
+  if (socket == NULL)
+    {
+      close (fd);
+      p_reply_area_unmap (reply_area, P_REPLY_AREA_CAPACITY);
+      g_subprocess_force_exit (subprocess);
+      g_object_unref (subprocess);
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                   _("Could not start worker “%s”: %s"), command, local_error->message);
+      return NULL;
+    }
+  g_socket_set_blocking (socket, FALSE);
+
+  self = g_new0 (PProcess, 1);
+  self->callbacks = callbacks;
+  self->user_data = user_data;
+  self->state = P_PROCESS_STARTING;
+  self->subprocess = subprocess;
+  /* NULL if it already exited: a worker that dies at once has no pid to
+   * show. */
+  self->pidfd = -1;
+  if (g_subprocess_get_identifier (self->subprocess) != NULL)
+    {
+      self->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
+      /* Fails (harmlessly) if it was reaped meanwhile. */
+      self->pidfd = syscall (SYS_pidfd_open, self->pid, 0);
+    }
+  self->socket = g_steal_pointer (&socket);
+  self->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (self->socket));
+  self->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, max_message_size);
+  self->reply_area = reply_area;
+  p_frame_queue_init (&self->outgoing);
+
+  /* The socket's own source rather than the pollable stream's, which has
+   * a child source: it may recurse (it never does), because GLib removes
+   * and adds again the descriptors of a source that may not, with two
+   * writes to the context's eventfd, every dispatch. */
+  self->input_source = g_socket_create_source (self->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_readable), self, NULL);
+  g_source_set_can_recurse (self->input_source, TRUE);
+  g_source_attach (self->input_source, g_main_context_get_thread_default ());
+
+  g_subprocess_wait_async (self->subprocess, NULL, on_wait_done, self);
+
+  if (startup_timeout_sec > 0)
+    replace_timer (self, startup_timeout_sec * 1000, startup_timed_out);
+
+  return self;
+}
+
 PProcess *
 p_process_spawn (const char * const      *argv,
                  const char * const      *env,
@@ -304,11 +400,9 @@ p_process_spawn (const char * const      *argv,
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) subprocess = NULL;
-  g_autoptr(GSocket) socket = NULL;
   g_autofree char *channel = NULL;
   g_autoptr(GError) local_error = NULL;
   PReplyArea *reply_area;
-  PProcess *self;
   int reply_area_fd = -1;
   int fds[2];
 
@@ -375,53 +469,75 @@ p_process_spawn (const char * const      *argv,
       return NULL;
     }
 
-  socket = g_socket_new_from_fd (fds[0], &local_error);
-  if (socket == NULL)
+  return adopt (g_steal_pointer (&subprocess), fds[0], reply_area, argv[0], max_message_size,
+                startup_timeout_sec, callbacks, user_data, error);
+}
+
+/* A worker started through a launcher's client, such as ssh or srun:
+ * its channel is the client's standard input and output, where no
+ * descriptor passes and no memory is shared; its standard error is a
+ * pipe (p_process_get_client_stderr()), which the launcher reads. */
+PProcess *
+p_process_spawn_linked (const char * const      *argv,
+                        gsize                    max_message_size,
+                        guint                    startup_timeout_sec,
+                        const PProcessCallbacks *callbacks,
+                        gpointer                 user_data,
+                        GError                 **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GError) local_error = NULL;
+  PProcess *self;
+  int fds[2];
+
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     {
-      close (fds[0]);
-      p_reply_area_unmap (reply_area, P_REPLY_AREA_CAPACITY);
-      g_subprocess_force_exit (subprocess);
+      int saved_errno = errno;
+
       g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
-                   _("Could not start worker “%s”: %s"), argv[0], local_error->message);
+                   _("Could not create a channel for worker “%s”: %s"),
+                   argv[0], g_strerror (saved_errno));
       return NULL;
     }
-  g_socket_set_blocking (socket, FALSE);
 
-  self = g_new0 (PProcess, 1);
-  self->callbacks = callbacks;
-  self->user_data = user_data;
-  self->state = P_PROCESS_STARTING;
-  self->subprocess = g_steal_pointer (&subprocess);
-  /* NULL if it already exited: a worker that dies at once has no pid to
-   * show. */
-  self->pidfd = -1;
-  if (g_subprocess_get_identifier (self->subprocess) != NULL)
+  g_unix_set_fd_nonblocking (fds[0], TRUE, NULL);
+
+  /* Every other descriptor is closed in the child; the pool's
+   * environment is the client's own (ssh's agent, Slurm's allocation). */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_take_stdout_fd (launcher, fcntl (fds[1], F_DUPFD_CLOEXEC, 3));
+  g_subprocess_launcher_take_stdin_fd (launcher, fds[1]);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
+
+  subprocess = g_subprocess_launcher_spawnv (launcher, argv, &local_error);
+  g_clear_object (&launcher);
+
+  if (subprocess == NULL)
     {
-      self->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (self->subprocess), NULL, 10);
-      /* Fails (harmlessly) if it was reaped meanwhile. */
-      self->pidfd = syscall (SYS_pidfd_open, self->pid, 0);
+      close (fds[0]);
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                   _("Could not start “%s”: %s"), argv[0], local_error->message);
+      return NULL;
     }
-  self->socket = g_steal_pointer (&socket);
-  self->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (self->socket));
-  self->reader = p_frame_reader_new (P_DIRECTION_TO_POOL, max_message_size);
-  self->reply_area = reply_area;
-  p_frame_queue_init (&self->outgoing);
 
-  /* The socket's own source rather than the pollable stream's, which has
-   * a child source: it may recurse (it never does), because GLib removes
-   * and adds again the descriptors of a source that may not, with two
-   * writes to the context's eventfd, every dispatch. */
-  self->input_source = g_socket_create_source (self->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (self->input_source, G_SOURCE_FUNC (on_readable), self, NULL);
-  g_source_set_can_recurse (self->input_source, TRUE);
-  g_source_attach (self->input_source, g_main_context_get_thread_default ());
-
-  g_subprocess_wait_async (self->subprocess, NULL, on_wait_done, self);
-
-  if (startup_timeout_sec > 0)
-    replace_timer (self, startup_timeout_sec * 1000, startup_timed_out);
+  self = adopt (g_steal_pointer (&subprocess), fds[0], NULL, argv[0], max_message_size,
+                startup_timeout_sec, callbacks, user_data, error);
+  if (self != NULL)
+    self->linked = TRUE;
 
   return self;
+}
+
+/* The client's standard error, for a worker from p_process_spawn_linked(). */
+GInputStream *
+p_process_get_client_stderr (PProcess *self)
+{
+  g_assert (self->linked);
+
+  return g_subprocess_get_stderr_pipe (self->subprocess);
 }
 
 void
@@ -560,6 +676,17 @@ p_process_kill (PProcess *self,
 
   self->state = P_PROCESS_DEAD;
   close_channel (self);
+
+  /* A remote worker's link is its life: it stops at once, with what its
+   * tasks started, when its link ends (docs/protocol.md, section 15), and
+   * its client exits after it. The client is made to only if it lingers. */
+  if (self->linked && !self->reaped)
+    {
+      if (!self->client_asked_to_exit)
+        replace_timer (self, EXIT_GRACE_MSEC, exit_grace_expired);
+      return;
+    }
+
   replace_timer (self, 0, NULL);
   force_exit (self);
 }

@@ -58,6 +58,10 @@ struct _PProcess
   gboolean takes_recalls;    /* it speaks protocol version 2 */
   gboolean takes_sealed;     /* version 3, and from 4 its channel passes descriptors */
 
+  /* Started through a launcher's client (ssh, srun): the pid is the
+   * client's, and the end of the channel is the remote worker's. */
+  gboolean linked;
+
   /*< private >*/
   const PProcessCallbacks *callbacks;
   gpointer user_data;
@@ -77,6 +81,7 @@ struct _PProcess
   gboolean output_failed;    /* the worker is gone: what is left is read */
   gboolean truncated;
   gboolean reaped;
+  gboolean client_asked_to_exit;
 };
 
 /* Destroys and drops *@source, if any: a timer or a watch that is over. */
@@ -97,6 +102,13 @@ PProcess *p_process_spawn          (const char * const      *argv,
                                     const PProcessCallbacks *callbacks,
                                     gpointer                 user_data,
                                     GError                 **error);
+PProcess *p_process_spawn_linked   (const char * const      *argv,
+                                    gsize                    max_message_size,
+                                    guint                    startup_timeout_sec,
+                                    const PProcessCallbacks *callbacks,
+                                    gpointer                 user_data,
+                                    GError                 **error);
+GInputStream *p_process_get_client_stderr (PProcess        *self);
 void      p_process_set_ready      (PProcess                *self);
 void      p_process_send           (PProcess                *self,
                                     PFrame                  *frame);

@@ -30,6 +30,9 @@ G_BEGIN_DECLS
 /* The child's environment names its channel: "FD:PPID:MAX_MESSAGE_SIZE". */
 #define P_CHANNEL_ENV "PROCESSING_GLIB_CHANNEL"
 #define P_CHANNEL_FD  3
+/* A remote worker's channel is its standard input and output
+ * (docs/protocol.md, section 15): "stdio:MAX_MESSAGE_SIZE". */
+#define P_CHANNEL_STDIO "stdio"
 
 /* The reply area (docs/protocol.md, section 12): "FD:CAPACITY". */
 #define P_REPLY_AREA_ENV "PROCESSING_GLIB_REPLY_AREA"

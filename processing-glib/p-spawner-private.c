@@ -13,6 +13,7 @@
 #include "p-i18n-private.h"
 #include "p-job-private.h"
 #include "p-pool-sandbox-private.h"
+#include "p-launch-private.h"
 #include "p-scheduler-private.h"
 #include "p-sink-private.h"
 
@@ -34,6 +35,17 @@ static const PProcessCallbacks process_callbacks = {
 
 /* {{{ Starting workers */
 
+/* Whether a worker takes tasks. */
+static gboolean
+one_is_ready (PCore *core)
+{
+  for (guint i = 0; i < core->workers->len; i++)
+    if (((PWorkerSlot *) g_ptr_array_index (core->workers, i))->process->state == P_PROCESS_READY)
+      return TRUE;
+
+  return FALSE;
+}
+
 static void
 start_failed (PCore  *core,
               GError *cause)
@@ -43,7 +55,10 @@ start_failed (PCore  *core,
   g_debug ("Worker start failure %u: %s", core->start_failures, cause->message);
   p_core_sandbox_start_failed (core, cause);
 
-  if (core->start_failures >= MAX_START_FAILURES)
+  /* Workers on other hosts may run the work meanwhile: a host that keeps
+   * failing only gets its workers tried again, less and less often. */
+  if (core->start_failures >= MAX_START_FAILURES &&
+      !(core->launch != NULL && one_is_ready (core)))
     {
       g_mutex_lock (&core->mutex);
       g_clear_error (&core->start_error);
@@ -62,10 +77,14 @@ p_spawner_spawn_one (PCore   *core,
 {
   PWorkerSlot *slot = p_worker_slot_new (core);
 
-  slot->process = p_process_spawn ((const char * const *) core->worker_argv,
-                                   (const char * const *) core->worker_env,
-                                   core->max_message_size, STARTUP_TIMEOUT_SEC,
-                                   &process_callbacks, slot, error);
+  if (core->launch != NULL)
+    slot->process = p_launch_spawn (core->launch, core, STARTUP_TIMEOUT_SEC,
+                                    &process_callbacks, slot, error);
+  else
+    slot->process = p_process_spawn ((const char * const *) core->worker_argv,
+                                     (const char * const *) core->worker_env,
+                                     core->max_message_size, STARTUP_TIMEOUT_SEC,
+                                     &process_callbacks, slot, error);
   if (slot->process == NULL)
     {
       p_worker_slot_free (slot);
@@ -117,7 +136,8 @@ wanted_workers (PCore *core)
   return MIN (wanted, core->n_processes);
 }
 
-/* Starts what is wanted, as many at once as the machine starts together:
+/* Starts what is wanted, as many at once as the machine starts together
+ * (those on other hosts all at once):
  * the first to be ready takes the first tasks, rather than all of them
  * sharing the processors to start. */
 static void
@@ -125,7 +145,8 @@ spawn_missing (PCore *core)
 {
   guint n_starting;
 
-  while (count_live (core, &n_starting) < wanted_workers (core) && n_starting < 2 * core->n_processors)
+  while (count_live (core, &n_starting) < wanted_workers (core) &&
+         (core->launch != NULL || n_starting < 2 * core->n_processors))
     {
       GError *error = NULL;
 
@@ -366,6 +387,10 @@ describe_death (PCore    *core,
   if (process->kill_reason != NULL)
     return g_error_copy (process->kill_reason);
 
+  /* Its client's status and words, not its own. */
+  if (core->launch != NULL)
+    return p_launch_describe_death (core->launch, process);
+
   status = p_process_describe_exit (process);
   sandbox_note = p_core_sandbox_describe_death (core, process);
   if (sandbox_note != NULL)
@@ -399,6 +424,8 @@ on_exited (PProcess *process,
     }
 
   p_scheduler_worker_lost (slot, describe_death (core, process));
+  if (core->launch != NULL)
+    p_launch_forget (core->launch, process);
   p_worker_slot_free (slot);
 
   p_spawner_maybe_respawn (core);

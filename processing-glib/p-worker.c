@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -28,6 +29,7 @@
 #include "p-sandbox-enforce-private.h"
 #include "p-sealed-private.h"
 #include "p-spinner-private.h"
+#include "p-worker-link-private.h"
 
 /**
  * SECTION:p-worker
@@ -97,6 +99,10 @@
  * task may be a long one; the reader thread then sends them). */
 #define MAX_HELD_REPLIES 64
 #define REPLY_DELAY_USEC 200
+/* A remote worker whose link ends while it works (docs/protocol.md,
+ * section 15) gives its running task this long to see its cancellable,
+ * then ends its process group, itself included. */
+#define LINK_LOST_GRACE_USEC (100 * 1000)
 
 typedef struct
 {
@@ -118,7 +124,7 @@ struct _PWorker
    * tasks come one at a time, the reader reads only for a task that has
    * run for over READER_WATCH_AFTER_USEC (see reader_main()). */
   gsize max_message_size;
-  GSocket *socket;
+  PWorkerLink link;        /* the channel: a socket, or a launcher's stdin and stdout */
   int reader_wakeup_fd;    /* eventfd: pulls the reader out of poll() */
   int task_wakeup_fd;      /* eventfd: pulls the task thread out of poll() */
   GThread *reader_thread;
@@ -141,6 +147,9 @@ struct _PWorker
   gboolean input_ended;    /* the pool closed its end: finish and exit */
   GError *input_error;     /* the channel broke, or carried garbage */
   GError *output_error;    /* sending failed: the pool is gone */
+  guint unanswered;        /* tasks and chunks received, their replies not yet sent */
+  int link_lost;           /* atomic: a remote link ended while the worker worked */
+  gint64 link_lost_at;
 
   gboolean pool_takes_sealed; /* large results may go in shared memory */
   GVariant *sandbox_report;   /* what of the pool's sandbox is in force, or NULL */
@@ -250,7 +259,7 @@ p_worker_finalize (GObject *object)
     p_message_free (link->data);
   g_clear_pointer (&self->reader, p_frame_reader_free);
   p_frame_queue_clear (&self->output);
-  g_clear_object (&self->socket);
+  p_worker_link_clear (&self->link);
   task_cancellable_drop (self);
   g_clear_error (&self->input_error);
   g_clear_error (&self->output_error);
@@ -286,6 +295,7 @@ p_worker_init (PWorker *self)
   self->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, function_free);
   self->cancelled_queued = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   p_frame_queue_init (&self->output);
+  self->link.in_fd = self->link.out_fd = -1;
   self->reader_wakeup_fd = -1;
   self->task_wakeup_fd = -1;
   g_queue_init (&self->queue);
@@ -313,8 +323,10 @@ p_worker_is_requested (void)
 
   /* The parent's pid in the environment keeps a worker's own children
    * from taking themselves for workers. */
-  return p_channel_parse_env (g_getenv (P_CHANNEL_ENV), &fd, &parent, &max_message_size) &&
-         parent == getppid ();
+  return (p_channel_parse_env (g_getenv (P_CHANNEL_ENV), &fd, &parent, &max_message_size) &&
+          parent == getppid ()) ||
+         /* Started on another host: its parent is not the pool. */
+         p_worker_link_is_requested ();
 }
 
 /**
@@ -482,6 +494,7 @@ handle_recall_locked (PWorker *self,
   g_queue_unlink (&self->queue, link);
   p_message_free (link->data);
   g_hash_table_remove (self->cancelled_queued, &id);
+  self->unanswered--;
 
   frame = p_message_encode_id (P_MESSAGE_RECALLED, id);
   send_reply_locked (self, frame);
@@ -510,7 +523,39 @@ handle_message_locked (PWorker  *self,
     }
 
   g_queue_push_tail_link (&self->queue, &message->link);
+  self->unanswered++;
   wake_task_thread_locked (self);
+}
+
+static void wake_reader (PWorker *self);
+
+/* A remote worker's link ended (docs/protocol.md, section 15). With
+ * nothing unanswered, the pool is done with the worker: an end as on a
+ * local channel. With work in hand, the pool is gone or killed the
+ * worker, which is the same (a pool ends a link only when nothing is
+ * unanswered): nothing more is sent, what waits never runs, the running
+ * task is cancelled, and the worker ends its process group, itself
+ * included, once the task returns or LINK_LOST_GRACE_USEC later (see
+ * reader_main()), as a local worker's group dies with it. */
+static void
+remote_link_ended_locked (PWorker *self)
+{
+  GList *link;
+
+  if (g_atomic_int_get (&self->link_lost) || self->unanswered == 0)
+    return;
+
+  self->link_lost_at = g_get_monotonic_time ();
+  g_atomic_int_set (&self->link_lost, TRUE);
+
+  while ((link = g_queue_pop_head_link (&self->queue)))
+    p_message_free (link->data);
+  if (self->starting_id != 0)
+    g_hash_table_add (self->cancelled_queued, g_memdup2 (&self->starting_id, sizeof self->starting_id));
+  if (self->task_running)
+    g_cancellable_cancel (self->running_cancellable);
+
+  wake_reader (self);
 }
 
 /* Reads what the socket has (it never blocks) and queues the messages. */
@@ -527,13 +572,16 @@ read_available_locked (PWorker *self)
       if (self->input_ended || self->input_error != NULL)
         return;
 
-      /* Descriptors may come along: not g_socket_receive(). */
-      n_read = p_frame_reader_receive (self->reader, g_socket_get_fd (self->socket), &space, &error);
+      n_read = p_worker_link_receive (&self->link, self->reader, &space, &error);
 
       if (n_read < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         return;
 
-      if (n_read == 0 && p_frame_reader_is_idle (self->reader))
+      if (n_read <= 0 && self->link.remote)
+        remote_link_ended_locked (self);
+
+      /* A remote link may end anywhere: the pool is gone. */
+      if (n_read == 0 && (p_frame_reader_is_idle (self->reader) || self->link.remote))
         {
           self->input_ended = TRUE;
           return;
@@ -575,8 +623,6 @@ read_available_locked (PWorker *self)
  * another. It is written to the channel, or, while other tasks wait,
  * copied to the reply area, which the pool reads after a death. */
 
-static void wake_reader (PWorker *self);
-
 /* Writes the queued frame, waiting for room as needed. */
 static gboolean
 write_output_locked (PWorker  *self,
@@ -598,10 +644,7 @@ write_output_locked (PWorker  *self,
           return FALSE;
         }
 
-      if (g_socket_send_message_with_timeout (self->socket, NULL, vectors, n_vectors,
-                                              fd_message != NULL ? &fd_message : NULL,
-                                              fd_message != NULL ? 1 : 0, 0,
-                                              -1, &written, NULL, error) != G_POLLABLE_RETURN_OK)
+      if (p_worker_link_send (&self->link, vectors, n_vectors, fd_message, &written, error) != G_POLLABLE_RETURN_OK)
         {
           p_frame_queue_clear (&self->output);
           p_frame_queue_init (&self->output);
@@ -634,8 +677,7 @@ send_held_locked (PWorker  *self,
       GOutputVector vector = { self->reply_area->data + done, length - done };
       gsize written = 0;
 
-      if (g_socket_send_message_with_timeout (self->socket, NULL, &vector, 1, NULL, 0, 0,
-                                              -1, &written, NULL, error) != G_POLLABLE_RETURN_OK)
+      if (p_worker_link_send (&self->link, &vector, 1, NULL, &written, error) != G_POLLABLE_RETURN_OK)
         return FALSE;
 
       done += written;
@@ -683,6 +725,13 @@ send_frame (PWorker   *self,
   gsize size = p_frame_get_size (frame);
   gboolean sent = TRUE;
   gboolean first_held = FALSE;
+
+  /* Nobody to read it. */
+  if (g_atomic_int_get (&self->link_lost))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, _("The link to the pool ended"));
+      return FALSE;
+    }
 
   g_mutex_lock (&self->write_mutex);
   /* A descriptor cannot be held: what carries one leaves now. */
@@ -961,11 +1010,19 @@ reader_main (gpointer user_data)
       gboolean watching = FALSE;
       GPollFD fds[2] = {
         { self->reader_wakeup_fd, G_IO_IN, 0 },
-        { g_socket_get_fd (self->socket), G_IO_IN, 0 },
+        { self->link.in_fd, G_IO_IN, 0 },
       };
       gint64 deadline = MIN (send_late_held_locked (self), send_waiting_progress_locked (self));
       gint64 now = g_get_monotonic_time ();
       gint timeout = -1;
+
+      /* See remote_link_ended_locked(). */
+      if (g_atomic_int_get (&self->link_lost))
+        {
+          if (now >= self->link_lost_at + LINK_LOST_GRACE_USEC)
+            kill (0, SIGKILL);
+          deadline = MIN (deadline, self->link_lost_at + LINK_LOST_GRACE_USEC);
+        }
 
       if (reading)
         {
@@ -1270,6 +1327,8 @@ serve_message (PWorker  *self,
 
   g_mutex_lock (&self->mutex);
   may_hold = !g_queue_is_empty (&self->queue);
+  /* Before it leaves: once the pool has it, it may end the link. */
+  self->unanswered--;
   g_mutex_unlock (&self->mutex);
 
   send_reply (self, frame, may_hold);
@@ -1305,14 +1364,17 @@ next_message (PWorker *self)
     {
       GPollFD fds[2] = {
         { self->task_wakeup_fd, G_IO_IN, 0 },
-        { g_socket_get_fd (self->socket), G_IO_IN, 0 },
+        { self->link.in_fd, G_IO_IN, 0 },
       };
 
       self->task_thread_polling = TRUE;
       g_mutex_unlock (&self->mutex);
       /* A recall may have emptied the queue since the last reply. */
       send_held (self);
-      p_poll_spinning (&self->idle_spinner, fds, G_N_ELEMENTS (fds), -1, self->tasks_come_singly);
+      /* Not over a remote link: no reply comes back within a spin, and
+       * the engine's processes need the processor more. */
+      p_poll_spinning (&self->idle_spinner, fds, G_N_ELEMENTS (fds), -1,
+                       self->tasks_come_singly && !self->link.remote);
       if (fds[0].revents != 0)
         drain_fd (self->task_wakeup_fd);
       g_mutex_lock (&self->mutex);
@@ -1364,8 +1426,9 @@ encode_features (PWorker *self)
 {
   g_auto(GVariantDict) features = G_VARIANT_DICT_INIT (NULL);
 
-  /* A socket of its own, from the pool: descriptors pass. */
-  g_variant_dict_insert (&features, P_FEATURE_DESCRIPTORS, "b", TRUE);
+  /* A socket of its own, from the pool: descriptors pass. Not through a
+   * launcher's stdin and stdout. */
+  g_variant_dict_insert (&features, P_FEATURE_DESCRIPTORS, "b", !self->link.remote);
   g_variant_dict_insert (&features, P_FEATURE_SHARED_MEMORY, "b", self->reply_area != NULL);
   if (self->sandbox_report != NULL)
     g_variant_dict_insert_value (&features, P_FEATURE_SANDBOX, self->sandbox_report);
@@ -1414,38 +1477,17 @@ gboolean
 p_worker_run (PWorker  *self,
               GError  **error)
 {
-  g_autoptr(GError) local_error = NULL;
   g_autoptr(PFrame) hello = NULL;
   g_autoptr(PFrame) features = NULL;
   PMessage *message;
-  GPid parent;
-  int fd;
 
   g_return_val_if_fail (P_IS_WORKER (self), FALSE);
-  g_return_val_if_fail (self->socket == NULL, FALSE);
+  g_return_val_if_fail (!p_worker_link_is_open (&self->link), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!p_channel_parse_env (g_getenv (P_CHANNEL_ENV), &fd, &parent, &self->max_message_size))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                   /* Translators: %s is the name of an environment variable. */
-                   _("This process was not started as a worker by a pool (%s is not set)"),
-                   P_CHANNEL_ENV);
-      return FALSE;
-    }
-
-  /* What a task starts must not inherit the channel. */
-  fcntl (fd, F_SETFD, FD_CLOEXEC);
-
-  self->socket = g_socket_new_from_fd (fd, &local_error);
-  if (self->socket == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                   _("The worker channel (descriptor %d) is unusable: %s"), fd, local_error->message);
-      return FALSE;
-    }
-  /* Both threads poll before they read or write. */
-  g_socket_set_blocking (self->socket, FALSE);
+  /* A remote link (stdin and stdout) moves stdout away first. */
+  if (!p_worker_link_open (&self->link, &self->max_message_size, error))
+    return FALSE;
 
   self->reader_wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   self->task_wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1460,9 +1502,13 @@ p_worker_run (PWorker  *self,
 
   self->reader = p_frame_reader_new (P_DIRECTION_TO_WORKER, self->max_message_size);
 
-  /* Optional: without it, each reply leaves at once. */
-  self->reply_area = p_reply_area_map_env (g_getenv (P_REPLY_AREA_ENV), &self->reply_area_capacity);
-  self->pool_takes_sealed = g_strcmp0 (g_getenv (P_SEALED_ENV), "1") == 0;
+  /* Optional: without it, each reply leaves at once. Neither over a
+   * remote link, whatever srun passed on of the pool's environment. */
+  if (!self->link.remote)
+    {
+      self->reply_area = p_reply_area_map_env (g_getenv (P_REPLY_AREA_ENV), &self->reply_area_capacity);
+      self->pool_takes_sealed = g_strcmp0 (g_getenv (P_SEALED_ENV), "1") == 0;
+    }
 
   /* Before any task, and while this thread is the only one. */
   self->sandbox_report = p_sandbox_enforce ();
@@ -1490,7 +1536,11 @@ p_worker_run (PWorker  *self,
   g_thread_join (g_steal_pointer (&self->reader_thread));
   g_atomic_pointer_compare_and_exchange (&serving_worker, self, NULL);
 
-  g_socket_close (self->socket, NULL);
+  /* See remote_link_ended_locked(). */
+  if (g_atomic_int_get (&self->link_lost))
+    kill (0, SIGKILL);
+
+  p_worker_link_close (&self->link);
 
   /* A pool that went away is an end like any other. */
   if (self->input_error != NULL && !is_disconnection (self->input_error))

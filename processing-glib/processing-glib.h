@@ -18,6 +18,7 @@
 # include "p-map-iter.h"
 # include "p-sandbox.h"
 # include "p-pool.h"
+# include "p-launcher.h"
 # include "p-worker.h"
 # include "p-data.h"
 #undef PROCESSING_GLIB_INSIDE

@@ -303,6 +303,31 @@ fn_nest (GVariant *args, GCancellable *cancellable, gpointer user_data, GError *
   return value;
 }
 
+/* s name → s: the worker's environment variable, or "" */
+static GVariant *
+fn_getenv (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  const char *value = g_getenv (g_variant_get_string (args, NULL));
+
+  return g_variant_new_string (value ? value : "");
+}
+
+/* int64 seconds → int64: the pid of a `sleep` that the task started, in
+ * the worker's process group, and left running */
+static GVariant *
+fn_spawn_sleeper (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_autofree char *seconds = g_strdup_printf ("%" G_GINT64_FORMAT, g_variant_get_int64 (args));
+  const char *argv[] = { "sleep", seconds, NULL };
+  GPid pid;
+
+  if (!g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+                      G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &pid, error))
+    return NULL;
+
+  return g_variant_new_int64 (pid);
+}
+
 /* int64 n → ay of n bytes, byte i = i % 251 */
 static GVariant *
 fn_make_bytes (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
@@ -905,6 +930,8 @@ test_functions_register (PWorker *worker)
     { "raise_limits", fn_raise_limits },
     { "confinement", fn_confinement },
     { "landlock_abi", fn_landlock_abi },
+    { "getenv", fn_getenv },
+    { "spawn_sleeper", fn_spawn_sleeper },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (functions); i++)

@@ -1052,7 +1052,9 @@ class Pool(Processing.Pool):
     Extras, beyond multiprocessing: ``task_timeout`` and
     ``cancel_grace_period`` in seconds; ``worker_argv``, another worker
     command (a program serving its functions with Processing.Worker, in
-    any language); and any other property of the pool by its name.
+    any language); ``launcher``, a Processing.Launcher that starts the
+    workers on other hosts (``processes=None`` then takes as many as it
+    says); and any other property of the pool by its name.
     """
 
     def __init__(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None,
@@ -1060,11 +1062,14 @@ class Pool(Processing.Pool):
         if _importing_main:
             raise RuntimeError('A pool was created while a worker imported the main script: '
                                'create pools under "if __name__ == \'__main__\':"')
+        # With a launcher, None is as many workers as its hosts or its
+        # allocation say.
+        launcher_decides = processes is None and extras.get('launcher') is not None
         if processes is None:
-            processes = os.cpu_count() or 1
+            processes = 0 if launcher_decides else os.cpu_count() or 1
         if not isinstance(processes, int) or isinstance(processes, bool):
             raise TypeError('processes must be an int, not %s' % type(processes).__name__)
-        if processes < 1:
+        if processes < 1 and not launcher_decides:
             raise ValueError('Number of processes must be at least 1')
         if processes > 1024:
             raise ValueError('Number of processes must be at most 1024')
