@@ -62,6 +62,15 @@ launcher_engine_skip (const LauncherEngine *engine)
   return TRUE;
 }
 
+/* The suites find the workers on their hosts: all of them are started and
+ * kept, and a dead one is replaced at once, not when work wants it, as an
+ * elastic pool would. */
+void
+launcher_keep_every_worker (PPool *pool)
+{
+  g_object_set (pool, "min-processes", p_pool_get_processes (pool), NULL);
+}
+
 PPool *
 launcher_pool_new (const LauncherEngine *engine,
                    guint                 processes,
@@ -75,6 +84,8 @@ launcher_pool_new (const LauncherEngine *engine,
 
   pool = p_pool_new_with_launcher (processes, launcher_worker_argv (), launcher, &error);
   g_assert_no_error (error);
+
+  launcher_keep_every_worker (pool);
 
   va_start (args, first_property);
   if (first_property != NULL)

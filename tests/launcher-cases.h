@@ -26,6 +26,7 @@ void       launcher_cases_add            (const LauncherEngine *engine);
 /* For an engine's own cases. */
 gboolean   launcher_engine_skip          (const LauncherEngine *engine);
 const char * const *launcher_worker_argv (void);
+void       launcher_keep_every_worker    (PPool                *pool);
 PPool     *launcher_pool_new             (const LauncherEngine *engine,
                                           guint                 processes,
                                           const char           *first_property,

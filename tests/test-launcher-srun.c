@@ -107,6 +107,7 @@ test_processes (void)
   g_setenv ("SLURM_NTASKS", "3", TRUE);
   pool = p_pool_new_with_launcher (0, launcher_worker_argv (), launcher, &error);
   g_assert_no_error (error);
+  launcher_keep_every_worker (pool);
   g_assert_cmpuint (p_pool_get_processes (pool), ==, 3);
   g_assert_true (launcher_wait_for_count (launcher_find_workers, &srun_engine, 3, 20 * G_USEC_PER_SEC));
   g_assert_cmpint (apply_int64 (pool, "square", 3), ==, 9);
@@ -140,6 +141,7 @@ test_bad_args (void)
   started = g_get_monotonic_time ();
   pool = p_pool_new_with_launcher (2, launcher_worker_argv (), launcher, &error);
   g_assert_no_error (error);
+  launcher_keep_every_worker (pool);
 
   value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
   g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);

@@ -142,6 +142,7 @@ test_hosts (void)
   launcher = new_ssh_launcher_for (hosts, NULL, NULL);
   pool = p_pool_new_with_launcher (0, launcher_worker_argv (), launcher, &error);
   g_assert_no_error (error);
+  launcher_keep_every_worker (pool);
   g_assert_cmpuint (p_pool_get_processes (pool), ==, 3);
   g_assert_true (wait_for_clients_to (ssh_host (), 2));
   g_assert_true (wait_for_clients_to (user_host, 1));
@@ -162,6 +163,7 @@ test_hosts (void)
   /* More workers than the N say: in proportion. */
   larger = p_pool_new_with_launcher (6, launcher_worker_argv (), launcher, &error);
   g_assert_no_error (error);
+  launcher_keep_every_worker (larger);
   g_assert_true (wait_for_clients_to (ssh_host (), 4));
   g_assert_true (wait_for_clients_to (user_host, 2));
   p_pool_terminate (larger);
@@ -226,6 +228,7 @@ test_shared_connections (void)
   launcher = new_ssh_launcher_for (hosts, NULL, NULL);
   pool = p_pool_new_with_launcher (0, launcher_worker_argv (), launcher, &error);
   g_assert_no_error (error);
+  launcher_keep_every_worker (pool);
   g_assert_cmpuint (p_pool_get_processes (pool), ==, 10);
   g_assert_true (launcher_wait_for_count (launcher_find_workers, &ssh_engine, 10, 10 * G_USEC_PER_SEC));
   connections = find_connections ();
@@ -305,6 +308,7 @@ check_unreachable (const char *host,
   started = g_get_monotonic_time ();
   pool = p_pool_new_with_launcher (2, launcher_worker_argv (), launcher, &error);
   g_assert_no_error (error);
+  launcher_keep_every_worker (pool);
   value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
   assert_start_error (error, words);
   g_assert_cmpint (g_get_monotonic_time () - started, <, 30 * G_USEC_PER_SEC);
@@ -424,6 +428,8 @@ test_worker_path (void)
 
     pool = p_pool_new_with_launcher (1, argv, launcher, &error);
     g_assert_no_error (error);
+
+    launcher_keep_every_worker (pool);
   }
   exe = p_pool_apply (pool, "exe", NULL, NULL, &error);
   g_assert_no_error (error);
@@ -435,6 +441,7 @@ test_worker_path (void)
   p_launcher_set_worker_path (launcher, "/nowhere/at/all");
   missing = p_pool_new_with_launcher (1, launcher_worker_argv (), launcher, &error);
   g_assert_no_error (error);
+  launcher_keep_every_worker (missing);
   value = p_pool_apply (missing, "square", g_variant_new_int64 (2), NULL, &error);
   assert_start_error (error, "No such file or directory");
   p_pool_terminate (missing);

@@ -217,11 +217,19 @@ static void
 test_elastic_min (void)
 {
   g_autoptr(PPool) pool = new_pool_with ("processes", 3, "min-processes", 5, NULL);
+  g_autoptr(PPool) raised = new_pool_with ("processes", 3, NULL);
 
   while (stats_get_uint (pool, "idle") < 3)
     g_usleep (1000);
   g_usleep (50000);
   g_assert_cmpuint (stats_get_uint (pool, "workers"), ==, 3);
+
+  /* Raised later, it starts the workers at once, with no work. */
+  g_object_set (raised, "min-processes", 2, NULL);
+  while (stats_get_uint (raised, "idle") < 2)
+    g_usleep (1000);
+  g_usleep (50000);
+  g_assert_cmpuint (stats_get_uint (raised, "workers"), ==, 2);
 }
 
 /* }}} */

@@ -1247,41 +1247,18 @@ test_recall_behind_long_task (void)
   g_assert_null (value);
 }
 
-/* Until both workers are ready: a map of two items then runs one on each. */
-static void
-wait_for_two_workers (PPool *pool)
-{
-  for (int attempt = 0; attempt < 1000; attempt++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) pids = p_pool_map (pool, "pid", g_variant_new_parsed ("[@x 0, 0]"), 1, NULL, &error);
-      g_autoptr(GVariant) first = NULL;
-      g_autoptr(GVariant) second = NULL;
-
-      g_assert_no_error (error);
-      g_variant_get_child (pids, 0, "v", &first);
-      g_variant_get_child (pids, 1, "v", &second);
-      if (g_variant_get_int64 (first) != g_variant_get_int64 (second))
-        return;
-      g_usleep (10000);
-    }
-
-  g_assert_not_reached ();
-}
-
 /* An imap cancelled while its first item runs and the second is back:
  * the second is still returned, in its place, after the error that takes
  * the first one's. */
 static void
 test_imap_cancel_after_gap (void)
 {
-  g_autoptr(PPool) pool = new_pool (2);
+  /* Both idle: the map's two items then go one to each. */
+  g_autoptr(PPool) pool = new_pool_of_ready (2);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PMapIter) iter = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
-
-  wait_for_two_workers (pool);
 
   /* Breadth first: the first item goes to one worker, the second to the
    * other, which then runs the apply; its reply follows the second
