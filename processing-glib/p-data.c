@@ -8,8 +8,12 @@
 #include "config.h"
 
 #include "p-data.h"
-#include "p-result-private.h"
 #include "p-i18n-private.h"
+#include "p-message-writer-private.h"
+#include "p-pool-private.h"
+#include "p-protocol-private.h"
+#include "p-result-private.h"
+#include "p-sealed-private.h"
 
 /**
  * SECTION:p-data
@@ -42,6 +46,50 @@ check_bytes (GVariant  *value,
   return FALSE;
 }
 
+typedef struct
+{
+  const guint8 *data;
+  gsize size;
+} Data;
+
+/* The TASK frame of a p_pool_submit_data(): the bytes copied once, into
+ * the frame or, when large, into the sealed file the frame is sent in. */
+static PFrame *
+encode_data_task (guint64      id,
+                  const char  *function,
+                  gsize        max_message_size,
+                  gpointer     user_data,
+                  GError     **error)
+{
+  Data *data = user_data;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(PFrame) frame = NULL;
+  g_autoptr(GError) sealed_error = NULL;
+  PFrame *sealed;
+
+  if (data->size < P_SEALED_MIN_SIZE)
+    {
+      bytes = g_bytes_new (data->data, data->size);
+      return p_message_encode_task_bytes (id, function, bytes, max_message_size, error);
+    }
+
+  /* The caller's bytes, borrowed until this returns. */
+  bytes = g_bytes_new_static (data->data, data->size);
+  frame = p_message_encode_task_bytes (id, function, bytes, max_message_size, error);
+  if (frame == NULL)
+    return NULL;
+
+  sealed = p_frame_new_sealed_body (frame, &sealed_error);
+  if (sealed != NULL)
+    return sealed;
+
+  g_debug ("A large argument is copied: %s", sealed_error->message);
+  g_clear_pointer (&frame, p_frame_unref);
+  g_clear_pointer (&bytes, g_bytes_unref);
+  bytes = g_bytes_new (data->data, data->size);
+  return p_message_encode_task_bytes (id, function, bytes, max_message_size, error);
+}
+
 /**
  * p_pool_submit_data:
  * @self: a #PPool
@@ -52,7 +100,9 @@ check_bytes (GVariant  *value,
  * @cancellable: (nullable): a #GCancellable, or %NULL
  *
  * Submits a task whose argument is @data, as a GVariant of type `ay`: as
- * p_pool_submit() does, without the caller making the GVariant.
+ * p_pool_submit() does, without the caller making the GVariant. @data is
+ * copied once before this returns (a large argument straight into the
+ * shared memory it travels in), so the caller may free it at once.
  *
  * Returns: (transfer full): the task's #PResult
  *
@@ -65,15 +115,14 @@ p_pool_submit_data (PPool        *self,
                     gsize         size,
                     GCancellable *cancellable)
 {
-  GVariant *args;
+  Data task = { data, size };
 
   g_return_val_if_fail (P_IS_POOL (self), NULL);
   g_return_val_if_fail (function != NULL, NULL);
   g_return_val_if_fail (data != NULL || size == 0, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
 
-  args = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, size, 1);
-  return p_pool_submit (self, function, args, cancellable);
+  return p_pool_submit_encoded (self, function, encode_data_task, &task, cancellable);
 }
 
 /**
@@ -109,6 +158,49 @@ p_result_get_bytes (PResult  *self,
 }
 
 /**
+ * p_result_get_data:
+ * @self: a #PResult
+ * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
+ *   as it takes, 0 not to wait
+ * @size: (out): return location for the length of the bytes
+ * @error: return location for a #GError
+ *
+ * Returns the result as p_result_get_bytes() does, without a #GBytes: the
+ * bytes are @self's, valid as long as @self. A binding that copies them
+ * into a value of its own gets them in one call.
+ *
+ * Returns: (array length=size) (element-type guint8) (transfer none) (nullable):
+ *   the bytes of the result, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+const guint8 *
+p_result_get_data (PResult  *self,
+                   gint64    timeout_usec,
+                   gsize    *size,
+                   GError  **error)
+{
+  g_autoptr(GVariant) value = NULL;
+  const guint8 *data;
+
+  g_return_val_if_fail (P_IS_RESULT (self), NULL);
+  g_return_val_if_fail (timeout_usec >= -1, NULL);
+  g_return_val_if_fail (size != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  *size = 0;
+  value = p_result_get (self, timeout_usec, error);
+  if (value == NULL || !check_bytes (value, error))
+    return NULL;
+
+  /* The result keeps its value: @value is one more reference. */
+  *size = g_variant_get_size (value);
+  data = g_variant_get_data (value);
+
+  return data != NULL ? data : (const guint8 *) "";
+}
+
+/**
  * p_map_iter_next_bytes:
  * @self: a #PMapIter
  * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
@@ -140,6 +232,71 @@ p_map_iter_next_bytes (PMapIter  *self,
     return NULL;
 
   return g_variant_get_data_as_bytes (value);
+}
+
+/**
+ * p_map_iter_next_data:
+ * @self: a #PMapIter
+ * @timeout_usec: how long to wait, in microseconds: -1 to wait for as long
+ *   as it takes, 0 not to wait
+ * @data: (out) (array length=size) (element-type guint8) (transfer full) (optional):
+ *   return location for the bytes of the next result, which the caller
+ *   frees with g_free()
+ * @size: (out) (optional): return location for their length
+ * @error: return location for a #GError
+ *
+ * Takes the next result as p_map_iter_next_bytes() does, without a
+ * #GBytes: a binding that copies the bytes into a value of its own gets
+ * them in one call.
+ *
+ * Returns: %TRUE with the next result in @data; %FALSE at the end, or
+ *   with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+p_map_iter_next_data (PMapIter  *self,
+                      gint64     timeout_usec,
+                      guint8   **data,
+                      gsize     *size,
+                      GError   **error)
+{
+  GVariant *value;
+  GBytes *bytes;
+  gsize length;
+
+  g_return_val_if_fail (P_IS_MAP_ITER (self), FALSE);
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (data != NULL)
+    *data = NULL;
+  if (size != NULL)
+    *size = 0;
+
+  value = p_map_iter_next (self, timeout_usec, error);
+  if (value == NULL)
+    return FALSE;
+  if (!check_bytes (value, error))
+    {
+      g_variant_unref (value);
+      return FALSE;
+    }
+
+  /* Taken without a copy when nothing else holds them. */
+  bytes = g_variant_get_data_as_bytes (value);
+  g_variant_unref (value);
+  if (data != NULL)
+    *data = g_bytes_unref_to_data (bytes, &length);
+  else
+    {
+      length = g_bytes_get_size (bytes);
+      g_bytes_unref (bytes);
+    }
+  if (size != NULL)
+    *size = length;
+
+  return TRUE;
 }
 
 typedef struct

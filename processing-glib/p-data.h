@@ -52,8 +52,19 @@ GBytes   *p_result_get_bytes          (PResult        *self,
                                        gint64          timeout_usec,
                                        GError        **error);
 P_AVAILABLE_IN_0_1
+const guint8 *p_result_get_data       (PResult        *self,
+                                       gint64          timeout_usec,
+                                       gsize          *size,
+                                       GError        **error);
+P_AVAILABLE_IN_0_1
 GBytes   *p_map_iter_next_bytes       (PMapIter       *self,
                                        gint64          timeout_usec,
+                                       GError        **error);
+P_AVAILABLE_IN_0_1
+gboolean  p_map_iter_next_data        (PMapIter       *self,
+                                       gint64          timeout_usec,
+                                       guint8        **data,
+                                       gsize          *size,
                                        GError        **error);
 P_AVAILABLE_IN_0_1
 void      p_worker_add_bytes_function (PWorker        *self,

@@ -103,6 +103,64 @@ test_round_trip (void)
                    large_data, large_size);
 }
 
+/* p_result_get_data(): the result's bytes, without a GBytes; a large
+ * argument is the caller's to change as soon as it is submitted. */
+static void
+test_get_data (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PResult) result = NULL;
+  g_autoptr(PResult) empty = NULL;
+  g_autoptr(PResult) large = NULL;
+  g_autoptr(PResult) not_bytes = NULL;
+  g_autoptr(PResult) failed = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize large_size = 1 << 20;
+  g_autofree guint8 *large_data = g_malloc (large_size);
+  g_autofree guint8 *expected = NULL;
+  const guint8 *got;
+  gsize size = 42;
+
+  result = p_pool_submit_data (pool, "reverse", (const guint8 *) "abc", 3, NULL);
+  got = p_result_get_data (result, -1, &size, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (got, size, "cba", 3);
+  /* The same bytes again: the result keeps them. */
+  g_assert_true (p_result_get_data (result, 0, &size, &error) == got);
+  g_assert_no_error (error);
+
+  empty = p_pool_submit_data (pool, "reverse", NULL, 0, NULL);
+  got = p_result_get_data (empty, -1, &size, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (got);
+  g_assert_cmpuint (size, ==, 0);
+
+  for (gsize i = 0; i < large_size; i++)
+    large_data[i] = i % 253;
+  expected = g_memdup2 (large_data, large_size);
+  large = p_pool_submit_data (pool, "reverse", large_data, large_size, NULL);
+  memset (large_data, 0, large_size);
+  got = p_result_get_data (large, -1, &size, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (size, ==, large_size);
+  for (gsize i = 0; i < large_size; i++)
+    g_assert_cmpuint (got[i], ==, expected[large_size - 1 - i]);
+
+  not_bytes = p_pool_submit (pool, "square", g_variant_new_int64 (3), NULL);
+  g_assert_null (p_result_get_data (not_bytes, -1, &size, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpuint (size, ==, 0);
+  g_clear_error (&error);
+
+  failed = p_pool_submit_data (pool, "reverse", (const guint8 *) "sleep", 5, NULL);
+  g_assert_null (p_result_get_data (failed, 0, &size, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_true (p_result_cancel (failed));
+  g_assert_null (p_result_get_data (failed, -1, &size, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
 static void
 test_errors (void)
 {
@@ -230,6 +288,46 @@ test_map_iter (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
 }
 
+/* p_map_iter_next_data(): each result's bytes, an empty one too, then
+ * FALSE at the end; an error in an item's place, and the items after it. */
+static void
+test_map_iter_next_data (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GVariant) items = g_variant_ref_sink (g_variant_new_parsed ("[@ay [0x61, 0x62], [], [0x66, 0x61, 0x69, 0x6c], [0x7a]]"));
+  g_autoptr(PMapIter) iter = p_pool_imap (pool, "reverse", items, 1, NULL);
+  g_autoptr(PMapIter) numbers = p_pool_imap (pool, "square", g_variant_new_parsed ("[@x 2]"), 1, NULL);
+  const char *expected[] = { "ba", "", NULL, "z" };
+  g_autoptr(GError) error = NULL;
+  guint8 *data = (guint8 *) "unset";
+  gsize size = 42;
+
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_autofree guint8 *got = NULL;
+
+      if (expected[i] == NULL)
+        {
+          g_assert_false (p_map_iter_next_data (iter, -1, &got, &size, &error));
+          g_assert_error (error, TEST_ERROR, 11);
+          g_assert_null (got);
+          g_assert_cmpuint (size, ==, 0);
+          g_clear_error (&error);
+          continue;
+        }
+      g_assert_true (p_map_iter_next_data (iter, -1, &got, &size, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (got, size, expected[i], strlen (expected[i]));
+    }
+  g_assert_false (p_map_iter_next_data (iter, -1, &data, &size, &error));
+  g_assert_no_error (error);
+  g_assert_null (data);
+  g_assert_cmpuint (size, ==, 0);
+
+  g_assert_false (p_map_iter_next_data (numbers, -1, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+}
+
 /* p_map_iter_wait() tells a wait that ran out from an item that timed out. */
 static void
 test_map_iter_wait (void)
@@ -268,9 +366,11 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/data/round-trip", test_round_trip);
+  g_test_add_func ("/data/get-data", test_get_data);
   g_test_add_func ("/data/errors", test_errors);
   g_test_add_func ("/data/cancel", test_cancel);
   g_test_add_func ("/data/map-iter", test_map_iter);
+  g_test_add_func ("/data/map-iter-next-data", test_map_iter_next_data);
   g_test_add_func ("/map-iter/wait", test_map_iter_wait);
 
   return g_test_run ();
