@@ -376,3 +376,80 @@ p_worker_add_bytes_function (PWorker        *self,
 
   p_worker_add_function (self, name, call_bytes_function, function, bytes_function_free);
 }
+
+typedef struct
+{
+  PDataFunc func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} DataFunction;
+
+static void
+data_function_free (gpointer data)
+{
+  DataFunction *function = data;
+
+  if (function->destroy != NULL)
+    function->destroy (function->user_data);
+  g_free (function);
+}
+
+static GVariant *
+call_data_function (GVariant      *args,
+                    GCancellable  *cancellable,
+                    gpointer       user_data,
+                    GError       **error)
+{
+  DataFunction *function = user_data;
+  GByteArray *result;
+
+  if (!check_bytes (args, error))
+    {
+      g_prefix_error (error, _("The task’s argument is not bytes: "));
+      return NULL;
+    }
+
+  result = function->func (g_variant_get_data (args), g_variant_get_size (args), cancellable,
+                           function->user_data, error);
+  if (result == NULL)
+    return NULL;
+
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, g_byte_array_free_to_bytes (result), TRUE);
+}
+
+/**
+ * p_worker_add_data_function:
+ * @self: a #PWorker
+ * @name: the name the pool calls the function by: a non-empty UTF-8 string
+ * @func: (scope notified) (closure user_data) (destroy destroy): the function
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the worker is finalized
+ *
+ * Serves @func under @name, as p_worker_add_bytes_function() does, with
+ * the bytes as a plain array each way: a binding then hands them to its
+ * function as a value of its own (`bytes` in Python, a `Uint8Array` in
+ * JavaScript) and takes its result back the same way, with no #GBytes
+ * object made on its side.
+ *
+ * Since: 0.1
+ */
+void
+p_worker_add_data_function (PWorker        *self,
+                            const char     *name,
+                            PDataFunc       func,
+                            gpointer        user_data,
+                            GDestroyNotify  destroy)
+{
+  DataFunction *function;
+
+  g_return_if_fail (P_IS_WORKER (self));
+  g_return_if_fail (name != NULL && name[0] != '\0');
+  g_return_if_fail (func != NULL);
+
+  function = g_new0 (DataFunction, 1);
+  function->func = func;
+  function->user_data = user_data;
+  function->destroy = destroy;
+
+  p_worker_add_function (self, name, call_data_function, function, data_function_free);
+}

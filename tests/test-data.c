@@ -40,6 +40,27 @@ reverse (GBytes        *data,
   return g_bytes_new_take (out, size);
 }
 
+/* reverse() as a PDataFunc; "none" returns nothing without an error. */
+static GByteArray *
+reverse_data (const guint8  *data,
+              gsize          size,
+              GCancellable  *cancellable,
+              gpointer       user_data,
+              GError       **error)
+{
+  g_autoptr(GBytes) in = g_bytes_new (data, size);
+  g_autoptr(GBytes) out = NULL;
+
+  if (size == 4 && memcmp (data, "none", 4) == 0)
+    return NULL;
+
+  out = reverse (in, cancellable, user_data, error);
+  if (out == NULL)
+    return NULL;
+
+  return g_bytes_unref_to_array (g_steal_pointer (&out));
+}
+
 static void
 serve_if_requested (void)
 {
@@ -52,6 +73,7 @@ serve_if_requested (void)
   worker = p_worker_new ();
   test_functions_register (worker);
   p_worker_add_bytes_function (worker, "reverse", reverse, NULL, NULL);
+  p_worker_add_data_function (worker, "reverse-data", reverse_data, NULL, NULL);
   if (!p_worker_run (worker, &error))
     g_error ("%s", error->message);
   exit (0);
@@ -159,6 +181,40 @@ test_get_data (void)
   g_assert_true (p_result_cancel (failed));
   g_assert_null (p_result_get_data (failed, -1, &size, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+/* A PDataFunc: bytes in, bytes out, its error, no value, a wrong argument. */
+static void
+test_data_function (void)
+{
+  g_autoptr(PPool) pool = new_pool (1);
+  g_autoptr(PResult) result = p_pool_submit_data (pool, "reverse-data", (const guint8 *) "abc", 3, NULL);
+  g_autoptr(PResult) empty = p_pool_submit_data (pool, "reverse-data", NULL, 0, NULL);
+  g_autoptr(PResult) failed = p_pool_submit_data (pool, "reverse-data", (const guint8 *) "fail", 4, NULL);
+  g_autoptr(PResult) none = p_pool_submit_data (pool, "reverse-data", (const guint8 *) "none", 4, NULL);
+  g_autoptr(PResult) not_bytes = p_pool_submit (pool, "reverse-data", g_variant_new_int64 (3), NULL);
+  g_autoptr(GError) error = NULL;
+  const guint8 *got;
+  gsize size;
+
+  got = p_result_get_data (result, -1, &size, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (got, size, "cba", 3);
+
+  got = p_result_get_data (empty, -1, &size, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (size, ==, 0);
+
+  g_assert_null (p_result_get_data (failed, -1, &size, &error));
+  g_assert_error (error, TEST_ERROR, 11);
+  g_clear_error (&error);
+
+  g_assert_null (p_result_get_data (none, -1, &size, &error));
+  g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_FAILED);
+  g_clear_error (&error);
+
+  g_assert_null (p_result_get_data (not_bytes, -1, &size, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
 }
 
 static void
@@ -367,6 +423,7 @@ main (int   argc,
 
   g_test_add_func ("/data/round-trip", test_round_trip);
   g_test_add_func ("/data/get-data", test_get_data);
+  g_test_add_func ("/data/data-function", test_data_function);
   g_test_add_func ("/data/errors", test_errors);
   g_test_add_func ("/data/cancel", test_cancel);
   g_test_add_func ("/data/map-iter", test_map_iter);

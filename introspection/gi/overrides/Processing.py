@@ -283,8 +283,13 @@ for _name in ('to_variant', 'from_variant'):
 # {{{ The worker side
 
 
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_pickle_dumps = pickle.dumps
+_pickle_loads = pickle.loads
+
+
 def _dumps(value):
-    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return _pickle_dumps(value, _PROTOCOL)
 
 
 def _outcome_bytes(ok, value):
@@ -332,29 +337,32 @@ def _unpickled_function(data):
     return func
 
 
-def _serve_call(data, cancellable):
+# The hot path of every pickled task, a PDataFunc: the bytes come and go as
+# bytes, with no call into GLib. (Its other arguments, the bytes' length if
+# this PyGObject passes it and the task's cancellable, are not used.)
+def _serve_call(data, *_, loads=_pickle_loads, dumps=_pickle_dumps, functions=_unpickled_functions):
     try:
-        func, args, kwds = pickle.loads(data.get_data())
-        value = (_unpickled_functions.get(func) or _unpickled_function(func))(*args, **kwds)
+        func, args, kwds = loads(data)
+        value = (functions.get(func) or _unpickled_function(func))(*args, **kwds)
     except Exception as e:
-        return _new_bytes(_outcome_bytes(*_failure(e)))
+        return _outcome_bytes(*_failure(e))
     try:
-        return _new_bytes(pickle.dumps((True, value), pickle.HIGHEST_PROTOCOL))
+        return dumps((True, value), _PROTOCOL)
     except Exception as e:
-        return _new_bytes(_dumps((False, MaybeEncodingError(e, value))))
+        return _dumps((False, MaybeEncodingError(e, value)))
 
 
-def _serve_chunk(data, cancellable):
+def _serve_chunk(data, *_, loads=_pickle_loads, dumps=_pickle_dumps, functions=_unpickled_functions):
     try:
-        func, items, star = pickle.loads(data.get_data())
-        func = _unpickled_functions.get(func) or _unpickled_function(func)
+        func, items, star = loads(data)
+        func = functions.get(func) or _unpickled_function(func)
         values = list(itertools.starmap(func, items) if star else map(func, items))
     except Exception as e:
-        return _new_bytes(_outcome_bytes(*_failure(e)))
+        return _outcome_bytes(*_failure(e))
     try:
-        return _new_bytes(pickle.dumps((True, values), pickle.HIGHEST_PROTOCOL))
+        return dumps((True, values), _PROTOCOL)
     except Exception as e:
-        return _new_bytes(_dumps((False, MaybeEncodingError(e, values))))
+        return _dumps((False, MaybeEncodingError(e, values)))
 
 
 def _named_task(func):
@@ -392,8 +400,8 @@ class Worker(Processing.Worker):
         self.add_function(name, _named_task(func))
 
     def run(self):
-        self.add_bytes_function(_CALL, _serve_call)
-        self.add_bytes_function(_CHUNK, _serve_chunk)
+        self.add_data_function(_CALL, _serve_call)
+        self.add_data_function(_CHUNK, _serve_chunk)
         return super().run()
 
 
@@ -726,6 +734,17 @@ class AsyncResult:
 ApplyResult = AsyncResult
 
 
+def _plain_result(presult, new=object.__new__):
+    """AsyncResult((presult,), _decode_pickled), made in fewer steps: the
+    result of every apply_async() without callbacks."""
+    result = new(AsyncResult)
+    result._presults = (presult,)
+    result._decode = _decode_pickled
+    result._outcome = result._event = result._cancellable = None
+    result._cancelled = False
+    return result
+
+
 class MapResult(AsyncResult):
     """The result of map_async() or starmap_async(): one PResult per chunk."""
 
@@ -797,17 +816,17 @@ class MapResult(AsyncResult):
 __all__ += ['AsyncResult', 'ApplyResult', 'MapResult']
 
 
-def _decode_pickled(presult, timeout_usec=0):
+def _decode_pickled(presult, timeout_usec=0, loads=_pickle_loads):
     """The (ok, value) of a pickled call, or None if it is not ready in time."""
     try:
-        data = presult.get_bytes(timeout_usec).get_data()
+        data = presult.get_data(timeout_usec)
     except GLib.Error as error:
         # A wait that ran out, or the task's own error (a task_timeout, say).
         if not presult.ready():
             return None
         return (False, _exception_from_error(error))
     try:
-        return pickle.loads(data)
+        return loads(data)
     except Exception as e:
         return (False, e)
 
@@ -821,9 +840,9 @@ def _decode_named(presult, timeout_usec=0):
         return (False, _exception_from_error(error))
 
 
-def _decode_pickled_data(data):
+def _decode_pickled_data(data, loads=_pickle_loads):
     try:
-        return pickle.loads(data.get_data())
+        return loads(data)
     except Exception as e:
         return (False, e)
 
@@ -882,23 +901,28 @@ class _MapIterSource:
 
     def __init__(self, map_iter, as_bytes):
         self._map_iter = map_iter
-        self._next = map_iter.next_bytes if as_bytes else map_iter.next
+        self._as_bytes = as_bytes
 
     def next(self, timeout, decode):
-        if self._map_iter is None:
+        map_iter = self._map_iter
+        if map_iter is None:
             raise StopIteration
         # In slices, so that a signal is seen while waiting.
         if timeout is None:
-            while not self._map_iter.wait(200000):
+            while not map_iter.wait(200000):
                 pass
-        elif not self._map_iter.wait(max(0, int(timeout * 1e6))):
+        elif not map_iter.wait(max(0, int(timeout * 1e6))):
             raise TimeoutError('no result in time')
         try:
-            value = self._next(0)
+            if self._as_bytes:
+                more, value = map_iter.next_data(0)
+            else:
+                value = map_iter.next(0)
+                more = value is not None
         except GLib.Error as error:
             return (False, _exception_from_error(error))
-        if value is None:
-            self._map_iter = self._next = None
+        if not more:
+            self._map_iter = None
             raise StopIteration
         return decode(value)
 
@@ -1152,9 +1176,22 @@ class Pool(Processing.Pool):
         exception) runs in a thread of this process before the result is
         ready. (The C function's call, apply_async(name, variant,
         cancellable, callback, *user_data), stays as it is.)"""
-        if (len(args) > 2 or kwargs) and _gio_style(args, kwargs, 2):
-            return super().apply_async(*args, **kwargs)
-        return self._apply_async(*args, **kwargs)
+        if kwargs or not 0 < len(args) <= 2 or isinstance(args[0], str):
+            if _gio_style(args, kwargs, 2):
+                return super().apply_async(*args, **kwargs)
+            return self._apply_async(*args, **kwargs)
+        # apply_async(func) or apply_async(func, args), the most common
+        # call, in as few steps as it takes.
+        state = _states.get(hash(self)) or _state_of(self)
+        if state.state is not _RUN:
+            raise ValueError('Pool not running')
+        try:
+            presult = _submit_data(self, _CALL, _pickle_dumps((_pickled_function(args[0]),
+                                                               args[1] if len(args) > 1 else (), {}),
+                                                              _PROTOCOL), None)
+        except Exception as e:
+            return AsyncResult(None, None, outcome=(False, e))
+        return _plain_result(presult)
 
     def _apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
         state = _states.get(hash(self)) or _state_of(self)
@@ -1164,9 +1201,21 @@ class Pool(Processing.Pool):
 
     def apply(self, *args, **kwargs):
         """apply(func, args=(), kwds={}): ``func(*args, **kwds)`` in a worker."""
-        if (len(args) > 2 or kwargs) and _gio_style(args, kwargs, 2):
-            return super().apply(*args, **kwargs)
-        return self._apply(*args, **kwargs)
+        if kwargs or not 0 < len(args) <= 2 or isinstance(args[0], str):
+            if _gio_style(args, kwargs, 2):
+                return super().apply(*args, **kwargs)
+            return self._apply(*args, **kwargs)
+        state = _states.get(hash(self)) or _state_of(self)
+        if state.state is not _RUN:
+            raise ValueError('Pool not running')
+        presult = _submit_data(self, _CALL, _pickle_dumps((_pickled_function(args[0]),
+                                                           args[1] if len(args) > 1 else (), {}),
+                                                          _PROTOCOL), None)
+        while (outcome := _decode_pickled(presult, 200000)) is None:
+            pass
+        if outcome[0]:
+            return outcome[1]
+        raise outcome[1]
 
     def _apply(self, func, args=(), kwds={}):
         state = _states.get(hash(self)) or _state_of(self)
