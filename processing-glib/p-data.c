@@ -324,7 +324,7 @@ call_bytes_function (GVariant      *args,
 {
   BytesFunction *function = user_data;
   g_autoptr(GBytes) data = NULL;
-  GBytes *result;
+  g_autoptr(GBytes) result = NULL;
 
   if (!check_bytes (args, error))
     {
@@ -337,6 +337,7 @@ call_bytes_function (GVariant      *args,
   if (result == NULL)
     return NULL;
 
+  /* The variant takes a reference of its own. */
   return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, result, TRUE);
 }
 
@@ -401,6 +402,7 @@ call_data_function (GVariant      *args,
                     GError       **error)
 {
   DataFunction *function = user_data;
+  g_autoptr(GBytes) bytes = NULL;
   GByteArray *result;
 
   if (!check_bytes (args, error))
@@ -414,7 +416,9 @@ call_data_function (GVariant      *args,
   if (result == NULL)
     return NULL;
 
-  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, g_byte_array_free_to_bytes (result), TRUE);
+  /* The variant takes a reference of its own. */
+  bytes = g_byte_array_free_to_bytes (result);
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
 }
 
 /**
