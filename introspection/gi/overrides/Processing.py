@@ -337,22 +337,50 @@ def _unpickled_function(data):
     return func
 
 
+_LARGE = 256 * 1024
+_large_seen = False
+
+
+def _keep_freed_memory():
+    """Called once a worker moves a large value: from then on, it keeps the
+    memory it frees (up to 64 MiB) for the next values, which glibc would
+    otherwise give back to the system at once and take again, a page fault
+    per 4 KiB, for every value."""
+    global _large_seen
+    _large_seen = True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 32 << 20)      # M_MMAP_THRESHOLD: large blocks from the heap
+        libc.mallopt(-1, 64 << 20)      # M_TRIM_THRESHOLD: freed ones kept
+    except Exception:
+        pass
+
+
 # The hot path of every pickled task, a PDataFunc: the bytes come and go as
 # bytes, with no call into GLib. (Its other arguments, the bytes' length if
 # this PyGObject passes it and the task's cancellable, are not used.)
 def _serve_call(data, *_, loads=_pickle_loads, dumps=_pickle_dumps, functions=_unpickled_functions):
+    if len(data) >= _LARGE and not _large_seen:
+        _keep_freed_memory()
     try:
         func, args, kwds = loads(data)
         value = (functions.get(func) or _unpickled_function(func))(*args, **kwds)
     except Exception as e:
         return _outcome_bytes(*_failure(e))
     try:
-        return dumps((True, value), _PROTOCOL)
+        result = dumps((True, value), _PROTOCOL)
     except Exception as e:
         return _dumps((False, MaybeEncodingError(e, value)))
+    if len(result) >= _LARGE and not _large_seen:
+        _keep_freed_memory()
+    return result
 
 
 def _serve_chunk(data, *_, loads=_pickle_loads, dumps=_pickle_dumps, functions=_unpickled_functions):
+    if len(data) >= _LARGE and not _large_seen:
+        _keep_freed_memory()
     try:
         func, items, star = loads(data)
         func = functions.get(func) or _unpickled_function(func)
@@ -360,9 +388,12 @@ def _serve_chunk(data, *_, loads=_pickle_loads, dumps=_pickle_dumps, functions=_
     except Exception as e:
         return _outcome_bytes(*_failure(e))
     try:
-        return dumps((True, values), _PROTOCOL)
+        result = dumps((True, values), _PROTOCOL)
     except Exception as e:
         return _dumps((False, MaybeEncodingError(e, values)))
+    if len(result) >= _LARGE and not _large_seen:
+        _keep_freed_memory()
+    return result
 
 
 def _named_task(func):
