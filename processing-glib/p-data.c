@@ -11,9 +11,7 @@
 #include "p-i18n-private.h"
 #include "p-message-writer-private.h"
 #include "p-pool-private.h"
-#include "p-protocol-private.h"
 #include "p-result-private.h"
-#include "p-sealed-private.h"
 
 /**
  * SECTION:p-data
@@ -52,8 +50,11 @@ typedef struct
   gsize size;
 } Data;
 
-/* The TASK frame of a p_pool_submit_data(): the bytes copied once, into
- * the frame or, when large, into the sealed file the frame is sent in. */
+/* The TASK frame of a p_pool_submit_data(): the bytes copied once, and
+ * sent in the stream however large they are. A binding's values are new
+ * each way, and the pool's thread copies them into the socket while the
+ * caller goes on; a sealed file's pages would be made, mapped and freed
+ * for each, in the caller's thread (docs/performance.md, "From Python"). */
 static PFrame *
 encode_data_task (guint64      id,
                   const char  *function,
@@ -62,32 +63,14 @@ encode_data_task (guint64      id,
                   GError     **error)
 {
   Data *data = user_data;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(PFrame) frame = NULL;
-  g_autoptr(GError) sealed_error = NULL;
-  PFrame *sealed;
+  g_autoptr(GBytes) bytes = g_bytes_new (data->data, data->size);
+  PFrame *frame;
 
-  if (data->size < P_SEALED_MIN_SIZE)
-    {
-      bytes = g_bytes_new (data->data, data->size);
-      return p_message_encode_task_bytes (id, function, bytes, max_message_size, error);
-    }
-
-  /* The caller's bytes, borrowed until this returns. */
-  bytes = g_bytes_new_static (data->data, data->size);
   frame = p_message_encode_task_bytes (id, function, bytes, max_message_size, error);
-  if (frame == NULL)
-    return NULL;
+  if (frame != NULL)
+    frame->stream_only = TRUE;
 
-  sealed = p_frame_new_sealed_body (frame, &sealed_error);
-  if (sealed != NULL)
-    return sealed;
-
-  g_debug ("A large argument is copied: %s", sealed_error->message);
-  g_clear_pointer (&frame, p_frame_unref);
-  g_clear_pointer (&bytes, g_bytes_unref);
-  bytes = g_bytes_new (data->data, data->size);
-  return p_message_encode_task_bytes (id, function, bytes, max_message_size, error);
+  return frame;
 }
 
 /**
@@ -101,8 +84,7 @@ encode_data_task (guint64      id,
  *
  * Submits a task whose argument is @data, as a GVariant of type `ay`: as
  * p_pool_submit() does, without the caller making the GVariant. @data is
- * copied once before this returns (a large argument straight into the
- * shared memory it travels in), so the caller may free it at once.
+ * copied once, before this returns.
  *
  * Returns: (transfer full): the task's #PResult
  *

@@ -48,8 +48,6 @@ p_frame_unref (PFrame *frame)
     g_free (frame->own);
   if (frame->fd >= 0)
     close (frame->fd);
-  if (frame->body_fd >= 0)
-    close (frame->body_fd);
   g_slice_free1 (frame->allocation_size, frame);
 }
 

@@ -241,144 +241,54 @@ sealed_frame_new (PMessageKind  kind,
   return frame;
 }
 
-/* The body of @frame, without the header nor the padding, as vectors
- * (at most one per segment): its kind and size in @header. */
-static GOutputVector *
-frame_body_vectors (PFrame  *frame,
-                    guint32  header[2],
-                    gsize   *n_vectors)
-{
-  GOutputVector *vectors = g_new (GOutputVector, frame->n_segments);
-  gsize skip = P_FRAME_HEADER_SIZE;
-  gsize left;
-
-  g_assert (frame->fd < 0 && frame->segments[0].size >= P_FRAME_HEADER_SIZE);
-  memcpy (header, frame->segments[0].data, 2 * sizeof (guint32));
-
-  left = header[0];
-  *n_vectors = 0;
-  for (guint i = 0; i < frame->n_segments && left > 0; i++)
-    {
-      vectors[*n_vectors].buffer = frame->segments[i].data + skip;
-      vectors[*n_vectors].size = MIN (frame->segments[i].size - skip, left);
-      left -= vectors[*n_vectors].size;
-      skip = 0;
-      (*n_vectors)++;
-    }
-  g_assert (left == 0);
-
-  return vectors;
-}
-
-/* A SEALED frame for a body of @kind and @size in @fd (taken). */
-static PFrame *
-sealed_frame_of_body (guint32 kind,
-                      guint32 size,
-                      int     fd)
-{
-  return sealed_frame_new (P_MESSAGE_SEALED, g_variant_new ("(ut)", kind, (guint64) size), fd);
-}
-
 /* @frame (a TASK or a CHUNK; a CHUNK_RESULT) as a SEALED message: its
- * body goes to a sealed memfd, or is there already (see
- * p_frame_new_sealed_body()). NULL on an error (out of descriptors, say):
+ * body goes to a sealed memfd. NULL on an error (out of descriptors, say):
  * send @frame. */
 PFrame *
 p_frame_new_sealed (PFrame  *frame,
                     GError **error)
 {
-  g_autofree GOutputVector *vectors = NULL;
+  g_autofree GOutputVector *vectors = g_new (GOutputVector, frame->n_segments);
   guint32 header[2];
-  gsize n_vectors;
+  gsize skip = P_FRAME_HEADER_SIZE;
+  gsize n_vectors = 0;
+  gsize left;
   int fd;
 
-  if (frame->body_fd >= 0)
+  g_assert (frame->fd < 0 && frame->segments[0].size >= P_FRAME_HEADER_SIZE);
+  memcpy (header, frame->segments[0].data, sizeof header);
+
+  /* The body, without the header nor the padding. */
+  left = header[0];
+  for (guint i = 0; i < frame->n_segments && left > 0; i++)
     {
-      memcpy (header, frame->segments[0].data, sizeof header);
-      fd = fcntl (frame->body_fd, F_DUPFD_CLOEXEC, 3);
-      if (fd < 0)
-        {
-          int saved_errno = errno;
-
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                       _("Could not make a sealed message: %s"), g_strerror (saved_errno));
-          return NULL;
-        }
-      return sealed_frame_of_body (header[1], header[0], fd);
+      vectors[n_vectors].buffer = frame->segments[i].data + skip;
+      vectors[n_vectors].size = MIN (frame->segments[i].size - skip, left);
+      left -= vectors[n_vectors].size;
+      skip = 0;
+      n_vectors++;
     }
+  g_assert (left == 0);
 
-  vectors = frame_body_vectors (frame, header, &n_vectors);
   fd = sealed_file_new (vectors, n_vectors, error);
   if (fd < 0)
     return NULL;
 
-  return sealed_frame_of_body (header[1], header[0], fd);
+  return sealed_frame_new (P_MESSAGE_SEALED,
+                           g_variant_new ("(ut)", header[1], (guint64) header[0]),
+                           fd);
 }
 
-/* @frame's body written to a sealed memfd now, while what @frame shares
- * may still be read: a frame of the same bytes, read from a mapping of
- * that file, which it keeps to send the body sealed without writing it
- * again. So a caller's large argument is copied once, in the caller's
- * thread, and its own memory is free when this returns. NULL on an error
- * (out of descriptors, say). */
-PFrame *
-p_frame_new_sealed_body (PFrame  *frame,
-                         GError **error)
-{
-  g_autofree GOutputVector *vectors = NULL;
-  guint32 header[2];
-  gsize n_vectors;
-  Mapping *mapping;
-  PFrame *sealed;
-  int fd, mapped_fd;
-
-  vectors = frame_body_vectors (frame, header, &n_vectors);
-  fd = sealed_file_new (vectors, n_vectors, error);
-  if (fd < 0)
-    return NULL;
-
-  mapped_fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  if (mapped_fd < 0)
-    {
-      int saved_errno = errno;
-
-      close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Could not make a sealed message: %s"), g_strerror (saved_errno));
-      return NULL;
-    }
-
-  mapping = mapping_new (mapped_fd, (gsize) header[0] + P_BODY_SLACK, FALSE, error);
-  if (mapping == NULL)
-    {
-      close (fd);
-      return NULL;
-    }
-
-  /* The header, then the body and its padding: the file's slack is zeros. */
-  sealed = p_frame_alloc (P_FRAME_HEADER_SIZE);
-  memcpy (sealed->own, header, P_FRAME_HEADER_SIZE);
-  sealed->segments = g_new (PFrameSegment, 2);
-  sealed->n_segments = 2;
-  sealed->segments[0] = (PFrameSegment) { NULL, sealed->own, P_FRAME_HEADER_SIZE };
-  sealed->segments[1].shared = mapping_range (mapping, 0, p_align_up (header[0], 8));
-  sealed->segments[1].data = g_bytes_get_data (sealed->segments[1].shared, &sealed->segments[1].size);
-  sealed->size = P_FRAME_HEADER_SIZE + sealed->segments[1].size;
-  sealed->body_fd = fd;
-  mapping_unref (mapping);
-
-  return sealed;
-}
-
-/* @frame, or a SEALED message of it when it is that large and a sealed
- * file can be made (else it goes in the stream): a new reference. */
+/* @frame, or a SEALED message of it when it is that large, may be sealed,
+ * and a sealed file can be made (else it goes in the stream): a new
+ * reference. */
 PFrame *
 p_frame_seal_if_large (PFrame *frame)
 {
   g_autoptr(GError) error = NULL;
   PFrame *sealed;
 
-  if (frame->size < P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE)
+  if (frame->size < P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE || frame->stream_only)
     return p_frame_ref (frame);
 
   sealed = p_frame_new_sealed (frame, &error);

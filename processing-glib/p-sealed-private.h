@@ -16,8 +16,6 @@ G_BEGIN_DECLS
 
 PFrame                *p_frame_new_sealed             (PFrame       *frame,
                                                        GError      **error);
-PFrame                *p_frame_new_sealed_body        (PFrame       *frame,
-                                                       GError      **error);
 PFrame                *p_frame_seal_if_large          (PFrame       *frame);
 PFrame                *p_message_encode_sealed_result (guint64       id,
                                                        GVariant     *value,

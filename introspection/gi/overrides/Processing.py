@@ -433,6 +433,12 @@ class Worker(Processing.Worker):
     def run(self):
         self.add_data_function(_CALL, _serve_call)
         self.add_data_function(_CHUNK, _serve_chunk)
+        # Large results go in the stream, not in sealed files (docs/protocol.md,
+        # section 13, which leaves that to the worker): a Python result is a
+        # new object each time, and a sealed file's pages would be made,
+        # mapped and freed for each, in the caller's thread, where the
+        # stream is copied by the pool's (docs/performance.md, "From Python").
+        os.environ.pop('PROCESSING_GLIB_SEALED', None)
         return super().run()
 
 
