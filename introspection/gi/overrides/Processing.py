@@ -1111,9 +1111,15 @@ class Pool(Processing.Pool):
     the main script under the name ``__mp_main__``.
 
     Extras, beyond multiprocessing: ``task_timeout`` and
-    ``cancel_grace_period`` in seconds; ``worker_argv``, another worker
-    command (a program serving its functions with Processing.Worker, in
-    any language); and any other property of the pool by its name.
+    ``cancel_grace_period`` in seconds; ``min_processes`` (``processes``
+    unless given: as multiprocessing, every worker starts at once) and
+    ``idle_timeout`` (seconds; None or 0 for never), an elastic pool whose
+    workers above ``min_processes`` exit after idling that long and start
+    again when work comes; ``max_queued``, how many tasks may wait for a
+    worker before more wait to be queued (None or 0: no limit);
+    ``worker_argv``, another worker command (a program serving its
+    functions with Processing.Worker, in any language); and any other
+    property of the pool by its name.
     """
 
     def __init__(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None,
@@ -1136,14 +1142,22 @@ class Pool(Processing.Pool):
         if initializer is not None and not callable(initializer):
             raise TypeError('initializer must be a callable')
 
-        properties = {'processes': processes, 'max_tasks_per_worker': maxtasksperchild or 0}
+        properties = {'processes': processes, 'max_tasks_per_worker': maxtasksperchild or 0,
+                      'min_processes': processes}
         for name, value in extras.items():
-            if name in ('task_timeout', 'cancel_grace_period'):
+            if name in ('task_timeout', 'cancel_grace_period', 'idle_timeout'):
                 if value is None:
                     value = 0
-                if not isinstance(value, (int, float)) or value < 0:
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                     raise ValueError('%s must be a number of seconds, at least 0' % name)
                 value = int(round(value * 1e6))
+            elif name in ('min_processes', 'max_queued'):
+                if value is None and name == 'max_queued':
+                    value = 0
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError('%s must be an int, at least 0' % name)
+                if name == 'min_processes' and value > processes:
+                    raise ValueError('min_processes must be at most processes')
             elif name == 'worker_argv':
                 value = list(value)
                 if initializer is not None:
@@ -1163,6 +1177,21 @@ class Pool(Processing.Pool):
 
     def _py_state(self):
         return _state_of(self)
+
+    def stats(self):
+        """What the pool is doing, as a dict taken at one moment: ``workers``,
+        ``busy``, ``idle``, ``starting`` (worker processes by state), ``queued``
+        (tasks that wait for a worker; a map chunk counts as one),
+        ``completed`` and ``failed`` (tasks and chunks since the pool was
+        made), and ``per_worker``, a list of dicts with each worker's
+        ``pid``, ``state``, ``tasks_run``, ``in_flight`` and ``task_age``
+        (seconds since its current task started, None when it has none)."""
+        stats = {}
+        for key, value in self.get_stats().unpack().items():
+            if key == 'per-worker':
+                key, value = 'per_worker', [_worker_stats(worker) for worker in value]
+            stats[key] = value
+        return stats
 
     def __repr__(self):
         state = self._py_state()
@@ -1479,6 +1508,15 @@ def _state_of(pool):
                 _live_pools.add(pool)
     return state
 
+
+
+def _worker_stats(worker):
+    stats = {}
+    for key, value in worker.items():
+        if key == 'task-age':
+            value = None if value < 0 else value / 1e6
+        stats[key.replace('-', '_')] = value
+    return stats
 
 
 def _interpreter_flags():
