@@ -1085,6 +1085,10 @@ def _check_chunksize(chunksize):
 
 
 def _sequence_chunks(items, chunksize):
+    # A range's slices are ranges, which cost the worker an import each to
+    # unpickle: small ones go as tuples of their numbers.
+    if isinstance(items, range) and chunksize < 256:
+        return [tuple(items[i:i + chunksize]) for i in range(0, len(items), chunksize)]
     return [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
 
 
