@@ -479,6 +479,24 @@ def serve(functions=None):
 
 __all__.append('serve')
 
+
+def report_progress(fraction, message=None):
+    """Reports the progress of the task that runs in this worker: a number
+    from 0 to 1, and what it is doing, for people, or None. The caller sees
+    it with apply_async(progress=...), or as the progress of the task's
+    Processing.Result. At most one report every 50 ms goes to the caller
+    (a later one replaces one that waits). Outside a task, it does
+    nothing."""
+    fraction = float(fraction)
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError('fraction must be from 0 to 1, not %r' % fraction)
+    if message is not None and not isinstance(message, str):
+        raise TypeError('message must be a str or None')
+    Processing.Worker.report_progress(fraction, message)
+
+
+__all__.append('report_progress')
+
 # The default worker of a pool made in Python: this interpreter, started
 # with -c and the data prepare() needs, as multiprocessing's spawn does.
 _BOOTSTRAP = ('import sys,pickle;d=pickle.loads(bytes.fromhex(sys.argv[1]));'
@@ -557,27 +575,58 @@ def _wait_presult(presult, timeout):
     return presult.wait(max(0, int(timeout * 1e6)))
 
 
+class _ProgressWatch:
+    """A task's progress(fraction, message), called with each new value."""
+
+    def __init__(self, presult, progress):
+        self.progress = progress
+        self.seen = None
+        self.handler = presult.connect('notify::progress', self.deliver)
+
+    def deliver(self, presult, pspec=None):
+        now = (presult.get_progress(), presult.dup_progress_message())
+        if now != self.seen:
+            self.seen = now
+            _run_callback(self.progress, *now)
+
+
 class _Dispatcher:
     """The thread that runs callbacks, as multiprocessing's result handler
     does: each function given to watch() runs there once its PResult is
-    ready, in the order they become ready."""
+    ready, in the order they become ready. A task's progress callback runs
+    there too, in order, before its result's function: its PResult, made
+    while the dispatcher's main context was the thread's default, notifies
+    its progress there (a notification that a later one replaces is not
+    seen)."""
+
+    # How often progress is looked for while a task that reports it runs.
+    PROGRESS_POLL = 0.02
 
     def __init__(self):
         self._queue = Processing.ResultQueue.new()
         self._functions = {}    # PResult → function
+        self._progress = {}     # PResult → _ProgressWatch
         self._cond = threading.Condition()
         self._thread = None
         self._stopping = False
+        self.context = GLib.MainContext.new()
 
-    def watch(self, presult, func):
+    def watch(self, presult, func, progress=None):
         with self._cond:
             self._functions[presult] = func
+            if progress is not None:
+                self._progress[presult] = _ProgressWatch(presult, progress)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._main, name='Processing.Pool callbacks',
                                                 daemon=True)
                 self._thread.start()
             self._cond.notify_all()
         self._queue.add(presult)
+
+    def _run_pending(self):
+        context = self.context
+        while context.pending():
+            context.iteration(False)
 
     def _main(self):
         while True:
@@ -586,11 +635,20 @@ class _Dispatcher:
                     self._cond.wait()
                 if not self._functions:
                     return
-            presult = self._queue.pop(200000)
+                watching = bool(self._progress)
+            if watching:
+                self._run_pending()
+            presult = self._queue.pop(int(self.PROGRESS_POLL * 1e6) if watching else 200000)
             if presult is None:
                 continue
             with self._cond:
                 func = self._functions[presult]
+                watch = self._progress.pop(presult, None)
+            if watch is not None:
+                # Every notification made before the result was ready.
+                self._run_pending()
+                watch.deliver(presult)
+                presult.disconnect(watch.handler)
             try:
                 func()
             except Exception:
@@ -620,9 +678,9 @@ class _Dispatcher:
             thread.join()
 
 
-def _run_callback(callback, value):
+def _run_callback(callback, *values):
     try:
-        callback(value)
+        callback(*values)
     except Exception:
         import traceback
 
@@ -637,7 +695,7 @@ class AsyncResult:
                  '_left', '_cancellable', '_cancelled', '__weakref__')
 
     def __init__(self, presults, decode, callback=None, error_callback=None, dispatcher=None,
-                 outcome=None, cancellable=None):
+                 outcome=None, cancellable=None, progress=None):
         # One PResult per task; decode(presult) gives (ok, value).
         self._presults = presults
         self._decode = decode
@@ -649,11 +707,11 @@ class AsyncResult:
         self._cancelled = False
         if outcome is not None:
             self._run_callbacks()
-        elif callback is not None or error_callback is not None:
+        elif callback is not None or error_callback is not None or progress is not None:
             self._event = threading.Event()
             self._left = len(presults)
             for index, presult in enumerate(presults):
-                dispatcher.watch(presult, lambda index=index: self._on_ready(index))
+                dispatcher.watch(presult, lambda index=index: self._on_ready(index), progress)
 
     def __repr__(self):
         state = 'ready' if self.ready() else 'pending'
@@ -985,15 +1043,32 @@ class _ThenRaise:
 
 class _FedSource:
     """Chunks submitted by a feeder thread as it reads the input, and the
-    input's exception, if any, after them."""
+    input's exception, if any, after them. With a ``buffersize``, at most
+    that many chunks are submitted and not yet taken: the feeder waits for
+    room before it reads the next chunk from the input."""
 
-    def __init__(self, ordered):
+    def __init__(self, ordered, buffersize=None):
         self._ordered = ordered
         self._cond = threading.Condition()
         self._presults = collections.deque()     # ordered: in order
         self._ready = None if ordered else Processing.ResultQueue.new()
         self._error = None
         self._finished = False
+        self._room = None if buffersize is None else threading.Semaphore(buffersize)
+
+    def wait_for_room(self, going_on):
+        """In the feeder, before it reads a chunk: True once there is room,
+        False if going_on() says to stop first."""
+        if self._room is None:
+            return True
+        while not self._room.acquire(timeout=0.2):
+            if not going_on():
+                return False
+        return True
+
+    def _taken(self):
+        if self._room is not None:
+            self._room.release()
 
     def put(self, presult):
         with self._cond:
@@ -1040,10 +1115,12 @@ class _FedSource:
                 if _wait_presult(head, slice_):
                     with self._cond:
                         self._presults.popleft()
+                    self._taken()
                     return decode(head)
             else:
                 presult = self._ready.pop(int(slice_ * 1e6) if pending else 0)
                 if presult is not None:
+                    self._taken()
                     return decode(presult)
                 if not pending:
                     if finished:
@@ -1221,7 +1298,14 @@ class Pool(Processing.Pool):
 
     # {{{ apply
 
-    def _submit_apply(self, state, func, args, kwds, callback, error_callback):
+    def _submit_apply(self, state, func, args, kwds, callback, error_callback, progress=None):
+        context = None
+        if progress is not None:
+            if not callable(progress):
+                raise TypeError('progress must be callable')
+            # The result notifies its progress in the dispatcher's context.
+            context = state.dispatcher().context
+            context.push_thread_default()
         try:
             if isinstance(func, str):
                 presult = self.submit(func, _args_variant(args, kwds), Gio.Cancellable())
@@ -1233,16 +1317,23 @@ class Pool(Processing.Pool):
         except Exception as e:
             # As multiprocessing: the call fails, not the submission.
             return AsyncResult(None, None, callback, error_callback, outcome=(False, e))
-        if callback is None and error_callback is None:
+        finally:
+            if context is not None:
+                context.pop_thread_default()
+        if callback is None and error_callback is None and progress is None:
             return AsyncResult((presult,), decode)
-        return AsyncResult((presult,), decode, callback, error_callback, state.dispatcher())
+        return AsyncResult((presult,), decode, callback, error_callback, state.dispatcher(),
+                           progress=progress)
 
     def apply_async(self, *args, **kwargs):
-        """apply_async(func, args=(), kwds={}, callback=None, error_callback=None)
+        """apply_async(func, args=(), kwds={}, callback=None, error_callback=None, progress=None)
 
         Calls ``func(*args, **kwds)`` in a worker and returns an AsyncResult
         at once. ``func`` is a picklable callable or the name of a function
-        the workers serve. ``callback`` (or ``error_callback``, with the
+        the workers serve. ``progress(fraction, message)`` is called with
+        what the task reports with report_progress() (at most every 50 ms;
+        a report that a later one replaces is not seen), in order, before
+        the result is ready. ``callback`` (or ``error_callback``, with the
         exception) runs in a thread of this process before the result is
         ready. (The C function's call, apply_async(name, variant,
         cancellable, callback, *user_data), stays as it is.)"""
@@ -1263,11 +1354,12 @@ class Pool(Processing.Pool):
             return AsyncResult(None, None, outcome=(False, e))
         return _plain_result(presult)
 
-    def _apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
+    def _apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None,
+                     progress=None):
         state = _states.get(hash(self)) or _state_of(self)
         if state.state is not _RUN:
             raise ValueError('Pool not running')
-        return self._submit_apply(state, func, args, kwds, callback, error_callback)
+        return self._submit_apply(state, func, args, kwds, callback, error_callback, progress)
 
     def apply(self, *args, **kwargs):
         """apply(func, args=(), kwds={}): ``func(*args, **kwds)`` in a worker."""
@@ -1370,9 +1462,15 @@ class Pool(Processing.Pool):
     # }}}
     # {{{ imap
 
-    def _imap(self, func, iterable, chunksize, ordered):
-        self._check_running()
+    def _imap(self, func, iterable, chunksize, buffersize, ordered):
+        state = self._check_running()
         _check_chunksize(chunksize)
+        if buffersize is not None:
+            if not isinstance(buffersize, int):
+                raise TypeError('buffersize must be an integer or None')
+            if buffersize < 1:
+                raise ValueError('buffersize must be None or > 0')
+            return self._imap_fed(state, func, iterable, chunksize, buffersize, ordered)
         method = Processing.Pool.imap if ordered else Processing.Pool.imap_unordered
         if isinstance(func, str):
             # An input that fails at item k gives the first (k // chunksize)
@@ -1397,31 +1495,58 @@ class Pool(Processing.Pool):
             return IMapIterator(_MapIterSource(map_iter, True), _decode_pickled_data, chunked=True)
         # Any other iterable is read by a thread of its own, as
         # multiprocessing does, and its chunks sent as they come.
-        source = _FedSource(ordered)
-        feeder = threading.Thread(target=self._feed, args=(source, func, iter(iterable), chunksize),
+        return self._imap_fed(state, func, iterable, chunksize, None, ordered)
+
+    def _imap_fed(self, state, func, iterable, chunksize, buffersize, ordered):
+        # The input is read by a thread of its own, as multiprocessing's
+        # task handler does, and each chunk is submitted as it is read
+        # (with a buffersize, once there is room for it).
+        source = _FedSource(ordered, buffersize)
+        decode = _decode_named_map if isinstance(func, str) else _decode_pickled
+        result = IMapIterator(source, decode, chunked=True)
+        consumer = weakref.ref(result)
+
+        def going_on():
+            # Not for an iterator nobody holds, nor a pool that stopped.
+            return consumer() is not None and state.state == _RUN
+
+        feeder = threading.Thread(target=self._feed,
+                                  args=(source, func, iter(iterable), chunksize, going_on),
                                   name='Processing.Pool feeder', daemon=True)
         feeder.start()
-        return IMapIterator(source, _decode_pickled, chunked=True)
+        return result
 
-    def _feed(self, source, func, iterator, chunksize):
+    def _feed(self, source, func, iterator, chunksize, going_on):
         error = None
         try:
-            while True:
+            while source.wait_for_room(going_on):
                 # A chunk cut short by the input's exception is not sent.
                 chunk = list(itertools.islice(iterator, chunksize))
                 if not chunk:
                     break
-                payload = _dumps((_pickled_function(func), chunk, False))
-                source.put(_submit_data(self, _CHUNK, payload, None))
+                if isinstance(func, str):
+                    items = _items_variant([_item_variant(item, False) for item in chunk])
+                    presult = self.submit_map(func, items, len(chunk), None)
+                else:
+                    payload = _dumps((_pickled_function(func), chunk, False))
+                    presult = _submit_data(self, _CHUNK, payload, None)
+                source.put(presult)
         except Exception as e:
             error = e
         finally:
             source.finish(error)
 
     def imap(self, *args, **kwargs):
-        """imap(func, iterable, chunksize=1): an iterator of ``func(x)`` for
-        each item, in order; its next(timeout=None) raises TimeoutError after
-        ``timeout`` seconds. (The C function's call stays as it is.)"""
+        """imap(func, iterable, chunksize=1, buffersize=None): an iterator of
+        ``func(x)`` for each item, in order; its next(timeout=None) raises
+        TimeoutError after ``timeout`` seconds. ``chunksize`` items go to a
+        worker as one task. With a ``buffersize``, at most that many tasks
+        are submitted whose results have not been taken yet: the iterable,
+        any iterable, endless or not, is read as room frees, by a thread of
+        this process (set it at least to the number of processes to keep
+        them busy). An exception raised by the iterable comes after the
+        results of the chunks before it. (The C function's call stays as it
+        is.)"""
         if _gio_style(args, kwargs, 3):
             return super().imap(*args, **kwargs)
         return self._imap_py(*args, ordered=True, **kwargs)
@@ -1432,8 +1557,8 @@ class Pool(Processing.Pool):
             return super().imap_unordered(*args, **kwargs)
         return self._imap_py(*args, ordered=False, **kwargs)
 
-    def _imap_py(self, func, iterable, chunksize=1, *, ordered):
-        return self._imap(func, iterable, chunksize, ordered)
+    def _imap_py(self, func, iterable, chunksize=1, buffersize=None, *, ordered):
+        return self._imap(func, iterable, chunksize, buffersize, ordered)
 
     # }}}
     # {{{ Life
