@@ -208,6 +208,20 @@ class TestGuarantees(PoolTestCase):
         self.assertIsInstance(got[3], TypeError)
         self.assertEqual(threading.current_thread(), threading.main_thread())
 
+    def test_get_waits_for_a_running_callback(self):
+        # The outcome is known while the callback still runs: get() waits
+        # for the callback all the same.
+        got = []
+
+        def slow_append(value):
+            time.sleep(0.3)
+            got.append(value)
+
+        result = self.pool.apply_async(square, (3,), callback=slow_append)
+        time.sleep(0.1)
+        self.assertEqual(result.get(), 9)
+        self.assertEqual(got, [9])
+
     def test_map_fails_fast_with_callbacks(self):
         # A later chunk fails while an earlier one still runs.
         got = []

@@ -786,6 +786,10 @@ class AsyncResult:
     def get(self, timeout=None):
         """The value, or the call's exception raised; TimeoutError if it is not
         ready after ``timeout`` seconds (the call goes on)."""
+        # With callbacks, the outcome is known before they have run: it is
+        # ready once they have.
+        if self._event is not None and not self._event.wait(timeout):
+            raise TimeoutError('the result was not ready in time')
         outcome = self._outcome
         if outcome is None:
             if timeout is None and self._event is None and len(self._presults) == 1:
