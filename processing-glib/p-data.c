@@ -7,8 +7,11 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "p-data.h"
 #include "p-i18n-private.h"
+#include "p-map-iter-private.h"
 #include "p-message-writer-private.h"
 #include "p-pool-private.h"
 #include "p-result-private.h"
@@ -277,6 +280,105 @@ p_map_iter_next_data (PMapIter  *self,
     }
   if (size != NULL)
     *size = length;
+
+  return TRUE;
+}
+
+/**
+ * p_map_iter_next_data_many:
+ * @self: a #PMapIter
+ * @timeout_usec: how long to wait for the first result, in microseconds:
+ *   -1 to wait for as long as it takes, 0 not to wait
+ * @max_results: the most results to take, at least 1
+ * @data: (out) (array length=size) (element-type guint8) (transfer full):
+ *   return location for the bytes of the results, one after the other,
+ *   which the caller frees with g_free()
+ * @size: (out): return location for their length
+ * @ends: (out) (array length=n_results) (element-type gsize) (transfer full):
+ *   return location for where each result ends in @data, which the caller
+ *   frees with g_free()
+ * @n_results: (out): return location for the number of results
+ * @error: return location for a #GError
+ *
+ * Takes the next result as p_map_iter_next_data() does, and with it those
+ * after it that are there already, up to @max_results, in one call: a
+ * binding that iterates over many small results calls into the library
+ * once for each batch of them. An item that failed stops the batch before
+ * it: the next call returns its error.
+ *
+ * Returns: %TRUE with one result or more; %FALSE at the end, or with
+ *   @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+p_map_iter_next_data_many (PMapIter  *self,
+                           gint64     timeout_usec,
+                           guint      max_results,
+                           guint8   **data,
+                           gsize     *size,
+                           gsize    **ends,
+                           guint     *n_results,
+                           GError   **error)
+{
+  g_autoptr(GPtrArray) values = NULL;
+  GVariant *first;
+  gsize total = 0;
+  guint8 *out;
+
+  g_return_val_if_fail (P_IS_MAP_ITER (self), FALSE);
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+  g_return_val_if_fail (max_results > 0, FALSE);
+  g_return_val_if_fail (data != NULL && size != NULL && ends != NULL && n_results != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  *data = NULL;
+  *size = 0;
+  *ends = NULL;
+  *n_results = 0;
+
+  first = p_map_iter_next (self, timeout_usec, error);
+  if (first == NULL)
+    return FALSE;
+  if (!check_bytes (first, error))
+    {
+      g_variant_unref (first);
+      return FALSE;
+    }
+
+  values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_ptr_array_add (values, first);
+  p_map_iter_take_values (self, max_results - 1, G_VARIANT_TYPE_BYTESTRING, values);
+
+  *ends = g_new (gsize, values->len);
+  for (guint i = 0; i < values->len; i++)
+    {
+      total += g_variant_get_size (values->pdata[i]);
+      (*ends)[i] = total;
+    }
+
+  /* One result alone is taken without a copy when nothing else holds it. */
+  if (values->len == 1)
+    {
+      GBytes *bytes = g_variant_get_data_as_bytes (first);
+
+      g_ptr_array_set_size (values, 0);
+      *data = g_bytes_unref_to_data (bytes, size);
+      *n_results = 1;
+      return TRUE;
+    }
+
+  out = g_malloc (MAX (total, 1));
+  for (guint i = 0; i < values->len; i++)
+    {
+      gsize length = g_variant_get_size (values->pdata[i]);
+
+      if (length > 0)
+        memcpy (out + (*ends)[i] - length, g_variant_get_data (values->pdata[i]), length);
+    }
+  *data = out;
+  *size = total;
+  *n_results = values->len;
 
   return TRUE;
 }

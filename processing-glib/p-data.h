@@ -90,6 +90,15 @@ gboolean  p_map_iter_next_data        (PMapIter       *self,
                                        gsize          *size,
                                        GError        **error);
 P_AVAILABLE_IN_0_1
+gboolean  p_map_iter_next_data_many   (PMapIter       *self,
+                                       gint64          timeout_usec,
+                                       guint           max_results,
+                                       guint8        **data,
+                                       gsize          *size,
+                                       gsize         **ends,
+                                       guint          *n_results,
+                                       GError        **error);
+P_AVAILABLE_IN_0_1
 void      p_worker_add_bytes_function (PWorker        *self,
                                        const char     *name,
                                        PBytesFunc      func,

@@ -384,6 +384,76 @@ test_map_iter_next_data (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
 }
 
+/* p_map_iter_next_data_many(): the results that are there in one call, a
+ * batch stopping before an item that failed, whose error the next call
+ * returns; a result that is not bytes is refused alone too. */
+static void
+test_map_iter_next_data_many (void)
+{
+  g_autoptr(PPool) pool = new_pool (2);
+  g_autoptr(GVariant) items = g_variant_ref_sink (g_variant_new_parsed (
+    "[@ay [0x61, 0x62], [], [0x63], [0x66, 0x61, 0x69, 0x6c], [0x64, 0x65], [0x66]]"));
+  g_autoptr(PMapIter) iter = p_pool_imap (pool, "reverse", items, 1, NULL);
+  g_autoptr(PMapIter) numbers = p_pool_imap (pool, "square", g_variant_new_parsed ("[@x 2]"), 1, NULL);
+  g_autoptr(GString) got = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  guint n_calls = 0, n_errors = 0, n_items = 0;
+
+  /* Every item has arrived: the batches are as large as allowed. */
+  while (p_map_iter_get_completed (iter) < 6)
+    g_usleep (1000);
+
+  for (;;)
+    {
+      g_autofree guint8 *data = NULL;
+      g_autofree gsize *ends = NULL;
+      gsize size;
+      guint n;
+
+      if (!p_map_iter_next_data_many (iter, -1, 2, &data, &size, &ends, &n, &error))
+        {
+          if (error == NULL)
+            break;
+          g_assert_error (error, TEST_ERROR, 11);
+          g_assert_null (data);
+          g_assert_cmpuint (n, ==, 0);
+          g_clear_error (&error);
+          g_string_append (got, "|!");
+          n_errors++;
+          n_calls++;
+          continue;
+        }
+      g_assert_cmpuint (n, >=, 1);
+      g_assert_cmpuint (n, <=, 2);
+      g_assert_cmpuint (ends[n - 1], ==, size);
+      for (guint i = 0; i < n; i++)
+        {
+          gsize start = i > 0 ? ends[i - 1] : 0;
+
+          g_string_append_c (got, '|');
+          g_string_append_len (got, (const char *) data + start, ends[i] - start);
+        }
+      n_items += n;
+      n_calls++;
+    }
+
+  g_assert_cmpstr (got->str, ==, "|ba||c|!|ed|f");
+  g_assert_cmpuint (n_items, ==, 5);
+  g_assert_cmpuint (n_errors, ==, 1);
+  /* [ba, ""], [c], the error, [ed, f]. */
+  g_assert_cmpuint (n_calls, ==, 4);
+
+  {
+    g_autofree guint8 *data = NULL;
+    g_autofree gsize *ends = NULL;
+    gsize size;
+    guint n;
+
+    g_assert_false (p_map_iter_next_data_many (numbers, -1, 8, &data, &size, &ends, &n, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  }
+}
+
 /* p_map_iter_wait() tells a wait that ran out from an item that timed out. */
 static void
 test_map_iter_wait (void)
@@ -428,6 +498,7 @@ main (int   argc,
   g_test_add_func ("/data/cancel", test_cancel);
   g_test_add_func ("/data/map-iter", test_map_iter);
   g_test_add_func ("/data/map-iter-next-data", test_map_iter_next_data);
+  g_test_add_func ("/data/map-iter-next-data-many", test_map_iter_next_data_many);
   g_test_add_func ("/map-iter/wait", test_map_iter_wait);
 
   return g_test_run ();

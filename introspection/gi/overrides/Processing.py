@@ -964,29 +964,47 @@ def _decode_named_map(presult, timeout_usec=0):
     return (True, list(outcome[1]))
 
 
+class _Raise:
+    """In an IMapIterator's buffer: an exception in an item's place."""
+
+    __slots__ = ('exception',)
+
+    def __init__(self, exception):
+        self.exception = exception
+
+
 class IMapIterator:
     """The iterator of imap() and imap_unordered(): next(timeout=None)."""
 
     def __init__(self, source, decode, chunked):
-        self._source = source           # .next(timeout, decode) → (ok, value); StopIteration
+        # source.next_batch(timeout, decode) → [(ok, value), ...]; StopIteration
+        self._source = source
         self._decode = decode
         self._chunked = chunked
-        self._buffer = collections.deque()
+        self._buffer = collections.deque()  # values, and _Raise in an item's place
         self._lock = threading.Lock()
 
     def __iter__(self):
         return self
 
+    def _fill(self, timeout):
+        buffer = self._buffer
+        for ok, value in self._source.next_batch(timeout, self._decode):
+            if not ok:
+                buffer.append(_Raise(value))
+            elif self._chunked:
+                buffer.extend(value)
+            else:
+                buffer.append(value)
+
     def next(self, timeout=None):
         with self._lock:
             while not self._buffer:
-                ok, value = self._source.next(timeout, self._decode)
-                if not ok:
-                    raise value
-                if not self._chunked:
-                    return value
-                self._buffer.extend(value)
-            return self._buffer.popleft()
+                self._fill(timeout)
+            item = self._buffer.popleft()
+        if item.__class__ is _Raise:
+            raise item.exception
+        return item
 
     __next__ = next
 
@@ -996,13 +1014,19 @@ __all__ += ['IMapIterator', 'IMapUnorderedIterator']
 
 
 class _MapIterSource:
-    """A PMapIter's values, one per chunk (as bytes) or per item (as a GLib.Variant)."""
+    """A PMapIter's values, one per chunk (as bytes) or per item (as a
+    GLib.Variant). Bytes are taken as many as are there at once, and
+    decoded one by one as they are asked for."""
+
+    # The most results taken in one call.
+    BATCH = 256
 
     def __init__(self, map_iter, as_bytes):
         self._map_iter = map_iter
         self._as_bytes = as_bytes
+        self._taken = collections.deque()   # memoryviews of results not decoded yet
 
-    def next(self, timeout, decode):
+    def next_batch(self, timeout, decode):
         map_iter = self._map_iter
         if map_iter is None:
             raise StopIteration
@@ -1014,16 +1038,21 @@ class _MapIterSource:
             raise TimeoutError('no result in time')
         try:
             if self._as_bytes:
-                more, value = map_iter.next_data(0)
+                more, data, ends = map_iter.next_data_many(0, self.BATCH)
+                if more:
+                    if len(ends) == 1:
+                        return [decode(data)]
+                    view = memoryview(data)
+                    return [decode(view[start:end]) for start, end in zip([0, *ends], ends)]
             else:
                 value = map_iter.next(0)
                 more = value is not None
+                if more:
+                    return [decode(value)]
         except GLib.Error as error:
-            return (False, _exception_from_error(error))
-        if not more:
-            self._map_iter = None
-            raise StopIteration
-        return decode(value)
+            return [(False, _exception_from_error(error))]
+        self._map_iter = None
+        raise StopIteration
 
 
 class _ThenRaise:
@@ -1033,16 +1062,16 @@ class _ThenRaise:
         self._source = source
         self._error = error
 
-    def next(self, timeout, decode):
+    def next_batch(self, timeout, decode):
         if self._source is not None:
             try:
-                return self._source.next(timeout, decode)
+                return self._source.next_batch(timeout, decode)
             except StopIteration:
                 self._source = None
         error, self._error = self._error, None
         if error is None:
             raise StopIteration
-        return (False, error)
+        return [(False, error)]
 
 
 class _FedSource:
@@ -1094,6 +1123,9 @@ class _FedSource:
         if error is not None:
             return (False, error)
         raise StopIteration
+
+    def next_batch(self, timeout, decode):
+        return [self.next(timeout, decode)]
 
     def next(self, timeout, decode):
         deadline = None if timeout is None else GLib.get_monotonic_time() + timeout * 1e6
