@@ -29,6 +29,12 @@
  * p_map_iter_next_bytes() read them back, and a worker serves a
  * #PBytesFunc with p_worker_add_bytes_function().
  *
+ * A binding also spares itself the #GBytes objects: p_result_get_data(),
+ * p_map_iter_next_data() and p_map_iter_next_data_many() (the results
+ * that are there, in one call) give plain arrays of bytes, and a worker's
+ * #PDataFunc, served with p_worker_add_data_function(), takes and returns
+ * them.
+ *
  * Their tasks are ordinary tasks: a worker's #PTaskFunc given the same
  * function name receives an `ay`, and a caller of p_pool_submit() may
  * pass one to a #PBytesFunc.
