@@ -1523,8 +1523,13 @@ class Pool(Processing.Pool):
             return IMapIterator(source if error is None else _ThenRaise(source, error),
                                 _decode_named_value, chunked=False)
         if isinstance(iterable, (list, tuple, range)):
-            # Every chunk now, in one call.
+            # Every chunk now, in one call; a chunk of one item as a call.
             pickled = _pickled_function(func)
+            if chunksize == 1:
+                payloads = [_pickle_dumps((pickled, (item,), {}), _PROTOCOL) for item in iterable]
+                map_iter = method(self, _CALL, _aay_variant(payloads), 1, None)
+                return IMapIterator(_MapIterSource(map_iter, True), _decode_pickled_data,
+                                    chunked=False)
             payloads = [_dumps((pickled, chunk, False))
                         for chunk in _sequence_chunks(iterable, chunksize)]
             map_iter = method(self, _CHUNK, _aay_variant(payloads), 1, None)
