@@ -1047,7 +1047,8 @@ p_pool_submit_encoded (PPool           *self,
   PJob *job = NULL;
   guint64 id;
 
-  g_assert (P_IS_POOL (self) && self->core != NULL);
+  /* For the public function that calls this. */
+  g_return_val_if_fail (self->core != NULL, NULL);
 
   if (check_function_name (function, &error))
     {
