@@ -1015,8 +1015,7 @@ __all__ += ['IMapIterator', 'IMapUnorderedIterator']
 
 class _MapIterSource:
     """A PMapIter's values, one per chunk (as bytes) or per item (as a
-    GLib.Variant). Bytes are taken as many as are there at once, and
-    decoded one by one as they are asked for."""
+    GLib.Variant). Bytes are taken as many as are there, in one call."""
 
     # The most results taken in one call.
     BATCH = 256
@@ -1024,7 +1023,6 @@ class _MapIterSource:
     def __init__(self, map_iter, as_bytes):
         self._map_iter = map_iter
         self._as_bytes = as_bytes
-        self._taken = collections.deque()   # memoryviews of results not decoded yet
 
     def next_batch(self, timeout, decode):
         map_iter = self._map_iter
