@@ -64,13 +64,26 @@ def sum_of_squares(n):
 
 
 class WarmPool:
-    """A pool that has run one task, so start-up stays out of the timings."""
+    """A pool that has run one task, with every worker ready, so start-up
+    stays out of the timings."""
 
     def __init__(self, ctx, processes):
         self.pool = ctx.Pool(processes)
+        self.processes = processes
 
     def __enter__(self):
         self.pool.apply(square, (0,))
+        # A pool that says how many of its workers are ready (Processing.Pool,
+        # whose workers start as multiprocessing's spawn does, on their own
+        # time) is waited for; multiprocessing's fork workers are ready once
+        # forked.
+        stats = getattr(self.pool, "stats", None)
+        deadline = time.monotonic() + 60
+        while stats is not None and time.monotonic() < deadline:
+            now = stats()
+            if now["idle"] + now["busy"] >= self.processes:
+                break
+            time.sleep(0.005)
         return self.pool
 
     def __exit__(self, *exc_info):

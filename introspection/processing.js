@@ -21,6 +21,11 @@
 // fromVariant(); a GLib.Variant passes as it is. Importing the module also
 // makes the _async functions of Processing.Pool and Processing.MapIter
 // return a promise when called without a callback (Gio._promisify()).
+//
+// A task reports its progress with reportProgress(fraction, message); the
+// caller sees it through the onProgress option of apply() and applyAsync(),
+// or as notify::progress of the Processing.Result, in its main context.
+// imap() with a buffersize reads any iterable lazily, in bounded memory.
 
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
@@ -156,6 +161,12 @@ export function callWithVariant(fn, args) {
     return fn(fromVariant(args));
 }
 
+function callOptions(options) {
+    if (options === null || options === undefined || options instanceof Gio.Cancellable)
+        return {cancellable: options ?? null};
+    return options;
+}
+
 function itemsToVariant(items) {
     if (items instanceof GLib.Variant)
         return items;
@@ -166,6 +177,49 @@ function itemsToVariant(items) {
     return GLib.Variant.new_array(V, variants.map(item => GLib.Variant.new_variant(item)));
 }
 
+/**
+ * Reports the progress of the task that runs in this worker, which the
+ * caller sees as the progress of its result (the onProgress option of
+ * Pool.apply() and Pool.applyAsync()). At most one report every 50 ms goes
+ * to the pool: a later one replaces one that waits. Outside a task, it
+ * does nothing.
+ *
+ * @param {number} fraction - how much of the task is done, from 0 to 1
+ * @param {string} [message] - what it is doing, for people
+ */
+export function reportProgress(fraction, message = null) {
+    if (!(fraction >= 0 && fraction <= 1))
+        throw new RangeError(`the fraction must be from 0 to 1, not ${fraction}`);
+    Processing.Worker.report_progress(fraction, message);
+}
+
+/*
+ * Calls onProgress(fraction, message) on each notify::progress of a
+ * Processing.Result, in the main context of the thread that submitted it,
+ * until disconnected.
+ */
+function watchProgress(result, onProgress) {
+    return result.connect('notify::progress', () =>
+        onProgress(result.get_progress(), result.dup_progress_message()));
+}
+
+/*
+ * Resolves once @result is ready; its notification comes in the main
+ * context of the thread that submitted it, after its progress.
+ */
+function whenReady(result) {
+    return new Promise(resolve => {
+        if (result.ready()) {
+            resolve();
+            return;
+        }
+        const handler = result.connect('notify::is-ready', () => {
+            result.disconnect(handler);
+            resolve();
+        });
+    });
+}
+
 function usec(seconds) {
     return seconds === undefined || seconds === null ? -1 : Math.max(0, Math.round(seconds * 1e6));
 }
@@ -174,8 +228,9 @@ function usec(seconds) {
  * The result of Pool.applyAsync(): the seed's result object.
  */
 export class Result {
-    constructor(result) {
+    constructor(result, onProgress = null) {
         this._result = result;
+        this._progressHandler = onProgress ? watchProgress(result, onProgress) : 0;
     }
 
     /** @returns {Processing.Result} the underlying object */
@@ -215,6 +270,27 @@ export class Result {
     get(timeout) {
         return fromVariant(this._result.get(usec(timeout)));
     }
+
+    /**
+     * The value, once ready, without blocking the main loop: the progress
+     * notified before it has been seen.
+     *
+     * @returns {Promise<*>} the value
+     */
+    async value() {
+        await whenReady(this._result);
+        return this.get(0);
+    }
+
+    /** @returns {number} how much of the task is done, from 0 to 1, as last reported */
+    get progress() {
+        return this._result.get_progress();
+    }
+
+    /** @returns {?string} what the task last said it was doing */
+    get progressMessage() {
+        return this._result.dup_progress_message();
+    }
 }
 
 /**
@@ -230,13 +306,35 @@ export class Pool {
      * @param {string[]} [options.modules] - task modules for the stock worker
      * @param {number} [options.taskTimeout] - seconds a task may run
      * @param {number} [options.maxTasksPerWorker] - tasks before a worker is replaced
+     * @param {number} [options.minProcesses] - workers kept when idle
+     * @param {number} [options.idleTimeout] - seconds before a worker above
+     *   minProcesses exits when idle; 0 for never
+     * @param {number} [options.maxQueued] - tasks that may wait for a worker
+     *   before more wait to be queued; 0 for no limit
      */
-    constructor(processes = 0, {workerArgv = null, modules = null, taskTimeout = 0, maxTasksPerWorker = 0} = {}) {
+    constructor(processes = 0, {workerArgv = null, modules = null, taskTimeout = 0, maxTasksPerWorker = 0,
+        minProcesses = null, idleTimeout = 0, maxQueued = 0} = {}) {
         this._pool = modules !== null
             ? Processing.Pool.new_for_modules(processes, modules)
             : Processing.Pool.new(processes, workerArgv);
         this._pool.task_timeout = usec(taskTimeout || 0);
         this._pool.max_tasks_per_worker = maxTasksPerWorker;
+        if (minProcesses !== null)
+            this._pool.min_processes = minProcesses;
+        this._pool.idle_timeout = usec(idleTimeout || 0);
+        this._pool.max_queued = maxQueued;
+    }
+
+    /**
+     * What the pool is doing (p_pool_get_stats()): `workers`, `busy`,
+     * `idle`, `starting`, `queued`, `completed`, `failed`, and `per-worker`,
+     * an array of objects with each worker's `pid`, `state`, `tasks-run`,
+     * `in-flight` and `task-age` (microseconds, -1 without a task).
+     *
+     * @returns {object} the figures, taken at one moment
+     */
+    stats() {
+        return this._pool.get_stats().recursiveUnpack();
     }
 
     /** @returns {Processing.Pool} the underlying object */
@@ -254,11 +352,23 @@ export class Pool {
      *
      * @param {string} name - a function the workers serve
      * @param {Array|GLib.Variant} [args] - its arguments
-     * @param {Gio.Cancellable} [cancellable] - cancels the call
+     * @param {Gio.Cancellable|object} [options] - a Gio.Cancellable, or options
+     * @param {Gio.Cancellable} [options.cancellable] - cancels the call
+     * @param {Function} [options.onProgress] - called with (fraction, message)
+     *   as the task reports its progress (reportProgress()), in order, in
+     *   this thread's main context, before the promise resolves
      * @returns {Promise<*>} its result
      */
-    async apply(name, args = [], cancellable = null) {
-        return fromVariant(await this._pool.apply_async(name, argsToVariant(args), cancellable));
+    async apply(name, args = [], options = null) {
+        const {cancellable = null, onProgress = null} = callOptions(options);
+        if (!onProgress)
+            return fromVariant(await this._pool.apply_async(name, argsToVariant(args), cancellable));
+        const result = new Result(this._pool.submit(name, argsToVariant(args), cancellable), onProgress);
+        try {
+            return await result.value();
+        } finally {
+            result._result.disconnect(result._progressHandler);
+        }
     }
 
     /**
@@ -266,11 +376,13 @@ export class Pool {
      *
      * @param {string} name - a function the workers serve
      * @param {Array|GLib.Variant} [args] - its arguments
-     * @param {Gio.Cancellable} [cancellable] - cancels the call
+     * @param {Gio.Cancellable|object} [options] - a Gio.Cancellable, or
+     *   options as for apply()
      * @returns {Result} the result
      */
-    applyAsync(name, args = [], cancellable = null) {
-        return new Result(this._pool.submit(name, argsToVariant(args), cancellable));
+    applyAsync(name, args = [], options = null) {
+        const {cancellable = null, onProgress = null} = callOptions(options);
+        return new Result(this._pool.submit(name, argsToVariant(args), cancellable), onProgress);
     }
 
     /**
@@ -291,23 +403,52 @@ export class Pool {
     /**
      * As map(), yielding each result as soon as it (and those before it) came.
      *
+     * With a `buffersize`, the items are taken from `items`, any iterable
+     * (a generator, endless or not), only as results are taken: at most
+     * `buffersize` items are submitted whose results were not taken yet
+     * (p_pool_imap_lazy()), each item a task. An exception that the
+     * iterable throws comes after the results of the items before it.
+     *
      * @param {string} name - a function the workers serve
      * @param {Iterable|GLib.Variant} items - the items
-     * @param {object} [options] - as for map(), and `ordered` (default true)
+     * @param {object} [options] - as for map(), `ordered` (default true)
+     *   and `buffersize`
      * @yields {*} the results
      */
-    async *imap(name, items, {chunksize = 0, cancellable = null, ordered = true} = {}) {
-        const variant = itemsToVariant(items);
-        const iterator = ordered
-            ? this._pool.imap(name, variant, chunksize, cancellable)
-            : this._pool.imap_unordered(name, variant, chunksize, cancellable);
+    async *imap(name, items, {chunksize = 0, cancellable = null, ordered = true, buffersize = null} = {}) {
+        let iterator;
+        let sourceError = null;
+        if (buffersize !== null) {
+            if (!Number.isInteger(buffersize) || buffersize < 1)
+                throw new RangeError(`buffersize must be a positive integer, not ${buffersize}`);
+            const input = items[Symbol.iterator]();
+            // Called as room frees, in this thread; a thrown error ends
+            // the items and comes after their results.
+            const source = () => {
+                try {
+                    const next = input.next();
+                    return next.done ? null : toVariant(next.value);
+                } catch (error) {
+                    sourceError = error;
+                    return null;
+                }
+            };
+            iterator = this._pool.imap_lazy(name, source, buffersize, ordered, cancellable);
+        } else {
+            const variant = itemsToVariant(items);
+            iterator = ordered
+                ? this._pool.imap(name, variant, chunksize, cancellable)
+                : this._pool.imap_unordered(name, variant, chunksize, cancellable);
+        }
         for (;;) {
             // eslint-disable-next-line no-await-in-loop
             const value = await iterator.next_async(null);
             if (value === null)
-                return;
+                break;
             yield fromVariant(value);
         }
+        if (sourceError !== null)
+            throw sourceError;
     }
 
     /**

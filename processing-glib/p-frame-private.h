@@ -37,6 +37,7 @@ typedef struct
   PFrameSegment *segments; /* &one_segment, or an allocation of their own */
   guint8 *own;             /* the bytes written, not shared: inline_bytes or allocated */
   int fd;                  /* sent along its first byte (a sealed message's); -1 for none */
+  gboolean stream_only;    /* never sealed, however large (p_frame_seal_if_large()) */
   PFrameSegment one_segment;
   guint8 inline_bytes[];   /* a frame in one piece: its bytes, in the same allocation */
 } PFrame;
@@ -56,6 +57,7 @@ p_frame_alloc (gsize inline_size)
   frame->segments = &frame->one_segment;
   frame->own = inline_size > 0 ? frame->inline_bytes : NULL;
   frame->fd = -1;
+  frame->stream_only = FALSE;
 
   return frame;
 }

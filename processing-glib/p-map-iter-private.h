@@ -49,4 +49,10 @@ void      p_map_iter_end_items      (PMapIter         *self,
                                      GError           *error);
 guint     p_map_iter_get_taken      (PMapIter         *self);
 
+/* p-data.c's: the values there are, without waiting. */
+guint     p_map_iter_take_values    (PMapIter           *self,
+                                     guint               max,
+                                     const GVariantType *type,
+                                     GPtrArray          *values);
+
 G_END_DECLS

@@ -908,6 +908,44 @@ p_map_iter_next (PMapIter  *self,
   return return_entry (&entry, error);
 }
 
+/* For p-data.c: takes the values that arrived, up to @max, in the order
+ * p_map_iter_next() hands them out, and stops before an error, the end, or
+ * a value not of @type, which the next call gets. */
+guint
+p_map_iter_take_values (PMapIter           *self,
+                        guint               max,
+                        const GVariantType *type,
+                        GPtrArray          *values)
+{
+  guint n = 0;
+
+  g_mutex_lock (&self->mutex);
+  while (n < max)
+    {
+      const Entry *next;
+      Entry entry = { NULL, NULL, NULL };
+
+      if (self->ordered)
+        next = self->next_index < self->n_items ? window_slot (self, self->next_index) : NULL;
+      else
+        next = g_queue_peek_head (&self->arrived);
+
+      /* (A deferred value is of a basic type, made by its taker.) */
+      if (next == NULL || next->value == NULL || !g_variant_is_of_type (next->value, type))
+        break;
+
+      take_locked (self, &entry);
+      g_ptr_array_add (values, g_steal_pointer (&entry.value));
+      n++;
+    }
+  g_mutex_unlock (&self->mutex);
+
+  if (n > 0)
+    fed (self, FALSE);
+
+  return n;
+}
+
 /**
  * p_map_iter_wait:
  * @self: a #PMapIter

@@ -421,13 +421,14 @@ typedef struct
   guint8 bytes[8];
 } Number;
 
-/* What a message's variant holds: a value, an array of items, or a
- * number's bytes. */
+/* What a message's variant holds: a value, an array of items, a
+ * number's bytes, or the bytes of an "ay". */
 typedef struct
 {
   GVariant *value;
   const Items *items;
   const Number *number;
+  GBytes *bytes;
   const char *type;
 } Payload;
 
@@ -438,6 +439,8 @@ payload_size (const Payload *payload)
     return g_variant_get_size (payload->value);
   if (payload->items != NULL)
     return payload->items->size;
+  if (payload->bytes != NULL)
+    return g_bytes_get_size (payload->bytes);
   return payload->number->size;
 }
 
@@ -449,6 +452,10 @@ writer_payload (Writer        *writer,
     writer_value (writer, payload->value);
   else if (payload->items != NULL)
     writer_items (writer, payload->items);
+  else if (payload->bytes != NULL && g_bytes_get_size (payload->bytes) >= P_FRAME_SHARE_THRESHOLD)
+    writer_share (writer, g_bytes_ref (payload->bytes));
+  else if (payload->bytes != NULL)
+    writer_append (writer, g_bytes_get_data (payload->bytes, NULL), g_bytes_get_size (payload->bytes));
   else
     writer_append (writer, payload->number->bytes, payload->number->size);
 
@@ -557,6 +564,20 @@ p_message_encode_task (guint64      id,
                        GError     **error)
 {
   return encode_value_envelope (P_MESSAGE_TASK, id, function, args, -1, max_message_size, error);
+}
+
+/* A TASK frame whose argument is @bytes, as an "ay": no GVariant made,
+ * and large bytes shared, not copied. */
+PFrame *
+p_message_encode_task_bytes (guint64      id,
+                             const char  *function,
+                             GBytes      *bytes,
+                             gsize        max_message_size,
+                             GError     **error)
+{
+  Payload payload = { .bytes = bytes, .type = "ay" };
+
+  return encode_envelope (P_MESSAGE_TASK, id, function, &payload, -1, max_message_size, error);
 }
 
 /* A TASK frame of the item at @index (< its number of children) of

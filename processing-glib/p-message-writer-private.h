@@ -40,6 +40,11 @@ PFrame *p_message_encode_task          (guint64              id,
                                         GVariant            *args,
                                         gsize                max_message_size,
                                         GError             **error);
+PFrame *p_message_encode_task_bytes    (guint64              id,
+                                        const char          *function,
+                                        GBytes              *bytes,
+                                        gsize                max_message_size,
+                                        GError             **error);
 PFrame *p_message_encode_task_item     (guint64              id,
                                         const char          *function,
                                         GVariant            *items,

@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 
+#include "p-frame-private.h"
 #include "p-load-private.h"
 #include "p-pool.h"
 #include "p-spinner-private.h"
@@ -157,6 +158,20 @@ void      p_pool_emit_worker_signal (PPool             *self,
                                      PWorkerSignal      signal,
                                      guint              pid,
                                      int                wait_status);
+
+/* p-pool.c, for p-data.c: submits a task whose frame @encode writes,
+ * with the id and the size limit it must be written with. */
+typedef PFrame *(*PTaskEncodeFunc) (guint64      id,
+                                    const char  *function,
+                                    gsize        max_message_size,
+                                    gpointer     user_data,
+                                    GError     **error);
+
+PResult  *p_pool_submit_encoded     (PPool             *self,
+                                     const char        *function,
+                                     PTaskEncodeFunc    encode,
+                                     gpointer           user_data,
+                                     GCancellable      *cancellable);
 
 /* p-stats-private.c */
 GVariant *p_core_dup_stats         (PCore              *core);

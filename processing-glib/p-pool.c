@@ -1086,6 +1086,37 @@ p_pool_submit (PPool        *self,
   return submit_result (self, job, error, NULL, NULL);
 }
 
+/* For p-data.c: a task whose frame @encode writes (see p-pool-private.h). */
+PResult *
+p_pool_submit_encoded (PPool           *self,
+                       const char      *function,
+                       PTaskEncodeFunc  encode,
+                       gpointer         user_data,
+                       GCancellable    *cancellable)
+{
+  GError *error = NULL;
+  PFrame *frame;
+  PJob *job = NULL;
+  guint64 id;
+
+  /* For the public function that calls this. */
+  g_return_val_if_fail (self->core != NULL, NULL);
+
+  if (check_function_name (function, &error))
+    {
+      id = p_core_next_id (self->core);
+      frame = encode (id, function, self->core->max_message_size, user_data, &error);
+      if (frame != NULL)
+        {
+          job = p_job_new (self->core, P_JOB_APPLY, function, cancellable);
+          job->n_items = 1;
+          p_job_add_chunk (job, id, 0, 1, frame)->is_task = TRUE;
+        }
+    }
+
+  return submit_result (self, job, error, NULL, NULL);
+}
+
 /**
  * p_pool_apply:
  * @self: a #PPool

@@ -279,15 +279,16 @@ p_frame_new_sealed (PFrame  *frame,
                            fd);
 }
 
-/* @frame, or a SEALED message of it when it is that large and a sealed
- * file can be made (else it goes in the stream): a new reference. */
+/* @frame, or a SEALED message of it when it is that large, may be sealed,
+ * and a sealed file can be made (else it goes in the stream): a new
+ * reference. */
 PFrame *
 p_frame_seal_if_large (PFrame *frame)
 {
   g_autoptr(GError) error = NULL;
   PFrame *sealed;
 
-  if (frame->size < P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE)
+  if (frame->size < P_FRAME_HEADER_SIZE + P_SEALED_MIN_SIZE || frame->stream_only)
     return p_frame_ref (frame);
 
   sealed = p_frame_new_sealed (frame, &error);

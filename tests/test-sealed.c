@@ -12,6 +12,7 @@
 #include "test-support.h"
 #include "normal-form-oracle.h"
 #include "p-error.h"
+#include "p-message-writer-private.h"
 #include "p-sealed-private.h"
 
 /* A large TASK goes sealed: the queue writes the frame before it alone,
@@ -109,6 +110,28 @@ test_sealed_round_trip (void)
   close (fds[1]);
 }
 
+/* A large frame that must go in the stream is not sealed. */
+static void
+test_sealed_stream_only (void)
+{
+  gsize size = 300 * 1024;
+  g_autoptr(GBytes) bytes = g_bytes_new_take (g_malloc0 (size), size);
+  g_autoptr(PFrame) frame = NULL;
+  g_autoptr(PFrame) sealed = NULL;
+  g_autoptr(PFrame) kept = NULL;
+  g_autoptr(GError) error = NULL;
+
+  frame = p_message_encode_task_bytes (7, "echo", bytes, TEST_MAX_MESSAGE_SIZE, &error);
+  g_assert_no_error (error);
+  sealed = p_frame_seal_if_large (frame);
+  g_assert_cmpint (p_frame_get_fd (sealed), >=, 0);
+
+  frame->stream_only = TRUE;
+  kept = p_frame_seal_if_large (frame);
+  g_assert_true (kept == frame);
+  g_assert_cmpint (p_frame_get_fd (kept), ==, -1);
+}
+
 /* A sealed message whose descriptor did not come fails the reader. */
 static void
 test_sealed_without_fd (void)
@@ -131,6 +154,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/sealed/round-trip", test_sealed_round_trip);
+  g_test_add_func ("/sealed/stream-only", test_sealed_stream_only);
   g_test_add_func ("/sealed/without-fd", test_sealed_without_fd);
 
   return g_test_run ();

@@ -10,7 +10,7 @@ import Gio from 'gi://Gio';
 import Processing from 'gi://Processing?version=1.0';
 import System from 'system';
 
-import {Pool, Worker, toVariant, fromVariant, argsToVariant} from '../../introspection/processing.js';
+import {Pool, Worker, toVariant, fromVariant, argsToVariant, reportProgress} from '../../introspection/processing.js';
 
 const TEST_ERROR = GLib.quark_from_string('processing-test-error-quark');
 
@@ -29,6 +29,14 @@ worker.addFunction('throw_gerror', () => {
 worker.addFunction('nap', ms => {
     GLib.usleep(ms * 1000);
     return ms;
+});
+// A report every 60 ms: the pool takes one every 50 ms at most.
+worker.addFunction('steps', n => {
+    for (let i = 1; i <= n; i++) {
+        reportProgress(i / n, `step ${i}`);
+        GLib.usleep(60000);
+    }
+    return n;
 });
 if (Worker.isRequested())
     System.exit(worker.run() ? 0 : 1);
@@ -221,6 +229,102 @@ const tests = {
         other.terminate();
         other.join();
         return null;
+    },
+
+    async progress() {
+        // onProgress: in order, in this thread's main context, before the value.
+        const seen = [];
+        const value = await pool.apply('steps', [4], {onProgress: (fraction, message) =>
+            seen.push([fraction, message])});
+        assert(value === 4, 'the value');
+        assert(seen.length > 0, 'progress seen');
+        const fractions = seen.map(([fraction]) => fraction);
+        assertEqual(fractions, [...fractions].sort(), 'in order');
+        assert(fractions[fractions.length - 1] === 1, `done: ${fractions}`);
+        for (const [, message] of seen)
+            assert(/^step [1-4]$/.test(message), message);
+
+        const result = pool.applyAsync('steps', [3], {onProgress: fraction => seen.push(fraction)});
+        assert(await result.value() === 3, 'Result.value()');
+        assert(result.progress === 1, 'Result.progress');
+        assert(/^step [1-3]$/.test(result.progressMessage), result.progressMessage);
+    },
+
+    async progressNotifications() {
+        // notify::progress of a Processing.Result, in a main loop.
+        const result = pool.gobject.submit('steps', new GLib.Variant('x', 3), null);
+        const seen = [];
+        result.connect('notify::progress', () => seen.push(result.progress));
+        const loop = new GLib.MainLoop(null, false);
+        result.connect('notify::is-ready', () => loop.quit());
+        loop.run();
+        assert(result.get(0).deep_unpack() === 3, 'the value');
+        assertEqual(seen, [...seen].sort(), 'in order');
+        assert(seen[seen.length - 1] === 1, `done: ${seen}`);
+        assert(/^step [1-3]$/.test(result.progress_message), result.progress_message);
+    },
+
+    async lazyImap() {
+        // At most buffersize items submitted and not taken: the input is
+        // read no further ahead.
+        for (const [ordered, buffersize] of [[true, 1], [true, 3], [false, 2]]) {
+            let pulled = 0;
+            const counting = (function* () {
+                for (let i = 0; ; i++) {
+                    pulled = i + 1;
+                    yield i;
+                }
+            })();
+            const got = [];
+            for await (const value of pool.imap('square', counting, {buffersize, ordered})) {
+                got.push(value);
+                assert(pulled <= got.length + buffersize, `pulled ${pulled} for ${got.length} taken`);
+                if (got.length === 20)
+                    break;
+            }
+            if (ordered)
+                assertEqual(got, [...Array(20).keys()].map(x => x * x), 'in order');
+            else
+                assert(got.every(value => Number.isInteger(Math.sqrt(value))), 'squares');
+        }
+
+        // The input's error after the results before it.
+        const failing = (function* () {
+            yield* [1, 2, 3];
+            throw new RangeError('the input ends');
+        })();
+        const got = [];
+        let thrown = null;
+        try {
+            for await (const value of pool.imap('square', failing, {buffersize: 2}))
+                got.push(value);
+        } catch (error) {
+            thrown = error;
+        }
+        assertEqual(got, [1, 4, 9], 'before the error');
+        assert(thrown instanceof RangeError, `${thrown}`);
+
+        let refused = false;
+        try {
+            await pool.imap('square', [1], {buffersize: 0}).next();
+        } catch (error) {
+            refused = error instanceof RangeError;
+        }
+        assert(refused, 'buffersize 0');
+    },
+
+    async flowAndStats() {
+        const other = new Pool(2, {minProcesses: 0, idleTimeout: 0.1, maxQueued: 2});
+        const gobject = other.gobject;
+        assertEqual([gobject.min_processes, gobject.idle_timeout, gobject.max_queued], [0, 100000, 2]);
+        assertEqual(await other.map('square', [1, 2, 3, 4], {chunksize: 1}), [1, 4, 9, 16], 'map');
+        const stats = other.stats();
+        for (const key of ['workers', 'busy', 'idle', 'starting', 'queued', 'completed', 'failed', 'per-worker'])
+            assert(key in stats, key);
+        assert(stats.completed >= 4, `completed ${stats.completed}`);
+        assert(stats['per-worker'].every(w => 'pid' in w && 'state' in w), 'per worker');
+        other.terminate();
+        other.join();
     },
 
     closed() {

@@ -6,6 +6,8 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import gc
+import itertools
 import os
 import signal
 import subprocess
@@ -79,6 +81,14 @@ def generator_failing_at(n):
     for i in range(n):
         yield i
     raise IndexError('input ends at %d' % n)
+
+
+def report_steps(n):
+    # A report every 60 ms: the pool takes one every 50 ms at most.
+    for i in range(n):
+        Processing.report_progress((i + 1) / n, 'step %d' % (i + 1))
+        time.sleep(0.06)
+    return n
 
 
 _initialized = None
@@ -197,6 +207,20 @@ class TestGuarantees(PoolTestCase):
         self.assertRaises(TypeError, result.get)
         self.assertIsInstance(got[3], TypeError)
         self.assertEqual(threading.current_thread(), threading.main_thread())
+
+    def test_get_waits_for_a_running_callback(self):
+        # The outcome is known while the callback still runs: get() waits
+        # for the callback all the same.
+        got = []
+
+        def slow_append(value):
+            time.sleep(0.3)
+            got.append(value)
+
+        result = self.pool.apply_async(square, (3,), callback=slow_append)
+        time.sleep(0.1)
+        self.assertEqual(result.get(), 9)
+        self.assertEqual(got, [9])
 
     def test_map_fails_fast_with_callbacks(self):
         # A later chunk fails while an earlier one still runs.
@@ -397,6 +421,171 @@ class TestBeyond(unittest.TestCase):
         for name in ('launcher', 'sandbox'):
             if Processing.Pool.find_property(name) is None:
                 self.assertRaises(TypeError, Processing.Pool, 1, **{name: None})
+
+
+class CountingInput:
+    """An endless input that says how many items were taken from it."""
+
+    def __init__(self):
+        self.pulled = 0
+
+    def __iter__(self):
+        for i in itertools.count():
+            self.pulled = i + 1
+            yield i
+
+
+def feeder_threads():
+    return [thread for thread in threading.enumerate() if thread.name == 'Processing.Pool feeder']
+
+
+class TestFlow(PoolTestCase):
+    """imap(buffersize=), progress, the elastic and bounded pool, stats()."""
+
+    def test_imap_buffersize_bounds_the_input(self):
+        # At most buffersize chunks are submitted and not yet taken: the
+        # input is never read further ahead than that.
+        for method, chunksize, buffersize in itertools.product(
+                (self.pool.imap, self.pool.imap_unordered), (1, 3), (1, 4)):
+            with self.subTest(method=method.__name__, chunksize=chunksize, buffersize=buffersize):
+                source = CountingInput()
+                results = method(square, source, chunksize, buffersize)
+                got = []
+                for taken in range(1, 31):
+                    got.append(next(results))
+                    chunks_taken = (taken - 1) // chunksize + 1
+                    self.assertLessEqual(source.pulled, (chunks_taken + buffersize) * chunksize)
+                if method == self.pool.imap:
+                    self.assertEqual(got, [x * x for x in range(30)])
+                else:
+                    self.assertEqual(len(set(got)), 30)
+                    self.assertTrue(all(round(value ** 0.5) ** 2 == value for value in got))
+        # An input nobody reads from any more is let go.
+        results = source = None
+        gc.collect()
+        deadline = time.monotonic() + 30
+        while feeder_threads() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(feeder_threads(), [])
+
+    def test_imap_buffersize_input_error(self):
+        # The input's exception after the results of the whole chunks before it.
+        for method in (self.pool.imap, self.pool.imap_unordered):
+            for chunksize in (1, 2, 3):
+                got = []
+                with self.assertRaises(IndexError):
+                    for value in method(square, generator_failing_at(7), chunksize, buffersize=2):
+                        got.append(value)
+                self.assertEqual(sorted(got), [x * x for x in range(7 // chunksize * chunksize)])
+        self.assertEqual(self.pool.apply(square, (5,)), 25)
+
+    def test_imap_buffersize_any_input(self):
+        self.assertEqual(list(self.pool.imap(square, [1, 2, 3], buffersize=1)), [1, 4, 9])
+        self.assertEqual(list(self.pool.imap(square, range(10), 4, 2)), [x * x for x in range(10)])
+        self.assertEqual(list(self.pool.imap(square, [], buffersize=3)), [])
+        self.assertEqual(list(self.pool.imap('square', iter(range(5)), 2, buffersize=1)),
+                         [0, 1, 4, 9, 16])
+        self.assertEqual(sorted(self.pool.imap_unordered('square', range(5), buffersize=2)),
+                         [0, 1, 4, 9, 16])
+        # A task's exception in its place, then the rest.
+        results = self.pool.imap(add, [(1, 2), 3], buffersize=1)
+        self.assertRaises(TypeError, next, results)
+        self.assertRaises(TypeError, next, results)
+        self.assertRaises(StopIteration, next, results)
+
+    def test_imap_buffersize_arguments(self):
+        for buffersize in (0, -1):
+            self.assertRaises(ValueError, self.pool.imap, square, [1], 1, buffersize)
+            self.assertRaises(ValueError, self.pool.imap_unordered, square, [1], 1, buffersize)
+        for buffersize in (1.5, '2'):
+            self.assertRaises(TypeError, self.pool.imap, square, [1], 1, buffersize)
+
+    def test_progress(self):
+        for func in (report_steps, 'report_steps'):
+            with self.subTest(func=func):
+                seen = []
+                done = []
+
+                def progress(fraction, message):
+                    seen.append((fraction, message, threading.current_thread()))
+
+                result = self.pool.apply_async(func, (4,), progress=progress,
+                                               callback=lambda value: done.append(len(seen)))
+                self.assertEqual(result.get(), 4)
+                # Seen in order, on the callback thread, all before the
+                # result's callback and get().
+                fractions = [fraction for fraction, _, _ in seen]
+                self.assertEqual(fractions, sorted(fractions))
+                self.assertEqual(fractions[-1], 1.0)
+                self.assertTrue({message for _, message, _ in seen} <=
+                                {'step %d' % i for i in range(1, 5)})
+                self.assertEqual({thread for _, _, thread in seen} - {threading.current_thread()},
+                                 {thread for _, _, thread in seen})
+                self.assertEqual(done, [len(seen)])
+
+    def test_progress_of_a_failure(self):
+        seen = []
+        result = self.pool.apply_async(fail, ('x',), progress=lambda *args: seen.append(args),
+                                       error_callback=lambda error: seen.append(error))
+        self.assertRaises(KeyError, result.get)
+        self.assertIsInstance(seen[-1], KeyError)
+        self.assertRaises(TypeError, self.pool.apply_async, square, (1,), progress=3)
+
+    def test_report_progress_outside_a_task(self):
+        Processing.report_progress(0.5, 'nothing runs')
+        self.assertRaises(ValueError, Processing.report_progress, 1.5)
+        self.assertRaises(TypeError, Processing.report_progress, 0.5, 3)
+
+    def test_flow_arguments(self):
+        with Processing.Pool(2) as pool:
+            self.assertEqual((pool.props.min_processes, pool.props.idle_timeout,
+                              pool.props.max_queued), (2, 0, 0))
+        with Processing.Pool(3, min_processes=1, idle_timeout=0.25, max_queued=4) as pool:
+            self.assertEqual((pool.props.min_processes, pool.props.idle_timeout,
+                              pool.props.max_queued), (1, 250000, 4))
+            self.assertEqual(pool.map(square, range(8), 1), [x * x for x in range(8)])
+        for bad in ({'min_processes': 3}, {'min_processes': -1}, {'min_processes': 1.0},
+                    {'idle_timeout': -1}, {'idle_timeout': 'soon'}, {'max_queued': -1},
+                    {'max_queued': 'x'}):
+            with self.subTest(**bad):
+                self.assertRaises(ValueError, Processing.Pool, 2, **bad)
+
+    def test_elastic(self):
+        # Workers above min_processes exit once idle, and come back for work.
+        with Processing.Pool(2, min_processes=0, idle_timeout=0.1) as pool:
+            self.assertEqual(pool.map(square, range(6), 1), [x * x for x in range(6)])
+            deadline = time.monotonic() + 60
+            while pool.stats()['workers'] > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(pool.stats()['workers'], 0)
+            self.assertEqual(pool.apply(square, (9,)), 81)
+
+    def test_max_queued(self):
+        # Work beyond the limit waits: nothing is dropped.
+        with Processing.Pool(1, max_queued=2) as pool:
+            results = [pool.apply_async(nap, (0.01, i)) for i in range(12)]
+            self.assertEqual([result.get() for result in results], list(range(12)))
+
+    def test_stats(self):
+        self.assertEqual(self.pool.map(square, range(4), 1), [0, 1, 4, 9])
+        stats = self.pool.stats()
+        self.assertEqual(set(stats), {'workers', 'busy', 'idle', 'starting', 'queued', 'completed',
+                                      'failed', 'per_worker'})
+        self.assertLessEqual(stats['workers'], 2)
+        self.assertGreaterEqual(stats['completed'], 4)
+        self.assertEqual(len(stats['per_worker']), stats['workers'])
+        for worker in stats['per_worker']:
+            self.assertEqual(set(worker), {'pid', 'state', 'tasks_run', 'in_flight', 'task_age'})
+            self.assertIsInstance(worker['pid'], int)
+            self.assertIn(worker['state'], ('starting', 'ready', 'exiting', 'dead'))
+            self.assertTrue(worker['task_age'] is None or worker['task_age'] >= 0)
+        running = self.pool.apply_async(nap, (0.5, 1))
+        deadline = time.monotonic() + 30
+        while self.pool.stats()['busy'] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ages = [worker['task_age'] for worker in self.pool.stats()['per_worker']]
+        self.assertTrue(any(isinstance(age, float) for age in ages), ages)
+        self.assertEqual(running.get(), 1)
 
 
 class TestNamedFunctions(PoolTestCase):

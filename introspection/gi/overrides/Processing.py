@@ -283,8 +283,13 @@ for _name in ('to_variant', 'from_variant'):
 # {{{ The worker side
 
 
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_pickle_dumps = pickle.dumps
+_pickle_loads = pickle.loads
+
+
 def _dumps(value):
-    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return _pickle_dumps(value, _PROTOCOL)
 
 
 def _outcome_bytes(ok, value):
@@ -332,29 +337,63 @@ def _unpickled_function(data):
     return func
 
 
-def _serve_call(data, cancellable):
-    try:
-        func, args, kwds = pickle.loads(data.get_data())
-        value = (_unpickled_functions.get(func) or _unpickled_function(func))(*args, **kwds)
-    except Exception as e:
-        return _new_bytes(_outcome_bytes(*_failure(e)))
-    try:
-        return _new_bytes(pickle.dumps((True, value), pickle.HIGHEST_PROTOCOL))
-    except Exception as e:
-        return _new_bytes(_dumps((False, MaybeEncodingError(e, value))))
+_LARGE = 256 * 1024
+_large_seen = False
 
 
-def _serve_chunk(data, cancellable):
+def _keep_freed_memory():
+    """Called once a worker moves a large value: from then on, it keeps the
+    memory it frees (up to 64 MiB) for the next values, which glibc would
+    otherwise give back to the system at once and take again, a page fault
+    per 4 KiB, for every value."""
+    global _large_seen
+    _large_seen = True
     try:
-        func, items, star = pickle.loads(data.get_data())
-        func = _unpickled_functions.get(func) or _unpickled_function(func)
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 32 << 20)      # M_MMAP_THRESHOLD: large blocks from the heap
+        libc.mallopt(-1, 64 << 20)      # M_TRIM_THRESHOLD: freed ones kept
+    except Exception:
+        pass
+
+
+# The hot path of every pickled task, a PDataFunc: the bytes come and go as
+# bytes, with no call into GLib. (Its other arguments, the bytes' length if
+# this PyGObject passes it and the task's cancellable, are not used.)
+def _serve_call(data, *_, loads=_pickle_loads, dumps=_pickle_dumps, functions=_unpickled_functions):
+    if len(data) >= _LARGE and not _large_seen:
+        _keep_freed_memory()
+    try:
+        func, args, kwds = loads(data)
+        value = (functions.get(func) or _unpickled_function(func))(*args, **kwds)
+    except Exception as e:
+        return _outcome_bytes(*_failure(e))
+    try:
+        result = dumps((True, value), _PROTOCOL)
+    except Exception as e:
+        return _dumps((False, MaybeEncodingError(e, value)))
+    if len(result) >= _LARGE and not _large_seen:
+        _keep_freed_memory()
+    return result
+
+
+def _serve_chunk(data, *_, loads=_pickle_loads, dumps=_pickle_dumps, functions=_unpickled_functions):
+    if len(data) >= _LARGE and not _large_seen:
+        _keep_freed_memory()
+    try:
+        func, items, star = loads(data)
+        func = functions.get(func) or _unpickled_function(func)
         values = list(itertools.starmap(func, items) if star else map(func, items))
     except Exception as e:
-        return _new_bytes(_outcome_bytes(*_failure(e)))
+        return _outcome_bytes(*_failure(e))
     try:
-        return _new_bytes(pickle.dumps((True, values), pickle.HIGHEST_PROTOCOL))
+        result = dumps((True, values), _PROTOCOL)
     except Exception as e:
-        return _new_bytes(_dumps((False, MaybeEncodingError(e, values))))
+        return _dumps((False, MaybeEncodingError(e, values)))
+    if len(result) >= _LARGE and not _large_seen:
+        _keep_freed_memory()
+    return result
 
 
 def _named_task(func):
@@ -392,8 +431,14 @@ class Worker(Processing.Worker):
         self.add_function(name, _named_task(func))
 
     def run(self):
-        self.add_bytes_function(_CALL, _serve_call)
-        self.add_bytes_function(_CHUNK, _serve_chunk)
+        self.add_data_function(_CALL, _serve_call)
+        self.add_data_function(_CHUNK, _serve_chunk)
+        # Large results go in the stream, not in sealed files (docs/protocol.md,
+        # section 13, which leaves that to the worker): a Python result is a
+        # new object each time, and a sealed file's pages would be made,
+        # mapped and freed for each, in the caller's thread, where the
+        # stream is copied by the pool's (docs/performance.md, "From Python").
+        os.environ.pop('PROCESSING_GLIB_SEALED', None)
         return super().run()
 
 
@@ -433,6 +478,24 @@ def serve(functions=None):
 
 
 __all__.append('serve')
+
+
+def report_progress(fraction, message=None):
+    """Reports the progress of the task that runs in this worker: a number
+    from 0 to 1, and what it is doing, for people, or None. The caller sees
+    it with apply_async(progress=...), or as the progress of the task's
+    Processing.Result. At most one report every 50 ms goes to the caller
+    (a later one replaces one that waits). Outside a task, it does
+    nothing."""
+    fraction = float(fraction)
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError('fraction must be from 0 to 1, not %r' % fraction)
+    if message is not None and not isinstance(message, str):
+        raise TypeError('message must be a str or None')
+    Processing.Worker.report_progress(fraction, message)
+
+
+__all__.append('report_progress')
 
 # The default worker of a pool made in Python: this interpreter, started
 # with -c and the data prepare() needs, as multiprocessing's spawn does.
@@ -512,27 +575,58 @@ def _wait_presult(presult, timeout):
     return presult.wait(max(0, int(timeout * 1e6)))
 
 
+class _ProgressWatch:
+    """A task's progress(fraction, message), called with each new value."""
+
+    def __init__(self, presult, progress):
+        self.progress = progress
+        self.seen = None
+        self.handler = presult.connect('notify::progress', self.deliver)
+
+    def deliver(self, presult, pspec=None):
+        now = (presult.get_progress(), presult.dup_progress_message())
+        if now != self.seen:
+            self.seen = now
+            _run_callback(self.progress, *now)
+
+
 class _Dispatcher:
     """The thread that runs callbacks, as multiprocessing's result handler
     does: each function given to watch() runs there once its PResult is
-    ready, in the order they become ready."""
+    ready, in the order they become ready. A task's progress callback runs
+    there too, in order, before its result's function: its PResult, made
+    while the dispatcher's main context was the thread's default, notifies
+    its progress there (a notification that a later one replaces is not
+    seen)."""
+
+    # How often progress is looked for while a task that reports it runs.
+    PROGRESS_POLL = 0.02
 
     def __init__(self):
         self._queue = Processing.ResultQueue.new()
         self._functions = {}    # PResult → function
+        self._progress = {}     # PResult → _ProgressWatch
         self._cond = threading.Condition()
         self._thread = None
         self._stopping = False
+        self.context = GLib.MainContext.new()
 
-    def watch(self, presult, func):
+    def watch(self, presult, func, progress=None):
         with self._cond:
             self._functions[presult] = func
+            if progress is not None:
+                self._progress[presult] = _ProgressWatch(presult, progress)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._main, name='Processing.Pool callbacks',
                                                 daemon=True)
                 self._thread.start()
             self._cond.notify_all()
         self._queue.add(presult)
+
+    def _run_pending(self):
+        context = self.context
+        while context.pending():
+            context.iteration(False)
 
     def _main(self):
         while True:
@@ -541,11 +635,20 @@ class _Dispatcher:
                     self._cond.wait()
                 if not self._functions:
                     return
-            presult = self._queue.pop(200000)
+                watching = bool(self._progress)
+            if watching:
+                self._run_pending()
+            presult = self._queue.pop(int(self.PROGRESS_POLL * 1e6) if watching else 200000)
             if presult is None:
                 continue
             with self._cond:
                 func = self._functions[presult]
+                watch = self._progress.pop(presult, None)
+            if watch is not None:
+                # Every notification made before the result was ready.
+                self._run_pending()
+                watch.deliver(presult)
+                presult.disconnect(watch.handler)
             try:
                 func()
             except Exception:
@@ -575,9 +678,9 @@ class _Dispatcher:
             thread.join()
 
 
-def _run_callback(callback, value):
+def _run_callback(callback, *values):
     try:
-        callback(value)
+        callback(*values)
     except Exception:
         import traceback
 
@@ -592,7 +695,7 @@ class AsyncResult:
                  '_left', '_cancellable', '_cancelled', '__weakref__')
 
     def __init__(self, presults, decode, callback=None, error_callback=None, dispatcher=None,
-                 outcome=None, cancellable=None):
+                 outcome=None, cancellable=None, progress=None):
         # One PResult per task; decode(presult) gives (ok, value).
         self._presults = presults
         self._decode = decode
@@ -604,11 +707,11 @@ class AsyncResult:
         self._cancelled = False
         if outcome is not None:
             self._run_callbacks()
-        elif callback is not None or error_callback is not None:
+        elif callback is not None or error_callback is not None or progress is not None:
             self._event = threading.Event()
             self._left = len(presults)
             for index, presult in enumerate(presults):
-                dispatcher.watch(presult, lambda index=index: self._on_ready(index))
+                dispatcher.watch(presult, lambda index=index: self._on_ready(index), progress)
 
     def __repr__(self):
         state = 'ready' if self.ready() else 'pending'
@@ -683,6 +786,10 @@ class AsyncResult:
     def get(self, timeout=None):
         """The value, or the call's exception raised; TimeoutError if it is not
         ready after ``timeout`` seconds (the call goes on)."""
+        # With callbacks, the outcome is known before they have run: it is
+        # ready once they have.
+        if self._event is not None and not self._event.wait(timeout):
+            raise TimeoutError('the result was not ready in time')
         outcome = self._outcome
         if outcome is None:
             if timeout is None and self._event is None and len(self._presults) == 1:
@@ -724,6 +831,17 @@ class AsyncResult:
 
 
 ApplyResult = AsyncResult
+
+
+def _plain_result(presult, new=object.__new__):
+    """AsyncResult((presult,), _decode_pickled), made in fewer steps: the
+    result of every apply_async() without callbacks."""
+    result = new(AsyncResult)
+    result._presults = (presult,)
+    result._decode = _decode_pickled
+    result._outcome = result._event = result._cancellable = None
+    result._cancelled = False
+    return result
 
 
 class MapResult(AsyncResult):
@@ -797,17 +915,17 @@ class MapResult(AsyncResult):
 __all__ += ['AsyncResult', 'ApplyResult', 'MapResult']
 
 
-def _decode_pickled(presult, timeout_usec=0):
+def _decode_pickled(presult, timeout_usec=0, loads=_pickle_loads):
     """The (ok, value) of a pickled call, or None if it is not ready in time."""
     try:
-        data = presult.get_bytes(timeout_usec).get_data()
+        data = presult.get_data(timeout_usec)
     except GLib.Error as error:
         # A wait that ran out, or the task's own error (a task_timeout, say).
         if not presult.ready():
             return None
         return (False, _exception_from_error(error))
     try:
-        return pickle.loads(data)
+        return loads(data)
     except Exception as e:
         return (False, e)
 
@@ -821,9 +939,9 @@ def _decode_named(presult, timeout_usec=0):
         return (False, _exception_from_error(error))
 
 
-def _decode_pickled_data(data):
+def _decode_pickled_data(data, loads=_pickle_loads):
     try:
-        return pickle.loads(data.get_data())
+        return loads(data)
     except Exception as e:
         return (False, e)
 
@@ -846,29 +964,47 @@ def _decode_named_map(presult, timeout_usec=0):
     return (True, list(outcome[1]))
 
 
+class _Raise:
+    """In an IMapIterator's buffer: an exception in an item's place."""
+
+    __slots__ = ('exception',)
+
+    def __init__(self, exception):
+        self.exception = exception
+
+
 class IMapIterator:
     """The iterator of imap() and imap_unordered(): next(timeout=None)."""
 
     def __init__(self, source, decode, chunked):
-        self._source = source           # .next(timeout, decode) → (ok, value); StopIteration
+        # source.next_batch(timeout, decode) → [(ok, value), ...]; StopIteration
+        self._source = source
         self._decode = decode
         self._chunked = chunked
-        self._buffer = collections.deque()
+        self._buffer = collections.deque()  # values, and _Raise in an item's place
         self._lock = threading.Lock()
 
     def __iter__(self):
         return self
 
+    def _fill(self, timeout):
+        buffer = self._buffer
+        for ok, value in self._source.next_batch(timeout, self._decode):
+            if not ok:
+                buffer.append(_Raise(value))
+            elif self._chunked:
+                buffer.extend(value)
+            else:
+                buffer.append(value)
+
     def next(self, timeout=None):
         with self._lock:
             while not self._buffer:
-                ok, value = self._source.next(timeout, self._decode)
-                if not ok:
-                    raise value
-                if not self._chunked:
-                    return value
-                self._buffer.extend(value)
-            return self._buffer.popleft()
+                self._fill(timeout)
+            item = self._buffer.popleft()
+        if item.__class__ is _Raise:
+            raise item.exception
+        return item
 
     __next__ = next
 
@@ -878,29 +1014,43 @@ __all__ += ['IMapIterator', 'IMapUnorderedIterator']
 
 
 class _MapIterSource:
-    """A PMapIter's values, one per chunk (as bytes) or per item (as a GLib.Variant)."""
+    """A PMapIter's values, one per chunk (as bytes) or per item (as a
+    GLib.Variant). Bytes are taken as many as are there, in one call."""
+
+    # The most results taken in one call.
+    BATCH = 256
 
     def __init__(self, map_iter, as_bytes):
         self._map_iter = map_iter
-        self._next = map_iter.next_bytes if as_bytes else map_iter.next
+        self._as_bytes = as_bytes
 
-    def next(self, timeout, decode):
-        if self._map_iter is None:
+    def next_batch(self, timeout, decode):
+        map_iter = self._map_iter
+        if map_iter is None:
             raise StopIteration
         # In slices, so that a signal is seen while waiting.
         if timeout is None:
-            while not self._map_iter.wait(200000):
+            while not map_iter.wait(200000):
                 pass
-        elif not self._map_iter.wait(max(0, int(timeout * 1e6))):
+        elif not map_iter.wait(max(0, int(timeout * 1e6))):
             raise TimeoutError('no result in time')
         try:
-            value = self._next(0)
+            if self._as_bytes:
+                more, data, ends = map_iter.next_data_many(0, self.BATCH)
+                if more:
+                    if len(ends) == 1:
+                        return [decode(data)]
+                    view = memoryview(data)
+                    return [decode(view[start:end]) for start, end in zip([0, *ends], ends)]
+            else:
+                value = map_iter.next(0)
+                more = value is not None
+                if more:
+                    return [decode(value)]
         except GLib.Error as error:
-            return (False, _exception_from_error(error))
-        if value is None:
-            self._map_iter = self._next = None
-            raise StopIteration
-        return decode(value)
+            return [(False, _exception_from_error(error))]
+        self._map_iter = None
+        raise StopIteration
 
 
 class _ThenRaise:
@@ -910,29 +1060,46 @@ class _ThenRaise:
         self._source = source
         self._error = error
 
-    def next(self, timeout, decode):
+    def next_batch(self, timeout, decode):
         if self._source is not None:
             try:
-                return self._source.next(timeout, decode)
+                return self._source.next_batch(timeout, decode)
             except StopIteration:
                 self._source = None
         error, self._error = self._error, None
         if error is None:
             raise StopIteration
-        return (False, error)
+        return [(False, error)]
 
 
 class _FedSource:
     """Chunks submitted by a feeder thread as it reads the input, and the
-    input's exception, if any, after them."""
+    input's exception, if any, after them. With a ``buffersize``, at most
+    that many chunks are submitted and not yet taken: the feeder waits for
+    room before it reads the next chunk from the input."""
 
-    def __init__(self, ordered):
+    def __init__(self, ordered, buffersize=None):
         self._ordered = ordered
         self._cond = threading.Condition()
         self._presults = collections.deque()     # ordered: in order
         self._ready = None if ordered else Processing.ResultQueue.new()
         self._error = None
         self._finished = False
+        self._room = None if buffersize is None else threading.Semaphore(buffersize)
+
+    def wait_for_room(self, going_on):
+        """In the feeder, before it reads a chunk: True once there is room,
+        False if going_on() says to stop first."""
+        if self._room is None:
+            return True
+        while not self._room.acquire(timeout=0.2):
+            if not going_on():
+                return False
+        return True
+
+    def _taken(self):
+        if self._room is not None:
+            self._room.release()
 
     def put(self, presult):
         with self._cond:
@@ -954,6 +1121,9 @@ class _FedSource:
         if error is not None:
             return (False, error)
         raise StopIteration
+
+    def next_batch(self, timeout, decode):
+        return [self.next(timeout, decode)]
 
     def next(self, timeout, decode):
         deadline = None if timeout is None else GLib.get_monotonic_time() + timeout * 1e6
@@ -979,10 +1149,12 @@ class _FedSource:
                 if _wait_presult(head, slice_):
                     with self._cond:
                         self._presults.popleft()
+                    self._taken()
                     return decode(head)
             else:
                 presult = self._ready.pop(int(slice_ * 1e6) if pending else 0)
                 if presult is not None:
+                    self._taken()
                     return decode(presult)
                 if not pending:
                     if finished:
@@ -1024,6 +1196,10 @@ def _check_chunksize(chunksize):
 
 
 def _sequence_chunks(items, chunksize):
+    # A range's slices are ranges, which cost the worker an import each to
+    # unpickle: small ones go as tuples of their numbers.
+    if isinstance(items, range) and chunksize < 256:
+        return [tuple(items[i:i + chunksize]) for i in range(0, len(items), chunksize)]
     return [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
 
 
@@ -1050,11 +1226,17 @@ class Pool(Processing.Pool):
     the main script under the name ``__mp_main__``.
 
     Extras, beyond multiprocessing: ``task_timeout`` and
-    ``cancel_grace_period`` in seconds; ``worker_argv``, another worker
-    command (a program serving its functions with Processing.Worker, in
-    any language); ``launcher``, a Processing.Launcher that starts the
-    workers on other hosts (``processes=None`` then takes as many as it
-    says); and any other property of the pool by its name.
+    ``cancel_grace_period`` in seconds; ``min_processes`` (``processes``
+    unless given: as multiprocessing, every worker starts at once) and
+    ``idle_timeout`` (seconds; None or 0 for never), an elastic pool whose
+    workers above ``min_processes`` exit after idling that long and start
+    again when work comes; ``max_queued``, how many tasks may wait for a
+    worker before more wait to be queued (None or 0: no limit);
+    ``worker_argv``, another worker command (a program serving its
+    functions with Processing.Worker, in any language); ``launcher``, a
+    Processing.Launcher that starts the workers on other hosts
+    (``processes=None`` then takes as many as it says); and any other
+    property of the pool by its name.
     """
 
     def __init__(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None,
@@ -1080,14 +1262,22 @@ class Pool(Processing.Pool):
         if initializer is not None and not callable(initializer):
             raise TypeError('initializer must be a callable')
 
-        properties = {'processes': processes, 'max_tasks_per_worker': maxtasksperchild or 0}
+        properties = {'processes': processes, 'max_tasks_per_worker': maxtasksperchild or 0,
+                      'min_processes': processes}
         for name, value in extras.items():
-            if name in ('task_timeout', 'cancel_grace_period'):
+            if name in ('task_timeout', 'cancel_grace_period', 'idle_timeout'):
                 if value is None:
                     value = 0
-                if not isinstance(value, (int, float)) or value < 0:
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                     raise ValueError('%s must be a number of seconds, at least 0' % name)
                 value = int(round(value * 1e6))
+            elif name in ('min_processes', 'max_queued'):
+                if value is None and name == 'max_queued':
+                    value = 0
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError('%s must be an int, at least 0' % name)
+                if name == 'min_processes' and value > processes:
+                    raise ValueError('min_processes must be at most processes')
             elif name == 'worker_argv':
                 value = list(value)
                 if initializer is not None:
@@ -1107,6 +1297,21 @@ class Pool(Processing.Pool):
 
     def _py_state(self):
         return _state_of(self)
+
+    def stats(self):
+        """What the pool is doing, as a dict taken at one moment: ``workers``,
+        ``busy``, ``idle``, ``starting`` (worker processes by state), ``queued``
+        (tasks that wait for a worker; a map chunk counts as one),
+        ``completed`` and ``failed`` (tasks and chunks since the pool was
+        made), and ``per_worker``, a list of dicts with each worker's
+        ``pid``, ``state``, ``tasks_run``, ``in_flight`` and ``task_age``
+        (seconds since its current task started, None when it has none)."""
+        stats = {}
+        for key, value in self.get_stats().unpack().items():
+            if key == 'per-worker':
+                key, value = 'per_worker', [_worker_stats(worker) for worker in value]
+            stats[key] = value
+        return stats
 
     def __repr__(self):
         state = self._py_state()
@@ -1132,7 +1337,14 @@ class Pool(Processing.Pool):
 
     # {{{ apply
 
-    def _submit_apply(self, state, func, args, kwds, callback, error_callback):
+    def _submit_apply(self, state, func, args, kwds, callback, error_callback, progress=None):
+        context = None
+        if progress is not None:
+            if not callable(progress):
+                raise TypeError('progress must be callable')
+            # The result notifies its progress in the dispatcher's context.
+            context = state.dispatcher().context
+            context.push_thread_default()
         try:
             if isinstance(func, str):
                 presult = self.submit(func, _args_variant(args, kwds), Gio.Cancellable())
@@ -1144,34 +1356,67 @@ class Pool(Processing.Pool):
         except Exception as e:
             # As multiprocessing: the call fails, not the submission.
             return AsyncResult(None, None, callback, error_callback, outcome=(False, e))
-        if callback is None and error_callback is None:
+        finally:
+            if context is not None:
+                context.pop_thread_default()
+        if callback is None and error_callback is None and progress is None:
             return AsyncResult((presult,), decode)
-        return AsyncResult((presult,), decode, callback, error_callback, state.dispatcher())
+        return AsyncResult((presult,), decode, callback, error_callback, state.dispatcher(),
+                           progress=progress)
 
     def apply_async(self, *args, **kwargs):
-        """apply_async(func, args=(), kwds={}, callback=None, error_callback=None)
+        """apply_async(func, args=(), kwds={}, callback=None, error_callback=None, progress=None)
 
         Calls ``func(*args, **kwds)`` in a worker and returns an AsyncResult
         at once. ``func`` is a picklable callable or the name of a function
-        the workers serve. ``callback`` (or ``error_callback``, with the
+        the workers serve. ``progress(fraction, message)`` is called with
+        what the task reports with report_progress() (at most every 50 ms;
+        a report that a later one replaces is not seen), in order, before
+        the result is ready. ``callback`` (or ``error_callback``, with the
         exception) runs in a thread of this process before the result is
         ready. (The C function's call, apply_async(name, variant,
         cancellable, callback, *user_data), stays as it is.)"""
-        if (len(args) > 2 or kwargs) and _gio_style(args, kwargs, 2):
-            return super().apply_async(*args, **kwargs)
-        return self._apply_async(*args, **kwargs)
-
-    def _apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
+        if kwargs or not 0 < len(args) <= 2 or isinstance(args[0], str):
+            if _gio_style(args, kwargs, 2):
+                return super().apply_async(*args, **kwargs)
+            return self._apply_async(*args, **kwargs)
+        # apply_async(func) or apply_async(func, args), the most common
+        # call, in as few steps as it takes.
         state = _states.get(hash(self)) or _state_of(self)
         if state.state is not _RUN:
             raise ValueError('Pool not running')
-        return self._submit_apply(state, func, args, kwds, callback, error_callback)
+        try:
+            presult = _submit_data(self, _CALL, _pickle_dumps((_pickled_function(args[0]),
+                                                               args[1] if len(args) > 1 else (), {}),
+                                                              _PROTOCOL), None)
+        except Exception as e:
+            return AsyncResult(None, None, outcome=(False, e))
+        return _plain_result(presult)
+
+    def _apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None,
+                     progress=None):
+        state = _states.get(hash(self)) or _state_of(self)
+        if state.state is not _RUN:
+            raise ValueError('Pool not running')
+        return self._submit_apply(state, func, args, kwds, callback, error_callback, progress)
 
     def apply(self, *args, **kwargs):
         """apply(func, args=(), kwds={}): ``func(*args, **kwds)`` in a worker."""
-        if (len(args) > 2 or kwargs) and _gio_style(args, kwargs, 2):
-            return super().apply(*args, **kwargs)
-        return self._apply(*args, **kwargs)
+        if kwargs or not 0 < len(args) <= 2 or isinstance(args[0], str):
+            if _gio_style(args, kwargs, 2):
+                return super().apply(*args, **kwargs)
+            return self._apply(*args, **kwargs)
+        state = _states.get(hash(self)) or _state_of(self)
+        if state.state is not _RUN:
+            raise ValueError('Pool not running')
+        presult = _submit_data(self, _CALL, _pickle_dumps((_pickled_function(args[0]),
+                                                           args[1] if len(args) > 1 else (), {}),
+                                                          _PROTOCOL), None)
+        while (outcome := _decode_pickled(presult, 200000)) is None:
+            pass
+        if outcome[0]:
+            return outcome[1]
+        raise outcome[1]
 
     def _apply(self, func, args=(), kwds={}):
         state = _states.get(hash(self)) or _state_of(self)
@@ -1256,9 +1501,15 @@ class Pool(Processing.Pool):
     # }}}
     # {{{ imap
 
-    def _imap(self, func, iterable, chunksize, ordered):
-        self._check_running()
+    def _imap(self, func, iterable, chunksize, buffersize, ordered):
+        state = self._check_running()
         _check_chunksize(chunksize)
+        if buffersize is not None:
+            if not isinstance(buffersize, int):
+                raise TypeError('buffersize must be an integer or None')
+            if buffersize < 1:
+                raise ValueError('buffersize must be None or > 0')
+            return self._imap_fed(state, func, iterable, chunksize, buffersize, ordered)
         method = Processing.Pool.imap if ordered else Processing.Pool.imap_unordered
         if isinstance(func, str):
             # An input that fails at item k gives the first (k // chunksize)
@@ -1275,39 +1526,71 @@ class Pool(Processing.Pool):
             return IMapIterator(source if error is None else _ThenRaise(source, error),
                                 _decode_named_value, chunked=False)
         if isinstance(iterable, (list, tuple, range)):
-            # Every chunk now, in one call.
+            # Every chunk now, in one call; a chunk of one item as a call.
             pickled = _pickled_function(func)
+            if chunksize == 1:
+                payloads = [_pickle_dumps((pickled, (item,), {}), _PROTOCOL) for item in iterable]
+                map_iter = method(self, _CALL, _aay_variant(payloads), 1, None)
+                return IMapIterator(_MapIterSource(map_iter, True), _decode_pickled_data,
+                                    chunked=False)
             payloads = [_dumps((pickled, chunk, False))
                         for chunk in _sequence_chunks(iterable, chunksize)]
             map_iter = method(self, _CHUNK, _aay_variant(payloads), 1, None)
             return IMapIterator(_MapIterSource(map_iter, True), _decode_pickled_data, chunked=True)
         # Any other iterable is read by a thread of its own, as
         # multiprocessing does, and its chunks sent as they come.
-        source = _FedSource(ordered)
-        feeder = threading.Thread(target=self._feed, args=(source, func, iter(iterable), chunksize),
+        return self._imap_fed(state, func, iterable, chunksize, None, ordered)
+
+    def _imap_fed(self, state, func, iterable, chunksize, buffersize, ordered):
+        # The input is read by a thread of its own, as multiprocessing's
+        # task handler does, and each chunk is submitted as it is read
+        # (with a buffersize, once there is room for it).
+        source = _FedSource(ordered, buffersize)
+        decode = _decode_named_map if isinstance(func, str) else _decode_pickled
+        result = IMapIterator(source, decode, chunked=True)
+        consumer = weakref.ref(result)
+
+        def going_on():
+            # Not for an iterator nobody holds, nor a pool that stopped.
+            return consumer() is not None and state.state == _RUN
+
+        feeder = threading.Thread(target=self._feed,
+                                  args=(source, func, iter(iterable), chunksize, going_on),
                                   name='Processing.Pool feeder', daemon=True)
         feeder.start()
-        return IMapIterator(source, _decode_pickled, chunked=True)
+        return result
 
-    def _feed(self, source, func, iterator, chunksize):
+    def _feed(self, source, func, iterator, chunksize, going_on):
         error = None
         try:
-            while True:
+            while source.wait_for_room(going_on):
                 # A chunk cut short by the input's exception is not sent.
                 chunk = list(itertools.islice(iterator, chunksize))
                 if not chunk:
                     break
-                payload = _dumps((_pickled_function(func), chunk, False))
-                source.put(_submit_data(self, _CHUNK, payload, None))
+                if isinstance(func, str):
+                    items = _items_variant([_item_variant(item, False) for item in chunk])
+                    presult = self.submit_map(func, items, len(chunk), None)
+                else:
+                    payload = _dumps((_pickled_function(func), chunk, False))
+                    presult = _submit_data(self, _CHUNK, payload, None)
+                source.put(presult)
         except Exception as e:
             error = e
         finally:
             source.finish(error)
 
     def imap(self, *args, **kwargs):
-        """imap(func, iterable, chunksize=1): an iterator of ``func(x)`` for
-        each item, in order; its next(timeout=None) raises TimeoutError after
-        ``timeout`` seconds. (The C function's call stays as it is.)"""
+        """imap(func, iterable, chunksize=1, buffersize=None): an iterator of
+        ``func(x)`` for each item, in order; its next(timeout=None) raises
+        TimeoutError after ``timeout`` seconds. ``chunksize`` items go to a
+        worker as one task. With a ``buffersize``, at most that many tasks
+        are submitted whose results have not been taken yet: the iterable,
+        any iterable, endless or not, is read as room frees, by a thread of
+        this process (set it at least to the number of processes to keep
+        them busy). An exception raised by the iterable comes after the
+        results of the chunks before it. (The C function's call stays as it
+        is.)"""
         if _gio_style(args, kwargs, 3):
             return super().imap(*args, **kwargs)
         return self._imap_py(*args, ordered=True, **kwargs)
@@ -1318,8 +1601,8 @@ class Pool(Processing.Pool):
             return super().imap_unordered(*args, **kwargs)
         return self._imap_py(*args, ordered=False, **kwargs)
 
-    def _imap_py(self, func, iterable, chunksize=1, *, ordered):
-        return self._imap(func, iterable, chunksize, ordered)
+    def _imap_py(self, func, iterable, chunksize=1, buffersize=None, *, ordered):
+        return self._imap(func, iterable, chunksize, buffersize, ordered)
 
     # }}}
     # {{{ Life
@@ -1398,6 +1681,15 @@ def _state_of(pool):
                 _live_pools.add(pool)
     return state
 
+
+
+def _worker_stats(worker):
+    stats = {}
+    for key, value in worker.items():
+        if key == 'task-age':
+            value = None if value < 0 else value / 1e6
+        stats[key.replace('-', '_')] = value
+    return stats
 
 
 def _interpreter_flags():
