@@ -17,7 +17,10 @@
 G_BEGIN_DECLS
 
 /* A PPool is a GObject in front of a PCore, which lives as long as the
- * pool's thread needs it. The core is run by these rooms:
+ * pool's thread needs it. p-pool.c is the GObject (properties,
+ * construction, the end), p-pool-work.c the calls that give it work and
+ * the jobs they make, in the caller's thread. The core is run by these
+ * rooms:
  *
  *   p-pool-thread-private.c   the pool's thread: its main context, its
  *                             wake-up, what callers hand it, its end
@@ -29,6 +32,14 @@ G_BEGIN_DECLS
  *                             depth, time-outs, recall
  *   p-spawner-private.c       starting workers, replacing them, and what
  *                             happens when one announces itself or exits
+ *   p-launch-private.c        workers on other hosts: where each runs, and
+ *                             its ssh or srun client
+ *   p-pool-sandbox-private.c  what each worker's sandbox put in force
+ *   p-load-private.c          how busy this machine's processors are
+ *   p-stats-private.c         p_pool_get_stats(), taken on the pool's thread
+ *
+ * and p-process-private.c is one worker process as the pool sees it
+ * (spawn, channel, death), with no scheduling state.
  *
  * Everything but what the fields below say runs on the pool's thread. */
 
@@ -159,7 +170,10 @@ void      p_pool_emit_worker_signal (PPool             *self,
                                      guint              pid,
                                      int                wait_status);
 
-/* p-pool.c, for p-data.c: submits a task whose frame @encode writes,
+/* p-pool.c: the core of a pool, for its other rooms. */
+PCore    *p_pool_get_core           (PPool             *self);
+
+/* p-pool-work.c, for p-data.c: submits a task whose frame @encode writes,
  * with the id and the size limit it must be written with. */
 typedef PFrame *(*PTaskEncodeFunc) (guint64      id,
                                     const char  *function,
