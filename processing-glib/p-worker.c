@@ -8,28 +8,20 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 
-#include <glib-unix.h>
 
-#include "p-worker.h"
+#include "p-worker-private.h"
 #include "p-chunk-results-private.h"
 #include "p-error.h"
 #include "p-error-private.h"
-#include "p-frame-queue-private.h"
-#include "p-frame-reader-private.h"
 #include "p-i18n-private.h"
 #include "p-message-writer-private.h"
-#include "p-protocol-private.h"
-#include "p-reply-area-private.h"
 #include "p-sandbox-enforce-private.h"
 #include "p-sealed-private.h"
-#include "p-spinner-private.h"
-#include "p-worker-link-private.h"
 
 /**
  * SECTION:p-worker
@@ -81,96 +73,6 @@
  *
  * Since: 0.1
  */
-
-/* While tasks come one at a time, the reader reads the channel only for a
- * task that has run this long, and looks that often: a CANCEL or RECALL
- * reaches a running task within twice as long. Each look costs (a timer
- * armed, a thread woken), which the apply round trip shows: see
- * docs/performance.md for the figures that chose this period. */
-#define READER_WATCH_AFTER_USEC 5000
-/* A task's progress goes to the pool at most this often; a report that
- * comes sooner waits, and a later one replaces it. */
-#define PROGRESS_INTERVAL_USEC 50000
-/* After this long with no task, the reader sleeps until the next starts. */
-#define READER_LINGER_USEC 50000
-/* While other tasks wait to run, replies are held in the reply area (see
- * docs/protocol.md, section 12) to leave together: until this many are
- * held, the area is full, or the first has waited this long (the next
- * task may be a long one; the reader thread then sends them). */
-#define MAX_HELD_REPLIES 64
-#define REPLY_DELAY_USEC 200
-/* A remote worker whose link ends while it works (docs/protocol.md,
- * section 15) gives its running task this long to see its cancellable,
- * then ends its process group, itself included. */
-#define LINK_LOST_GRACE_USEC (100 * 1000)
-
-typedef struct
-{
-  PTaskFunc func;
-  PChunkFunc chunk_func;   /* instead of @func: a chunk's items at once */
-  gpointer user_data;
-  GDestroyNotify destroy;
-} Function;
-
-struct _PWorker
-{
-  GObject parent_instance;
-
-  GHashTable *functions;   /* name → Function */
-
-  /* While running. The channel is read by the reader thread, which queues
-   * the tasks for the thread that runs them and passes a CANCEL to the
-   * running task at once, and by the task thread while it is idle. While
-   * tasks come one at a time, the reader reads only for a task that has
-   * run for over READER_WATCH_AFTER_USEC (see reader_main()). */
-  gsize max_message_size;
-  PWorkerLink link;        /* the channel: a socket, or a launcher's stdin and stdout */
-  int reader_wakeup_fd;    /* eventfd: pulls the reader out of poll() */
-  int task_wakeup_fd;      /* eventfd: pulls the task thread out of poll() */
-  GThread *reader_thread;
-
-  GMutex mutex;            /* for what follows */
-  PFrameReader *reader;
-  GQueue queue;            /* PMessage *, tasks and chunks received and not started, in order */
-  GHashTable *cancelled_queued; /* ids of queued messages cancelled before they started */
-  guint64 running_id;
-  guint64 starting_id;     /* taken from the queue, not started yet */
-  GCancellable *running_cancellable; /* @task_cancellable while a task runs */
-  gboolean task_running;
-  gint64 task_started_at;
-  gint64 task_ended_at;
-  gboolean reader_resting;  /* asleep until a task starts */
-  gboolean task_thread_polling; /* idle, reading the channel too, not yet woken */
-  PSpinner idle_spinner;
-  gboolean tasks_come_singly; /* the last wait brought one task at most */
-  gboolean stopping;
-  gboolean input_ended;    /* the pool closed its end: finish and exit */
-  GError *input_error;     /* the channel broke, or carried garbage */
-  GError *output_error;    /* sending failed: the pool is gone */
-  guint unanswered;        /* tasks and chunks received, their replies not yet sent */
-  int link_lost;           /* atomic: a remote link ended while the worker worked */
-  gint64 link_lost_at;
-
-  gboolean pool_takes_sealed; /* large results may go in shared memory */
-  GVariant *sandbox_report;   /* what of the pool's sandbox is in force, or NULL */
-
-  /* Under @mutex: the running task's progress (p_worker_report_progress()). */
-  gint64 progress_sent_at;  /* when the running task's last report left */
-  PFrame *progress_waiting; /* a report that came sooner than PROGRESS_INTERVAL_USEC */
-
-  /* The task thread's: the cancellable tasks get, held by a toggle
-   * reference (see task_cancellable_take()). */
-  GCancellable *task_cancellable;
-  int task_cancellable_shared; /* atomic: someone else holds it too */
-
-  GMutex write_mutex;      /* for what follows: one frame at a time on the channel */
-  PFrameQueue output;      /* the frame being sent */
-  guint64 bytes_sent;      /* on the channel so far */
-  PReplyArea *reply_area;  /* shared with the pool; NULL: every reply leaves at once */
-  gsize reply_area_capacity;
-  guint n_held;            /* replies held in the area */
-  gint64 held_since;       /* when the first of them was made */
-};
 
 G_DEFINE_FINAL_TYPE (PWorker, p_worker, G_TYPE_OBJECT)
 
@@ -476,8 +378,6 @@ handle_cancel_locked (PWorker *self,
     g_hash_table_add (self->cancelled_queued, g_memdup2 (&id, sizeof id));
 }
 
-static void send_reply_locked (PWorker *self, PFrame *frame);
-
 /* A task that has not started goes back to the pool, which runs it
  * elsewhere: its only reply is RECALLED. One that started (or is done)
  * is let be, and answered as usual. */
@@ -497,7 +397,7 @@ handle_recall_locked (PWorker *self,
   self->unanswered--;
 
   frame = p_message_encode_id (P_MESSAGE_RECALLED, id);
-  send_reply_locked (self, frame);
+  p_worker_send_reply_locked (self, frame);
 }
 
 static void
@@ -527,7 +427,6 @@ handle_message_locked (PWorker  *self,
   wake_task_thread_locked (self);
 }
 
-static void wake_reader (PWorker *self);
 
 /* A remote worker's link ended (docs/protocol.md, section 15). With
  * nothing unanswered, the pool is done with the worker: an end as on a
@@ -555,7 +454,7 @@ remote_link_ended_locked (PWorker *self)
   if (self->task_running)
     g_cancellable_cancel (self->running_cancellable);
 
-  wake_reader (self);
+  p_worker_wake_reader (self);
 }
 
 /* Reads what the socket has (it never blocks) and queues the messages. */
@@ -615,377 +514,10 @@ read_available_locked (PWorker *self)
 }
 
 /* }}} */
-/* {{{ Writing: replies that leave together, or at once
- *
- * A reply is never kept only in this process's memory while the next task
- * runs: that task could kill the worker, and the pool would then fail a
- * task that had finished and send the one that killed the worker to
- * another. It is written to the channel, or, while other tasks wait,
- * copied to the reply area, which the pool reads after a death. */
-
-/* Writes the queued frame, waiting for room as needed. */
-static gboolean
-write_output_locked (PWorker  *self,
-                     GError  **error)
-{
-  while (!p_frame_queue_is_empty (&self->output))
-    {
-      GOutputVector vectors[16];
-      gsize n_vectors = p_frame_queue_peek (&self->output, vectors, G_N_ELEMENTS (vectors));
-      int fd = p_frame_queue_peek_fd (&self->output);
-      g_autoptr(GSocketControlMessage) fd_message = NULL;
-      gsize written = 0;
-
-      /* A sealed message's descriptor, along its first byte. */
-      if (fd >= 0 && (fd_message = p_fd_message_new (fd, error)) == NULL)
-        {
-          p_frame_queue_clear (&self->output);
-          p_frame_queue_init (&self->output);
-          return FALSE;
-        }
-
-      if (p_worker_link_send (&self->link, vectors, n_vectors, fd_message, &written, error) != G_POLLABLE_RETURN_OK)
-        {
-          p_frame_queue_clear (&self->output);
-          p_frame_queue_init (&self->output);
-          return FALSE;
-        }
-
-      self->bytes_sent += written;
-      p_frame_queue_advance (&self->output, written);
-    }
-
-  return TRUE;
-}
-
-/* Writes the replies held in the area, in one system call as a rule. */
-static gboolean
-send_held_locked (PWorker  *self,
-                  GError  **error)
-{
-  gsize length;
-  gsize done = 0;
-
-  if (self->n_held == 0)
-    return TRUE;
-
-  length = self->reply_area->length;
-  self->n_held = 0;
-
-  while (done < length)
-    {
-      GOutputVector vector = { self->reply_area->data + done, length - done };
-      gsize written = 0;
-
-      if (p_worker_link_send (&self->link, &vector, 1, NULL, &written, error) != G_POLLABLE_RETURN_OK)
-        return FALSE;
-
-      done += written;
-    }
-
-  /* They are on the channel: no longer the end of what it carries. A
-   * death before this line makes the pool find them there as well as
-   * here, which it sees from the offsets. */
-  self->bytes_sent += length;
-  g_atomic_int_set ((gint *) &self->reply_area->length, 0);
-
-  return TRUE;
-}
-
-/* Copies @frame to the area, behind the replies held there. */
-static void
-hold_locked (PWorker *self,
-             PFrame  *frame)
-{
-  gsize length = self->reply_area->length;
-
-  if (self->n_held == 0)
-    {
-      self->reply_area->stream_offset = self->bytes_sent;
-      self->held_since = g_get_monotonic_time ();
-    }
-
-  p_frame_copy_to (frame, self->reply_area->data + length);
-  /* Last: the pool reads only as many bytes as it says. */
-  g_atomic_int_set ((gint *) &self->reply_area->length, length + p_frame_get_size (frame));
-  self->n_held++;
-}
-
-/* Sends @frame, or holds it in the reply area when @may_hold (another
- * task waits to run) so that several leave in one write. Fails when the
- * pool is gone. The task thread sends its replies without holding
- * self->mutex, which the reader thread needs meanwhile to queue what
- * arrives; write_mutex keeps the frames of the two threads apart. */
-static gboolean
-send_frame (PWorker   *self,
-            PFrame    *frame,
-            gboolean   may_hold,
-            GError   **error)
-{
-  gsize size = p_frame_get_size (frame);
-  gboolean sent = TRUE;
-  gboolean first_held = FALSE;
-
-  /* Nobody to read it. */
-  if (g_atomic_int_get (&self->link_lost))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED, _("The link to the pool ended"));
-      return FALSE;
-    }
-
-  g_mutex_lock (&self->write_mutex);
-  /* A descriptor cannot be held: what carries one leaves now. */
-  if (may_hold && self->reply_area != NULL && size <= self->reply_area_capacity &&
-      p_frame_get_fd (frame) < 0)
-    {
-      if (self->reply_area->length + size > self->reply_area_capacity)
-        sent = send_held_locked (self, error);
-
-      if (sent)
-        {
-          hold_locked (self, frame);
-          if (self->n_held >= MAX_HELD_REPLIES ||
-              g_get_monotonic_time () - self->held_since >= REPLY_DELAY_USEC)
-            sent = send_held_locked (self, error);
-          first_held = self->n_held == 1;
-        }
-    }
-  else
-    {
-      /* Behind those held: the area is always the end of the stream. */
-      sent = send_held_locked (self, error);
-      if (sent)
-        {
-          p_frame_queue_push (&self->output, frame);
-          sent = write_output_locked (self, error);
-        }
-    }
-  g_mutex_unlock (&self->write_mutex);
-
-  /* It sends them if the next task runs long. */
-  if (first_held)
-    wake_reader (self);
-
-  return sent;
-}
-
-static void
-set_output_error (PWorker *self,
-                  GError  *error)
-{
-  g_mutex_lock (&self->mutex);
-  if (self->output_error == NULL)
-    self->output_error = g_steal_pointer (&error);
-  g_mutex_unlock (&self->mutex);
-  g_clear_error (&error);
-}
-
-static void
-send_reply (PWorker  *self,
-            PFrame   *frame,
-            gboolean  may_hold)
-{
-  GError *error = NULL;
-
-  if (!send_frame (self, frame, may_hold, &error))
-    set_output_error (self, error);
-}
-
-/* The same, at once, from a thread that holds self->mutex. */
-static void
-send_reply_locked (PWorker *self,
-                   PFrame  *frame)
-{
-  if (self->output_error == NULL)
-    send_frame (self, frame, FALSE, &self->output_error);
-}
-
-/* Sends what is held: before the task thread idles, and at the end. */
-static void
-send_held (PWorker *self)
-{
-  GError *error = NULL;
-  gboolean sent;
-
-  g_mutex_lock (&self->write_mutex);
-  sent = send_held_locked (self, &error);
-  g_mutex_unlock (&self->write_mutex);
-
-  if (!sent)
-    set_output_error (self, error);
-}
-
-/* The reader's part, with self->mutex held: what waited too long leaves.
- * Returns when to look again, or G_MAXINT64. */
-static gint64
-send_late_held_locked (PWorker *self)
-{
-  gint64 deadline = G_MAXINT64;
-
-  /* The task thread is writing: not to be waited for, with the mutex
-   * that queues what arrives held. */
-  if (!g_mutex_trylock (&self->write_mutex))
-    return g_get_monotonic_time () + REPLY_DELAY_USEC;
-
-  if (self->n_held > 0 && g_get_monotonic_time () - self->held_since >= REPLY_DELAY_USEC)
-    {
-      if (self->output_error == NULL)
-        send_held_locked (self, &self->output_error);
-      else
-        self->n_held = 0;
-    }
-  if (self->n_held > 0)
-    deadline = self->held_since + REPLY_DELAY_USEC;
-  g_mutex_unlock (&self->write_mutex);
-
-  return deadline;
-}
-
-/* @error as it can cross the channel: in a domain the pool accepts (see
- * docs/protocol.md), else as a P_POOL_ERROR_FAILED that names it; in
- * UTF-8; and short enough for a frame, with room for a chunk's others. */
-static GError *
-sendable_error (PWorker      *self,
-                const GError *error)
-{
-  const char *domain = g_quark_to_string (error->domain);
-  g_autofree char *message = g_utf8_make_valid (error->message, -1);
-  gsize max_length = self->max_message_size / 4;
-
-  if (strlen (message) > max_length)
-    {
-      char *end = message + max_length;
-
-      /* At the start of a character. */
-      while (end > message && (*end & 0xC0) == 0x80)
-        end--;
-      *end = '\0';
-    }
-
-  if (!p_error_domain_is_valid (domain))
-    {
-      g_autofree char *valid_domain = g_utf8_make_valid (domain, MIN (strlen (domain), 128));
-
-      return g_error_new (P_POOL_ERROR, P_POOL_ERROR_FAILED,
-                          /* Translators: a task's error message, then the
-                           * code and the GError domain it came with. */
-                          _("%s (error %d of domain “%s”)"),
-                          message, error->code, valid_domain);
-    }
-
-  return g_error_new_literal (error->domain, error->code, message);
-}
-
-static PFrame *
-encode_error (PWorker      *self,
-              guint64       id,
-              const GError *error)
-{
-  g_autoptr(GError) sendable = sendable_error (self, error);
-
-  return p_message_encode_error (id, sendable, self->max_message_size);
-}
-
-/* A reply too large for the channel becomes an error. */
-static PFrame *
-check_reply (PWorker *self,
-             guint64  id,
-             PFrame  *frame,
-             GError  *error)
-{
-  g_autoptr(GError) owned_error = error;
-
-  return frame != NULL ? frame : encode_error (self, id, owned_error);
-}
-
-/* }}} */
-/* {{{ Progress */
-
-/* The worker that serves tasks in this process, for
- * p_worker_report_progress(). */
-static PWorker *serving_worker;
-
-/* With self->mutex held: the report that waited goes now, or says when. */
-static gint64
-send_waiting_progress_locked (PWorker *self)
-{
-  gint64 due;
-
-  if (self->progress_waiting == NULL)
-    return G_MAXINT64;
-
-  due = self->progress_sent_at + PROGRESS_INTERVAL_USEC;
-  if (g_get_monotonic_time () < due)
-    return due;
-
-  self->progress_sent_at = g_get_monotonic_time ();
-  send_reply_locked (self, self->progress_waiting);
-  g_clear_pointer (&self->progress_waiting, p_frame_unref);
-
-  return G_MAXINT64;
-}
-
-/**
- * p_worker_report_progress:
- * @fraction: how much of the running task is done, from 0 to 1
- * @message: (nullable): what it is doing, for people, or %NULL
- *
- * Reports the progress of the task that runs, which the caller sees as
- * #PResult:progress and #PResult:progress-message of its result, in its
- * main context. Call it from a task function, in any thread, as often as
- * suits: at most one report every 50 ms goes to the pool (a later one
- * replaces one that waits), so that a chatty task cannot flood the
- * channel. Outside a task, it does nothing.
- *
- * The progress of a map's chunks is not reported: a map's #PResult shows
- * the share of its items done, and a #PMapIter its #PMapIter:completed.
- *
- * Since: 0.1
- */
-void
-p_worker_report_progress (double      fraction,
-                          const char *message)
-{
-  g_autofree char *valid = NULL;
-  PWorker *self;
-  PFrame *frame;
-
-  g_return_if_fail (fraction >= 0.0 && fraction <= 1.0);
-
-  self = g_atomic_pointer_get (&serving_worker);
-  if (self == NULL)
-    return;
-
-  /* A GVariant string is UTF-8, and a report is short. */
-  valid = g_utf8_make_valid (message != NULL ? message : "", MIN (strlen (message != NULL ? message : ""), 4096));
-
-  g_mutex_lock (&self->mutex);
-  if (self->task_running && self->output_error == NULL)
-    {
-      frame = p_message_encode_progress (self->running_id, fraction, valid);
-      g_clear_pointer (&self->progress_waiting, p_frame_unref);
-
-      if (g_get_monotonic_time () - self->progress_sent_at < PROGRESS_INTERVAL_USEC)
-        {
-          /* The reader sends it when it is due. */
-          self->progress_waiting = frame;
-          wake_reader (self);
-        }
-      else
-        {
-          self->progress_sent_at = g_get_monotonic_time ();
-          send_reply_locked (self, frame);
-          p_frame_unref (frame);
-        }
-    }
-  g_mutex_unlock (&self->mutex);
-}
-
-/* }}} */
 /* {{{ The reader thread */
 
-static void
-wake_reader (PWorker *self)
+void
+p_worker_wake_reader (PWorker *self)
 {
   wake_fd (self->reader_wakeup_fd);
 }
@@ -1012,7 +544,7 @@ reader_main (gpointer user_data)
         { self->reader_wakeup_fd, G_IO_IN, 0 },
         { self->link.in_fd, G_IO_IN, 0 },
       };
-      gint64 deadline = MIN (send_late_held_locked (self), send_waiting_progress_locked (self));
+      gint64 deadline = MIN (p_worker_send_late_held_locked (self), p_worker_send_waiting_progress_locked (self));
       gint64 now = g_get_monotonic_time ();
       gint timeout = -1;
 
@@ -1163,7 +695,7 @@ run_task (PWorker      *self,
 
   result = call_function (function, name, args, cancellable, &error);
   if (result == NULL)
-    return encode_error (self, id, error);
+    return p_worker_encode_error (self, id, error);
 
   /* A large value goes sealed, in shared memory; in the task's own when
    * it lies there (a function that returns what it was given). */
@@ -1180,7 +712,7 @@ run_task (PWorker      *self,
     }
 
   frame = p_message_encode_result (id, result, self->max_message_size, &too_large);
-  return check_reply (self, id, frame, too_large);
+  return p_worker_check_reply (self, id, frame, too_large);
 }
 
 static PFrame *
@@ -1211,11 +743,11 @@ run_chunk (PWorker      *self,
       g_autoptr(GError) error = NULL;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, &error))
-        return encode_error (self, id, error);
+        return p_worker_encode_error (self, id, error);
 
       values = call_chunk_function (function, name, items, cancellable, &error);
       if (values == NULL)
-        return encode_error (self, id, error);
+        return p_worker_encode_error (self, id, error);
 
       frame = p_message_encode_chunk_result_array (id, values, g_variant_builder_end (&errors),
                                                    self->max_message_size, &too_large);
@@ -1226,7 +758,7 @@ run_chunk (PWorker      *self,
           frame = p_frame_seal_if_large (unsealed);
         }
 
-      return check_reply (self, id, frame, too_large);
+      return p_worker_check_reply (self, id, frame, too_large);
     }
 
   for (gsize i = 0; i < n_items; i++)
@@ -1237,13 +769,13 @@ run_chunk (PWorker      *self,
       GVariant *result;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, &error))
-        return encode_error (self, id, error);
+        return p_worker_encode_error (self, id, error);
 
       result = call_function (function, name, item, cancellable, &error);
       if (result != NULL && p_chunk_results_add (results, result, &error))
         continue;
 
-      sendable = sendable_error (self, error);
+      sendable = p_worker_sendable_error (self, error);
       g_variant_builder_add (&errors, "(usis)", (guint32) i,
                              g_quark_to_string (sendable->domain), sendable->code, sendable->message);
       if (stop_at_first_error)
@@ -1261,7 +793,7 @@ run_chunk (PWorker      *self,
       frame = p_frame_seal_if_large (unsealed);
     }
 
-  return check_reply (self, id, frame, too_large);
+  return p_worker_check_reply (self, id, frame, too_large);
 }
 
 /* Runs one task or chunk and queues its reply. */
@@ -1298,7 +830,7 @@ serve_message (PWorker  *self,
       if (self->reader_resting)
         {
           self->reader_resting = FALSE;
-          wake_reader (self);
+          p_worker_wake_reader (self);
         }
     }
   g_mutex_unlock (&self->mutex);
@@ -1306,12 +838,12 @@ serve_message (PWorker  *self,
   if (was_cancelled)
     {
       g_autoptr(GError) cancelled = p_error_new_cancelled ();
-      frame = encode_error (self, id, cancelled);
+      frame = p_worker_encode_error (self, id, cancelled);
     }
   else if (function == NULL)
     {
       g_autoptr(GError) unknown = p_error_new_unknown_function (name);
-      frame = encode_error (self, id, unknown);
+      frame = p_worker_encode_error (self, id, unknown);
     }
   else if (message->kind == P_MESSAGE_TASK)
     {
@@ -1331,7 +863,7 @@ serve_message (PWorker  *self,
   self->unanswered--;
   g_mutex_unlock (&self->mutex);
 
-  send_reply (self, frame, may_hold);
+  p_worker_send_reply (self, frame, may_hold);
 
   g_mutex_lock (&self->mutex);
   self->task_running = FALSE;
@@ -1370,7 +902,7 @@ next_message (PWorker *self)
       self->task_thread_polling = TRUE;
       g_mutex_unlock (&self->mutex);
       /* A recall may have emptied the queue since the last reply. */
-      send_held (self);
+      p_worker_send_held (self);
       /* Not over a remote link: no reply comes back within a spin, and
        * the engine's processes need the processor more. */
       p_poll_spinning (&self->idle_spinner, fds, G_N_ELEMENTS (fds), -1,
@@ -1514,12 +1046,12 @@ p_worker_run (PWorker  *self,
   self->sandbox_report = p_sandbox_enforce ();
 
   hello = encode_hello (self);
-  send_reply (self, hello, FALSE);
+  p_worker_send_reply (self, hello, FALSE);
   features = encode_features (self);
-  send_reply (self, features, FALSE);
+  p_worker_send_reply (self, features, FALSE);
 
   self->reader_thread = g_thread_new ("worker-channel", reader_main, self);
-  g_atomic_pointer_set (&serving_worker, self);
+  p_worker_begin_serving (self);
 
   while ((message = next_message (self)) != NULL)
     {
@@ -1527,14 +1059,14 @@ p_worker_run (PWorker  *self,
       p_message_free (message);
     }
 
-  send_held (self);
+  p_worker_send_held (self);
 
   g_mutex_lock (&self->mutex);
   self->stopping = TRUE;
-  wake_reader (self);
+  p_worker_wake_reader (self);
   g_mutex_unlock (&self->mutex);
   g_thread_join (g_steal_pointer (&self->reader_thread));
-  g_atomic_pointer_compare_and_exchange (&serving_worker, self, NULL);
+  p_worker_end_serving (self);
 
   /* See remote_link_ended_locked(). */
   if (g_atomic_int_get (&self->link_lost))
