@@ -6,7 +6,9 @@
  * "better"}. bench/compare.py runs this and bench/mp_bench.py (CPython's
  * multiprocessing.Pool on the same workloads) and prints the ratios.
  *
- * What a sandbox costs (PSandbox), run only when named in --only:
+ * Run only when named in --only: sleeping_tasks_over_ideal (tasks that
+ * wait rather than compute: how much longer than ideal they take on a
+ * fresh pool of --processes workers). What a sandbox costs (PSandbox):
  * sandboxed_apply_rtt and sandboxed_start_to_first_result, the same
  * workloads as apply_rtt and start_to_first_result on a pool whose
  * workers confine themselves with p_sandbox_new()'s defaults.
@@ -397,6 +399,36 @@ named (const char *workload)
   return only != NULL && g_strv_contains ((const char * const *) only, workload);
 }
 
+/* Tasks that wait rather than compute (a nap each, four per worker), on a
+ * fresh pool: the processors idle while tasks wait, so the pool must keep
+ * more workers busy than there are processors. Done at once, it takes four
+ * naps; the figure is how much longer it took. */
+#define SLEEPING_TASK_MSEC 50
+
+static void
+bench_sleeping_tasks (void)
+{
+  g_autoptr(PPool) pool = new_pool ();
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  guint n_tasks = 4 * processes;
+  gint64 start = g_get_monotonic_time ();
+  double ideal_ms = 4 * SLEEPING_TASK_MSEC;
+
+  for (guint i = 0; i < n_tasks; i++)
+    g_ptr_array_add (results, p_pool_submit (pool, "nap", g_variant_new_int64 (SLEEPING_TASK_MSEC), NULL));
+  for (guint i = 0; i < n_tasks; i++)
+    {
+      g_autoptr(GVariant) value = p_result_get (results->pdata[i], -1, &error);
+
+      if (value == NULL)
+        g_error ("%s", error->message);
+    }
+
+  report ("processing-glib", "sleeping_tasks_over_ideal",
+          (g_get_monotonic_time () - start) / 1000.0 / ideal_ms, "x", "lower");
+}
+
 static void
 bench_sandbox (void)
 {
@@ -699,6 +731,8 @@ main (int   argc,
     g_error ("%s", error->message);
 
   bench_sandbox ();
+  if (named ("sleeping_tasks_over_ideal"))
+    bench_sleeping_tasks ();
 
   bench_floor ();
   if (wanted ("floor_map_item"))
