@@ -246,6 +246,25 @@ p_worker_new (void)
   return g_object_new (P_TYPE_WORKER, NULL);
 }
 
+/* Serves @func, or @chunk_func, under @name, in place of any before. */
+static void
+add_function (PWorker        *self,
+              const char     *name,
+              PTaskFunc       func,
+              PChunkFunc      chunk_func,
+              gpointer        user_data,
+              GDestroyNotify  destroy)
+{
+  Function *function = g_new0 (Function, 1);
+
+  function->func = func;
+  function->chunk_func = chunk_func;
+  function->user_data = user_data;
+  function->destroy = destroy;
+
+  g_hash_table_replace (self->functions, g_strdup (name), function);
+}
+
 /**
  * p_worker_add_function:
  * @self: a #PWorker
@@ -266,20 +285,13 @@ p_worker_add_function (PWorker        *self,
                        gpointer        user_data,
                        GDestroyNotify  destroy)
 {
-  Function *function;
-
   g_return_if_fail (P_IS_WORKER (self));
   g_return_if_fail (name != NULL && name[0] != '\0');
   /* The HELLO carries it as a GVariant string. */
   g_return_if_fail (g_utf8_validate (name, -1, NULL));
   g_return_if_fail (func != NULL);
 
-  function = g_new0 (Function, 1);
-  function->func = func;
-  function->user_data = user_data;
-  function->destroy = destroy;
-
-  g_hash_table_replace (self->functions, g_strdup (name), function);
+  add_function (self, name, func, NULL, user_data, destroy);
 }
 
 /**
@@ -311,19 +323,12 @@ p_worker_add_chunk_function (PWorker        *self,
                              gpointer        user_data,
                              GDestroyNotify  destroy)
 {
-  Function *function;
-
   g_return_if_fail (P_IS_WORKER (self));
   g_return_if_fail (name != NULL && name[0] != '\0');
   g_return_if_fail (g_utf8_validate (name, -1, NULL));
   g_return_if_fail (func != NULL);
 
-  function = g_new0 (Function, 1);
-  function->chunk_func = func;
-  function->user_data = user_data;
-  function->destroy = destroy;
-
-  g_hash_table_replace (self->functions, g_strdup (name), function);
+  add_function (self, name, NULL, func, user_data, destroy);
 }
 
 static void
