@@ -59,11 +59,11 @@
  *   a replacement worker is started.
  * @P_POOL_ERROR_WORKER_START: workers could not be started: the command could
  *   not be run, or it kept exiting before it was ready. The message names the
- *   command and the cause. After five such failures in a row, tasks waiting
- *   for a worker and new tasks fail at once with this error, rather than
- *   wait for a worker that may never come; the pool keeps trying, with a
- *   growing delay of at most two seconds, and takes tasks again once a worker
- *   is ready.
+ *   command and the cause. After five such failures in a row, while no
+ *   worker is ready, tasks waiting for a worker and new tasks fail at once
+ *   with this error, rather than wait for a worker that may never come; the
+ *   pool keeps trying, with a growing delay of at most two seconds, and takes
+ *   tasks again once a worker is ready.
  * @P_POOL_ERROR_PROTOCOL: a worker broke the protocol (see docs/protocol.md),
  *   for example by writing something else than messages to its channel. The
  *   worker is replaced.

@@ -55,10 +55,12 @@ start_failed (PCore  *core,
   g_debug ("Worker start failure %u: %s", core->start_failures, cause->message);
   p_core_sandbox_start_failed (core, cause);
 
-  /* Workers on other hosts may run the work meanwhile: a host that keeps
-   * failing only gets its workers tried again, less and less often. */
-  if (core->start_failures >= MAX_START_FAILURES &&
-      !(core->launch != NULL && one_is_ready (core)))
+  /* Tasks fail only while no worker takes them: a ready worker runs the
+   * work meanwhile (on another host, or one that started before a killer
+   * or a full machine got the others), and the rest are only tried again,
+   * less and less often. Refusing work then would last for ever, as the
+   * refused work would never bring a worker that clears the error. */
+  if (core->start_failures >= MAX_START_FAILURES && !one_is_ready (core))
     {
       g_mutex_lock (&core->mutex);
       g_clear_error (&core->start_error);

@@ -422,6 +422,49 @@ test_crash_loop_recovers (void)
   g_unlink (marker);
 }
 
+/* One worker starts, every other one dies as it starts: the ready one
+ * serves the work while the pool keeps trying the others. */
+static void
+test_crash_loop_beside_ready_worker (void)
+{
+  g_autofree char *marker = g_build_filename (g_get_tmp_dir (), "processing-glib-test-XXXXXX", NULL);
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *script = NULL;
+  const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PPool) pool = NULL;
+  g_autoptr(GVariant) value = NULL;
+  guint starts = 0;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  g_assert_nonnull (g_mkdtemp (marker));
+  g_rmdir (marker);
+
+  /* The first is a real worker (mkdir is atomic: only one makes it); the
+   * others exit at once. */
+  script = g_strdup_printf ("mkdir '%s' 2>/dev/null || exit 3; exec '%s'", marker, self);
+  argv[2] = script;
+
+  pool = g_initable_new (P_TYPE_POOL, NULL, &error,
+                         "processes", 2, "min-processes", 2, "worker-argv", argv, NULL);
+  g_assert_no_error (error);
+  g_signal_connect (pool, "worker-started", G_CALLBACK (count_start), &starts);
+
+  /* More start failures than the pool tolerates before it fails work
+   * while no worker takes it (five; the first and the failures). */
+  while (starts < 7 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  g_assert_cmpuint (starts, >=, 7);
+
+  value = p_pool_apply (pool, "square", g_variant_new_int64 (3), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 9);
+
+  p_pool_terminate (pool);
+  g_assert_true (p_pool_join (pool, NULL));
+  g_rmdir (marker);
+}
+
 /* {{{ Errors a channel cannot carry as they are */
 
 static GVariant *
@@ -807,6 +850,7 @@ main (int   argc,
   g_test_add_func ("/robustness/retire/busy", test_max_tasks_per_worker_busy);
   g_test_add_func ("/robustness/crash-loop/backs-off", test_crash_loop_backs_off);
   g_test_add_func ("/robustness/crash-loop/recovers", test_crash_loop_recovers);
+  g_test_add_func ("/robustness/crash-loop/beside-ready-worker", test_crash_loop_beside_ready_worker);
   for (gsize i = 0; i < G_N_ELEMENTS (hostile_modes); i++)
     {
       g_autofree char *path = g_strdup_printf ("/robustness/hostile/%s", hostile_modes[i]);
