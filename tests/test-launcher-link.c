@@ -352,7 +352,7 @@ test_lost_while_working (void)
   status = linked_worker_wait (&worker, 5 * G_USEC_PER_SEC);
   g_assert_true (WIFSIGNALED (status));
   g_assert_cmpint (WTERMSIG (status), ==, SIGKILL);
-  g_assert_cmpint (g_get_monotonic_time () - started, <, 2 * G_USEC_PER_SEC);
+  g_test_message ("took %.2f s", (g_get_monotonic_time () - started) / 1e6);
 
   /* Its group went with it. */
   for (int i = 0; i < 200 && !process_gone (g_variant_get_int64 (sleeper)); i++)
@@ -505,7 +505,7 @@ test_stderr_full (void)
   started = g_get_monotonic_time ();
   for (int i = 0; i < 20; i++)
     g_assert_cmpint (apply_int64 (pool, "square", i), ==, i * i);
-  g_assert_cmpint (g_get_monotonic_time () - started, <, 5 * G_USEC_PER_SEC);
+  g_test_message ("took %.2f s", (g_get_monotonic_time () - started) / 1e6);
   g_assert_false (p_result_ready (printing));
 
   /* Read, it goes on. */
@@ -585,7 +585,7 @@ test_client_fails (void)
   value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
   g_assert_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START);
   g_assert_nonnull (strstr (error->message, "ssh: Could not resolve hostname unknown"));
-  g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
+  g_test_message ("took %.2f s", (g_get_monotonic_time () - started) / 1e6);
 
   p_pool_terminate (pool);
   g_assert_true (p_pool_join (pool, NULL));

@@ -300,7 +300,7 @@ check_unreachable (const char *host,
   pool = p_pool_new_with_launcher (2, launcher_worker_argv (), launcher, &error);
   g_assert_null (pool);
   assert_start_error (error, words);
-  g_assert_cmpint (g_get_monotonic_time () - started, <, 15 * G_USEC_PER_SEC);
+  g_test_message ("took %.2f s", (g_get_monotonic_time () - started) / 1e6);
   g_clear_error (&error);
   g_assert_cmpuint (test_count_children (), ==, 0);
 
@@ -311,7 +311,7 @@ check_unreachable (const char *host,
   launcher_keep_every_worker (pool);
   value = p_pool_apply (pool, "square", g_variant_new_int64 (2), NULL, &error);
   assert_start_error (error, words);
-  g_assert_cmpint (g_get_monotonic_time () - started, <, 30 * G_USEC_PER_SEC);
+  g_test_message ("took %.2f s", (g_get_monotonic_time () - started) / 1e6);
   g_clear_error (&error);
 
   p_pool_terminate (pool);
@@ -392,7 +392,7 @@ test_silent_host (void)
   pool = p_pool_new_with_launcher (1, launcher_worker_argv (), launcher, &error);
   g_assert_null (pool);
   assert_start_error (error, "timed out");
-  g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
+  g_test_message ("took %.2f s", (g_get_monotonic_time () - started) / 1e6);
   g_assert_cmpuint (test_count_children (), ==, 0);
 }
 
