@@ -389,6 +389,26 @@ adopt (GSubprocess              *subprocess,
   return self;
 }
 
+/* The two ends of a worker's channel: fds[0] the pool's, fds[1] the
+ * worker's (or its client's). */
+static gboolean
+open_channel (const char  *program,
+              int          fds[2],
+              GError     **error)
+{
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
+                   _("Could not create a channel for worker “%s”: %s"),
+                   program, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 PProcess *
 p_process_spawn (const char * const      *argv,
                  const char * const      *env,
@@ -408,15 +428,8 @@ p_process_spawn (const char * const      *argv,
 
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
-                   _("Could not create a channel for worker “%s”: %s"),
-                   argv[0], g_strerror (saved_errno));
-      return NULL;
-    }
+  if (!open_channel (argv[0], fds, error))
+    return NULL;
 
   /* The child blocks on its channel; the pool never does. */
   g_unix_set_fd_nonblocking (fds[0], TRUE, NULL);
@@ -493,15 +506,8 @@ p_process_spawn_linked (const char * const      *argv,
 
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, P_POOL_ERROR, P_POOL_ERROR_WORKER_START,
-                   _("Could not create a channel for worker “%s”: %s"),
-                   argv[0], g_strerror (saved_errno));
-      return NULL;
-    }
+  if (!open_channel (argv[0], fds, error))
+    return NULL;
 
   g_unix_set_fd_nonblocking (fds[0], TRUE, NULL);
 
