@@ -92,6 +92,8 @@ struct _PMapIter
 
   GMainContext *context; /* of the thread that made it: notifications, feeding */
   gboolean counts_notify_pending;
+  guint listeners_batch;  /* p_wake_batch_serial() when listened was asked */
+  gboolean listened;
 
   GError *fatal_error;
   gboolean fatal_delivered;
@@ -111,9 +113,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-static guint notify_signal_id;
-static GQuark completed_quark;
-static GQuark total_quark;
 
 G_DEFINE_FINAL_TYPE (PMapIter, p_map_iter, G_TYPE_OBJECT)
 
@@ -249,9 +248,6 @@ p_map_iter_class_init (PMapIterClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
-  completed_quark = g_quark_from_static_string ("completed");
-  total_quark = g_quark_from_static_string ("total");
 
   p_i18n_init ();
 }
@@ -399,13 +395,21 @@ notify_counts_in_context (gpointer user_data)
 }
 
 /* With the lock held: once per iteration of the context, and only when
- * somebody listens. */
+ * somebody listens; asked once per batch of replies, not per item. */
 static void
 counts_changed_locked (PMapIter *self)
 {
-  if (self->counts_notify_pending ||
-      !(g_signal_has_handler_pending (self, notify_signal_id, completed_quark, FALSE) ||
-        g_signal_has_handler_pending (self, notify_signal_id, total_quark, FALSE)))
+  guint batch = p_wake_batch_serial ();
+
+  if (self->counts_notify_pending)
+    return;
+
+  if (batch == 0 || batch != self->listeners_batch)
+    {
+      self->listeners_batch = batch;
+      self->listened = p_sink_has_notify_handlers (self);
+    }
+  if (!self->listened)
     return;
 
   self->counts_notify_pending = TRUE;

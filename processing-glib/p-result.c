@@ -97,10 +97,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-static guint notify_signal_id;
-static GQuark ready_quark;
-static GQuark progress_quark;
-static GQuark progress_message_quark;
 
 G_DEFINE_FINAL_TYPE (PResult, p_result, G_TYPE_OBJECT)
 
@@ -231,10 +227,6 @@ p_result_class_init (PResultClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
-  ready_quark = g_quark_from_static_string ("is-ready");
-  progress_quark = g_quark_from_static_string ("progress");
-  progress_message_quark = g_quark_from_static_string ("progress-message");
 
   p_i18n_init ();
 }
@@ -299,14 +291,13 @@ notify_progress_in_context (gpointer user_data)
 }
 
 /* With the mutex held: notifies the change, once for however many come
- * before the submitter's context runs, and only when somebody listens (a
- * notification nobody dispatches would keep the result alive). */
+ * before the submitter's context runs, and only when somebody listens
+ * (@listened: p_sink_has_notify_handlers()). */
 static void
-progress_changed_locked (PResult *self)
+progress_changed_locked (PResult  *self,
+                         gboolean  listened)
 {
-  if (self->progress_notify_pending ||
-      !(g_signal_has_handler_pending (self, notify_signal_id, progress_quark, FALSE) ||
-        g_signal_has_handler_pending (self, notify_signal_id, progress_message_quark, FALSE)))
+  if (self->progress_notify_pending || !listened)
     return;
 
   self->progress_notify_pending = TRUE;
@@ -330,7 +321,7 @@ p_result_report_progress (PResult    *self,
       self->progress_message = g_strdup (message);
       self->progress_message_changed = TRUE;
     }
-  progress_changed_locked (self);
+  progress_changed_locked (self, p_sink_has_notify_handlers (self));
   g_mutex_unlock (&self->mutex);
 }
 
@@ -392,6 +383,7 @@ complete (PResult *self)
   PResultQueue *queue;
   PCore *core;
   gboolean waited_for;
+  gboolean listened = p_sink_has_notify_handlers (self);
 
   /* Let go of the pool before anybody can see the result: a waiter that
    * then drops the pool must be the one whose unref reaps the workers. */
@@ -406,7 +398,7 @@ complete (PResult *self)
   if (self->error == NULL && self->progress < 1.0)
     {
       self->progress = 1.0;
-      progress_changed_locked (self);
+      progress_changed_locked (self, listened);
     }
   g_mutex_unlock (&self->mutex);
 
@@ -423,9 +415,7 @@ complete (PResult *self)
       g_object_unref (queue);
     }
 
-  /* Only when somebody listens: a notification nobody dispatches would
-   * keep the result alive in a context that is never run. */
-  if (g_signal_has_handler_pending (self, notify_signal_id, ready_quark, FALSE))
+  if (listened)
     g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
                                 notify_ready_in_context,
                                 g_object_ref (self), g_object_unref);

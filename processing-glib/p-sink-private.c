@@ -103,15 +103,24 @@ held_wakeup_clear (HeldWakeup *held)
 }
 
 static GPrivate wake_batch = G_PRIVATE_INIT ((GDestroyNotify) g_array_unref);
+static GPrivate wake_batch_serial = G_PRIVATE_INIT (NULL);
+static guint last_wake_batch_serial;
 
 void
 p_wake_batch_begin (void)
 {
   GArray *held = g_array_new (FALSE, FALSE, sizeof (HeldWakeup));
+  guint serial;
 
   g_assert (g_private_get (&wake_batch) == NULL);
   g_array_set_clear_func (held, (GDestroyNotify) held_wakeup_clear);
   g_private_set (&wake_batch, held);
+
+  /* Never 0, which says "no batch". */
+  do
+    serial = (guint) g_atomic_int_add (&last_wake_batch_serial, 1) + 1;
+  while (serial == 0);
+  g_private_set (&wake_batch_serial, GUINT_TO_POINTER (serial));
 }
 
 void
@@ -121,6 +130,7 @@ p_wake_batch_end (void)
 
   g_assert (held != NULL);
   g_private_set (&wake_batch, NULL);
+  g_private_set (&wake_batch_serial, NULL);
 
   for (guint i = 0; i < held->len; i++)
     g_cond_broadcast (g_array_index (held, HeldWakeup, i).cond);
@@ -148,6 +158,32 @@ p_wake_waiters (GObject *owner,
 
   wakeup.owner = g_object_ref (owner);
   g_array_append_val (held, wakeup);
+}
+
+/* The batch the calling thread is in, different from every other batch
+ * for a long while; 0 outside one. What the batch delivers counts as one
+ * change: a sink may ask once per batch what it would ask per reply. */
+guint
+p_wake_batch_serial (void)
+{
+  return GPOINTER_TO_UINT (g_private_get (&wake_batch_serial));
+}
+
+/* Whether any handler of GObject::notify, of any property or of all, is
+ * connected to @sink. A sink notifies in its caller's context only then:
+ * a notification nobody dispatches would keep it alive in a context that
+ * may never run. One look, under GObject's global signal lock, where
+ * g_signal_has_handler_pending() would need one per detail and one more
+ * for handlers of every property. */
+gboolean
+p_sink_has_notify_handlers (gpointer sink)
+{
+  static gsize notify_signal_id;
+
+  if (g_once_init_enter (&notify_signal_id))
+    g_once_init_leave (&notify_signal_id, g_signal_lookup ("notify", G_TYPE_OBJECT));
+
+  return g_signal_handler_find (sink, G_SIGNAL_MATCH_ID, (guint) notify_signal_id, 0, NULL, NULL, NULL) != 0;
 }
 
 /* }}} */

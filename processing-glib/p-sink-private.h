@@ -27,5 +27,8 @@ void       p_wake_batch_begin (void);
 void       p_wake_batch_end   (void);
 void       p_wake_waiters     (GObject    *owner,
                                GCond      *cond);
+guint      p_wake_batch_serial (void);
+
+gboolean   p_sink_has_notify_handlers (gpointer sink);
 
 G_END_DECLS
