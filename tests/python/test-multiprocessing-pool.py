@@ -29,6 +29,7 @@ from gi.repository import Processing  # noqa: E402
 
 from test import support  # noqa: E402
 from test.support import script_helper  # noqa: E402
+from test.support import warnings_helper  # noqa: E402
 
 import pytap  # noqa: E402
 
@@ -437,8 +438,15 @@ class TestPool(BaseTestCase):
                 pass
         pool.join()
 
-    # test_resource_warning is left out: it sets Pool._state, a private
-    # attribute, to make a terminated pool look running.
+    def test_resource_warning(self):
+        # The original makes a terminated pool look running by setting
+        # Pool._state, a private attribute: here the pool is left running.
+        pool = self.Pool(1)
+
+        with warnings_helper.check_warnings(
+                ('unclosed running multiprocessing pool', ResourceWarning)):
+            pool = None
+            support.gc_collect()
 
 
 def raising():

@@ -38,6 +38,7 @@ import pickle
 import struct
 import sys
 import threading
+import warnings
 import weakref
 
 from ..module import get_introspection_module
@@ -1660,11 +1661,16 @@ _states = {}
 _states_lock = threading.Lock()
 
 
-def _forget_state(key, states=_states, lock=_states_lock):
+def _forget_state(key, states=_states, lock=_states_lock, run=_RUN, warn=warnings.warn):
     # Maybe called while the interpreter exits: no module globals.
     with lock:
         state = states.pop(key, None)
-    if state is not None and state._dispatcher is not None:
+    if state is None:
+        return
+    # As multiprocessing's, in its words: filters written for it apply.
+    if state.state == run:
+        warn('unclosed running multiprocessing pool (a Processing.Pool)', ResourceWarning)
+    if state._dispatcher is not None:
         state._dispatcher.stop()
 
 
