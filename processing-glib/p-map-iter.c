@@ -248,7 +248,6 @@ p_map_iter_class_init (PMapIterClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-
   p_i18n_init ();
 }
 

@@ -227,7 +227,6 @@ p_result_class_init (PResultClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-
   p_i18n_init ();
 }
 

@@ -1,5 +1,5 @@
 /* p-sink-private.c: how the pool's thread reaches a PResult or PMapIter,
- * and wakes those that wait for it
+ * wakes those that wait for it, and whether anybody listens to it
  *
  * Copyright 2026 The processing-glib authors
  *
@@ -168,6 +168,9 @@ p_wake_batch_serial (void)
 {
   return GPOINTER_TO_UINT (g_private_get (&wake_batch_serial));
 }
+
+/* }}} */
+/* {{{ Notifications */
 
 /* Whether any handler of GObject::notify, of any property or of all, is
  * connected to @sink. A sink notifies in its caller's context only then:

@@ -1,5 +1,5 @@
 /* p-sink-private.h: how the pool's thread reaches a PResult or PMapIter,
- * and wakes those that wait for it
+ * wakes those that wait for it, and whether anybody listens to it
  *
  * Copyright 2026 The processing-glib authors
  *
