@@ -644,14 +644,7 @@ test_terminate (gconstpointer data)
   g_assert_true (p_pool_join (pool, &error));
   g_assert_no_error (error);
 
-  for (int i = 0; i < 5; i++)
-    {
-      g_autoptr(GVariant) value = p_result_get (running[i], 0, &error);
-
-      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-      g_clear_error (&error);
-      g_object_unref (running[i]);
-    }
+  assert_all_cancelled_and_unref (running, G_N_ELEMENTS (running));
 
   g_assert_cmpuint (test_count_children (), ==, 0);
   /* The deaf tasks' workers, and what one started, went with their links. */

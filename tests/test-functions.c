@@ -1121,4 +1121,21 @@ late_cancelled_next_done (GObject      *source,
   g_main_loop_quit (data->loop);
 }
 
+/* Each of @results failed with G_IO_ERROR_CANCELLED at once (a terminated
+ * pool's); drops them. */
+void
+assert_all_cancelled_and_unref (PResult **results,
+                                gsize     n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = p_result_get (results[i], 0, &error);
+
+      g_assert_null (value);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_object_unref (results[i]);
+    }
+}
+
 /* }}} */

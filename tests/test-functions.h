@@ -36,6 +36,8 @@ gint64    apply_int64          (PPool      *pool,
                                 gint64      x);
 void      assert_squares       (GVariant   *av,
                                 gsize       n);
+void      assert_all_cancelled_and_unref (PResult **results,
+                                          gsize     n);
 
 typedef struct
 {
